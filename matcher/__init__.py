@@ -1,0 +1,55 @@
+"""matcher: volunteer-task matching optimisation (SPEC.md contract, OR-Tools engine).
+
+The public surface is listed in ``__all__``; everything else is private.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from matcher.errors import MatcherError, PinnedError, ProblemError
+from matcher.io import load_problem, write_json_atomic
+from matcher.model import (
+    Area,
+    Assignment,
+    AssignmentOut,
+    Demand,
+    Problem,
+    Solution,
+    SolveOptions,
+    Status,
+    Taxonomy,
+    Unmet,
+    UnmetReason,
+    Volunteer,
+    Window,
+)
+from matcher.solve import solve
+from matcher.taxonomy import builtin_taxonomy
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Area",
+    "Assignment",
+    "AssignmentOut",
+    "Demand",
+    "MatcherError",
+    "PinnedError",
+    "Problem",
+    "ProblemError",
+    "Solution",
+    "SolveOptions",
+    "Status",
+    "Taxonomy",
+    "Unmet",
+    "UnmetReason",
+    "Volunteer",
+    "Window",
+    "builtin_taxonomy",
+    "load_problem",
+    "solve",
+    "write_json_atomic",
+]
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())

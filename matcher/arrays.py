@@ -1,0 +1,216 @@
+"""Problem → dense integer arrays: the one conversion from ids to indices.
+
+Everything downstream (candidates, solvers, reports) works on these arrays and
+turns indices back into ids only when the :class:`~matcher.model.Solution` is
+built. Times are integer microseconds since the Unix epoch (exact); hour caps
+become integer microseconds by ``floor(max_hours * 3.6e9)``, which makes the
+integer test ``sum(durations) <= cap`` equal to SPEC rule 8 in real numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from matcher.model import Problem, utc_timestamp_us
+
+I32 = npt.NDArray[np.int32]
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+B = npt.NDArray[np.bool_]
+U64 = npt.NDArray[np.uint64]
+
+US_PER_HOUR = 3_600_000_000
+EARTH_RADIUS_KM = 6371.0088
+"""Mean Earth radius (IUGG) used by every haversine distance in matcher."""
+
+
+@dataclass(frozen=True, eq=False)
+class ProblemArrays:
+    """A problem as arrays indexed by dense volunteer / demand numbers."""
+
+    volunteer_ids: list[str]
+    demand_ids: list[str]
+    area_ids: list[str]
+    categories: list[str]
+    # volunteers
+    v_lat: F64
+    v_lon: F64
+    v_skills: U64  # (nv, words) bitset of skill codes
+    v_max_tasks: I64
+    v_hours_cap_us: I64
+    v_max_travel_km: F64
+    v_team: I64  # -1 = no team
+    v_insured: B
+    v_recent_hours: F64
+    # merged availability, sorted by (volunteer, start); times as ranks among all
+    # time values of the problem (exact for containment), and as microseconds
+    w_vol: I64
+    w_start: I64
+    w_end: I64
+    w_start_us: I64
+    w_end_us: I64
+    # demands
+    d_lat: F64
+    d_lon: F64
+    d_skills: U64
+    d_headcount: I64
+    d_start: I64  # microseconds
+    d_end: I64
+    d_start_rank: I64  # rank of d_start among all time values (order-preserving)
+    d_end_rank: I64
+    d_priority: I64
+    d_insured: B
+    d_team: I64  # -1 = any team
+    d_area: I64  # -1 = none
+    d_category: I64
+    # pairs given by the problem, as (volunteer, demand) index arrays
+    pinned: tuple[I64, I64]
+    forbidden: tuple[I64, I64]
+    previous: tuple[I64, I64]
+    preferred: tuple[I64, I64]
+
+    @property
+    def nv(self) -> int:
+        """Number of volunteers."""
+        return len(self.volunteer_ids)
+
+    @property
+    def nd(self) -> int:
+        """Number of demands."""
+        return len(self.demand_ids)
+
+    @property
+    def d_duration_us(self) -> I64:
+        """Service length of each demand in microseconds."""
+        return self.d_end - self.d_start
+
+    def pair_key(self, v: I64, d: I64) -> I64:
+        """A sortable int64 key of (volunteer, demand) pairs."""
+        return v.astype(np.int64) * max(self.nd, 1) + d
+
+
+def haversine_km(lat1: F64, lon1: F64, lat2: F64, lon2: F64) -> F64:
+    """Great-circle distance in km between points given in degrees (vectorised)."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dp = p2 - p1
+    dl = np.radians(lon2) - np.radians(lon1)
+    h = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+
+
+def _bitsets(lists: list[tuple[str, ...]], index: dict[str, int], words: int) -> U64:
+    out = np.zeros((len(lists), words), dtype=np.uint64)
+    rows = [i for i, lst in enumerate(lists) for _ in lst]
+    bits = [index[s] for lst in lists for s in lst]
+    if rows:
+        r = np.asarray(rows, dtype=np.int64)
+        b = np.asarray(bits, dtype=np.int64)
+        np.bitwise_or.at(out, (r, b // 64), np.left_shift(np.uint64(1), (b % 64).astype(np.uint64)))
+    return out
+
+
+def _pairs(problem: Problem, name: str, vidx: dict[str, int], didx: dict[str, int]) -> tuple[I64, I64]:
+    items = getattr(problem, name)
+    v = np.fromiter((vidx[a.volunteer_id] for a in items), dtype=np.int64, count=len(items))
+    d = np.fromiter((didx[a.demand_id] for a in items), dtype=np.int64, count=len(items))
+    return v, d
+
+
+def merge_windows(vol: I64, start: I64, end: I64) -> tuple[I64, I64, I64]:
+    """Join each volunteer's windows that overlap or touch (SPEC rule 2), vectorised.
+
+    Returns the merged windows sorted by (volunteer, start).
+    """
+    if len(vol) == 0:
+        return vol, start, end
+    order = np.lexsort((start, vol))
+    vol, start, end = vol[order], start[order], end[order]
+    # running max of end within each volunteer: offset by volunteer so one accumulate serves all
+    span = int(end.max() - start.min()) + 1
+    shifted = (end - start.min()) + vol * span
+    run_end = np.maximum.accumulate(shifted) - vol * span + start.min()
+    new = np.ones(len(vol), dtype=bool)
+    new[1:] = (vol[1:] != vol[:-1]) | (start[1:] > run_end[:-1])
+    group = np.cumsum(new) - 1
+    first = np.flatnonzero(new)
+    m_end = np.zeros(len(first), dtype=np.int64)
+    np.maximum.at(m_end, group, end)
+    return vol[first], start[first], m_end
+
+
+def build_arrays(problem: Problem) -> ProblemArrays:
+    """Convert a validated problem into dense arrays (ids → indices, times → integers)."""
+    vols, dems = problem.volunteers, problem.demands
+    vidx = {v.id: i for i, v in enumerate(vols)}
+    didx = {d.id: i for i, d in enumerate(dems)}
+    area_index = {a.id: i for i, a in enumerate(problem.areas)}
+    skills = sorted({s for v in vols for s in v.skills} | {s for d in dems for s in d.required_skills})
+    sidx = {s: i for i, s in enumerate(skills)}
+    words = max(1, (len(skills) + 63) // 64)
+    teams = sorted({v.team_id for v in vols if v.team_id} | {d.team_id for d in dems if d.team_id})
+    tidx = {t: i for i, t in enumerate(teams)}
+    categories = sorted({d.category for d in dems})
+    cidx = {c: i for i, c in enumerate(categories)}
+
+    # availability windows, flattened
+    w_vol = np.fromiter((i for i, v in enumerate(vols) for _ in v.availability), dtype=np.int64)
+    w_s = np.fromiter((utc_timestamp_us(w.start) for v in vols for w in v.availability), dtype=np.int64)
+    w_e = np.fromiter((utc_timestamp_us(w.end) for v in vols for w in v.availability), dtype=np.int64)
+    d_start = np.fromiter((utc_timestamp_us(d.start) for d in dems), dtype=np.int64, count=len(dems))
+    d_end = np.fromiter((utc_timestamp_us(d.end) for d in dems), dtype=np.int64, count=len(dems))
+    # order-preserving ranks keep containment tests exact and keys small
+    values = np.unique(np.concatenate([w_s, w_e, d_start, d_end]))
+
+    def rank(x: I64) -> I64:
+        return np.searchsorted(values, x).astype(np.int64)
+
+    w_vol, w_rank_s, w_rank_e = merge_windows(w_vol, rank(w_s), rank(w_e))
+
+    area_lat = {a.id: a.lat for a in problem.areas}
+    area_lon = {a.id: a.lon for a in problem.areas}
+    d_lat = np.array([d.lat if d.lat is not None else area_lat[d.area_id or ""] for d in dems], dtype=np.float64)
+    d_lon = np.array([d.lon if d.lon is not None else area_lon[d.area_id or ""] for d in dems], dtype=np.float64)
+    hours = np.array([v.max_hours for v in vols], dtype=np.float64)
+
+    pref_v = [vidx[p] for d in dems for p in d.preferred_volunteers]
+    pref_d = [j for j, d in enumerate(dems) for _ in d.preferred_volunteers]
+    return ProblemArrays(
+        volunteer_ids=[v.id for v in vols],
+        demand_ids=[d.id for d in dems],
+        area_ids=[a.id for a in problem.areas],
+        categories=categories,
+        v_lat=np.array([v.lat for v in vols], dtype=np.float64),
+        v_lon=np.array([v.lon for v in vols], dtype=np.float64),
+        v_skills=_bitsets([v.skills for v in vols], sidx, words),
+        v_max_tasks=np.array([v.max_tasks for v in vols], dtype=np.int64),
+        v_hours_cap_us=np.floor(hours * US_PER_HOUR).astype(np.int64),
+        v_max_travel_km=np.array([v.max_travel_km for v in vols], dtype=np.float64),
+        v_team=np.array([tidx[v.team_id] if v.team_id else -1 for v in vols], dtype=np.int64),
+        v_insured=np.array([v.insured for v in vols], dtype=bool),
+        v_recent_hours=np.array([v.recent_hours for v in vols], dtype=np.float64),
+        w_vol=w_vol,
+        w_start=w_rank_s,
+        w_end=w_rank_e,
+        w_start_us=values[w_rank_s],
+        w_end_us=values[w_rank_e],
+        d_lat=d_lat,
+        d_lon=d_lon,
+        d_skills=_bitsets([d.required_skills for d in dems], sidx, words),
+        d_headcount=np.array([d.headcount for d in dems], dtype=np.int64),
+        d_start=d_start,
+        d_end=d_end,
+        d_start_rank=rank(d_start),
+        d_end_rank=rank(d_end),
+        d_priority=np.array([d.priority for d in dems], dtype=np.int64),
+        d_insured=np.array([d.requires_insured for d in dems], dtype=bool),
+        d_team=np.array([tidx[d.team_id] if d.team_id else -1 for d in dems], dtype=np.int64),
+        d_area=np.array([area_index[d.area_id] if d.area_id else -1 for d in dems], dtype=np.int64),
+        d_category=np.array([cidx[d.category] for d in dems], dtype=np.int64),
+        pinned=_pairs(problem, "pinned", vidx, didx),
+        forbidden=_pairs(problem, "forbidden", vidx, didx),
+        previous=_pairs(problem, "previous", vidx, didx),
+        preferred=(np.asarray(pref_v, dtype=np.int64), np.asarray(pref_d, dtype=np.int64)),
+    )

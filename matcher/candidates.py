@@ -1,0 +1,233 @@
+"""Candidate pairs: every (volunteer, demand) allowed by SPEC rules 1-5, vectorised.
+
+Volunteers are put in an index keyed by (grid cell, time slot): the cell is as
+wide as the search radius, and a volunteer is listed in each slot that one of
+its merged availability windows touches. A demand looks up the 3x3 cells
+around it in the slot of its start (a window that contains the demand contains
+its start), which gives a small superset of its candidates; exact numpy tests
+then apply the rules. No Python loop runs over volunteers x demands; work is
+done in chunks of demands so memory stays bounded.
+
+Volunteers are grouped by ``max_travel_km`` (buckets growing by 1.5x) so a
+few long-range volunteers do not widen everyone's search.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from matcher.arrays import EARTH_RADIUS_KM, ProblemArrays, haversine_km
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+B = npt.NDArray[np.bool_]
+
+HOUR_US = 3_600_000_000
+_SLOT_CHOICES_US = [HOUR_US, 3 * HOUR_US, 6 * HOUR_US, 24 * HOUR_US, 7 * 24 * HOUR_US]
+_MAX_INDEX_ENTRIES = 8_000_000
+_CHUNK_PAIRS = 4_000_000
+
+
+@dataclass(frozen=True, eq=False)
+class Pairs:
+    """Candidate pairs sorted by (volunteer, demand), with their travel in km."""
+
+    v: I64
+    d: I64
+    km: F64
+
+    def __len__(self) -> int:
+        return len(self.v)
+
+    def take(self, mask_or_index: npt.NDArray[np.bool_] | I64) -> Pairs:
+        """A subset of the pairs (order kept)."""
+        return Pairs(self.v[mask_or_index], self.d[mask_or_index], self.km[mask_or_index])
+
+
+def candidate_pairs(
+    arr: ProblemArrays,
+    demands: I64 | None = None,
+    *,
+    check_time: bool = True,
+) -> Pairs:
+    """All pairs that pass SPEC rules 1-5, plus the capacity a single task needs.
+
+    Parameters
+    ----------
+    arr
+        The problem as arrays.
+    demands
+        Restrict to these demand indices (default: all).
+    check_time
+        When False, skip availability, forbidden pairs and capacity (used to
+        count who is "skilled and near" for unmet reasons).
+    """
+    dem = np.arange(arr.nd, dtype=np.int64) if demands is None else np.asarray(demands, dtype=np.int64)
+    usable = np.ones(arr.nv, dtype=bool)
+    if check_time:
+        # a volunteer who can take no task at all never is a candidate
+        usable &= arr.v_max_tasks > 0
+    parts: list[tuple[I64, I64, F64]] = []
+    if len(dem) and usable.any():
+        radii = arr.v_max_travel_km
+        bucket = np.floor(np.log(np.maximum(radii, 1e-3) / 0.25) / math.log(1.5)).astype(np.int64)
+        for b in np.unique(bucket[usable]):
+            vols = np.flatnonzero(usable & (bucket == b))
+            parts.append(_bucket_pairs(arr, vols, dem, float(radii[vols].max()), check_time))
+    if not parts:
+        empty = np.zeros(0, dtype=np.int64)
+        return Pairs(empty, empty.copy(), np.zeros(0))
+    v = np.concatenate([p[0] for p in parts])
+    d = np.concatenate([p[1] for p in parts])
+    km = np.concatenate([p[2] for p in parts])
+    order = np.lexsort((d, v))
+    return Pairs(v[order], d[order], km[order])
+
+
+def _bucket_pairs(
+    arr: ProblemArrays, vols: I64, dem: I64, radius_km: float, check_time: bool
+) -> tuple[I64, I64, F64]:
+    lat_all = np.concatenate([arr.v_lat[vols], arr.d_lat[dem]])
+    lon_all = np.concatenate([arr.v_lon[vols], arr.d_lon[dem]])
+    lat0, lon0 = float(lat_all.min()), float(lon_all.min())
+    cell_lat, cell_lon = _cell_size_deg(radius_km, float(np.abs(lat_all).max()))
+    ny = int((float(lon_all.max()) - lon0) // cell_lon) + 3
+
+    def cell(lat: F64, lon: F64) -> I64:
+        cx = np.floor((lat - lat0) / cell_lat).astype(np.int64) + 1
+        cy = np.floor((lon - lon0) / cell_lon).astype(np.int64) + 1
+        return cx * ny + cy
+
+    # index entries: (cell, slot) -> volunteer
+    if check_time:
+        slot_us, t0, n_slots = _choose_slots(arr, vols)
+        wsel = np.isin(arr.w_vol, vols)
+        w_vol = arr.w_vol[wsel]
+        s_slot = (arr.w_start_us[wsel] - t0) // slot_us
+        e_slot = (arr.w_end_us[wsel] - t0) // slot_us
+        n_per = e_slot - s_slot + 1
+        ent_v = np.repeat(w_vol, n_per)
+        ent_slot = np.repeat(s_slot - np.cumsum(n_per) + n_per, n_per) + np.arange(int(n_per.sum()))
+        d_slot = (arr.d_start[dem] - t0) // slot_us
+        # demands starting outside every window's slot range have no candidate
+        d_slot = np.where((d_slot >= 0) & (d_slot < n_slots), d_slot, -1)
+    else:
+        n_slots = 1
+        ent_v = vols
+        ent_slot = np.zeros(len(vols), dtype=np.int64)
+        d_slot = np.zeros(len(dem), dtype=np.int64)
+    ent_key = cell(arr.v_lat[ent_v], arr.v_lon[ent_v]) * n_slots + ent_slot
+    # one entry per (key, volunteer), sorted by key: two windows in one slot list a volunteer once
+    combined = np.unique(ent_key * arr.nv + ent_v)
+    keys_sorted, vol_sorted = combined // arr.nv, combined % arr.nv
+
+    d_cell = cell(arr.d_lat[dem], arr.d_lon[dem])
+    offsets = np.array([dx * ny + dy for dx in (-1, 0, 1) for dy in (-1, 0, 1)], dtype=np.int64)
+    q = (d_cell[:, None] + offsets[None, :]) * n_slots + d_slot[:, None]
+    lo = np.searchsorted(keys_sorted, q, side="left")
+    hi = np.searchsorted(keys_sorted, q, side="right")
+    hi = np.where(d_slot[:, None] >= 0, hi, lo)
+    counts = (hi - lo).sum(axis=1)
+
+    out_v: list[I64] = []
+    out_d: list[I64] = []
+    out_km: list[F64] = []
+    cum = np.cumsum(counts)
+    start = 0
+    while start < len(dem):
+        base = cum[start - 1] if start else 0
+        stop = max(int(np.searchsorted(cum, base + _CHUNK_PAIRS, side="right")), start + 1)
+        c_lo, c_hi = lo[start:stop].ravel(), hi[start:stop].ravel()
+        n = c_hi - c_lo
+        total = int(n.sum())
+        if total:
+            d_rep = np.repeat(np.repeat(dem[start:stop], offsets.size), n)
+            pos = np.repeat(c_lo - np.cumsum(n) + n, n) + np.arange(total)
+            v, d, km = _filter(arr, vol_sorted[pos], d_rep, check_time)
+            out_v.append(v)
+            out_d.append(d)
+            out_km.append(km)
+        start = stop
+    if not out_v:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty.copy(), np.zeros(0)
+    return np.concatenate(out_v), np.concatenate(out_d), np.concatenate(out_km)
+
+
+def _cell_size_deg(radius_km: float, max_abs_lat: float) -> tuple[float, float]:
+    """Cell sizes (degrees) such that points within ``radius_km`` lie in adjacent cells."""
+    theta = radius_km / EARTH_RADIUS_KM
+    cell_lat = math.degrees(theta) * 1.000001 + 1e-12
+    cos_max = math.cos(math.radians(min(max_abs_lat, 90.0)))
+    arg = math.sin(theta / 2) / cos_max if cos_max > 0 else 2.0
+    cell_lon = 2 * math.degrees(math.asin(arg)) * 1.000001 + 1e-12 if arg < 1 else 361.0
+    return cell_lat, cell_lon
+
+
+def _choose_slots(arr: ProblemArrays, vols: I64) -> tuple[int, int, int]:
+    """The shortest slot length whose index stays under the entry budget."""
+    wsel = np.isin(arr.w_vol, vols)
+    ws, we = arr.w_start_us[wsel], arr.w_end_us[wsel]
+    t0 = int(min(ws.min(), arr.d_start.min())) if len(ws) and arr.nd else 0
+    t1 = int(max(we.max(), arr.d_start.max())) if len(ws) and arr.nd else 0
+    budget = max(_MAX_INDEX_ENTRIES, 4 * len(ws))
+    for slot in _SLOT_CHOICES_US:
+        entries = int(((we - t0) // slot - (ws - t0) // slot + 1).sum())
+        if entries <= budget:
+            return slot, t0, (t1 - t0) // slot + 1
+    slot = t1 - t0 + 1
+    return slot, t0, 1
+
+
+def _filter(arr: ProblemArrays, v: I64, d: I64, check_time: bool) -> tuple[I64, I64, F64]:
+    """Apply SPEC rules 1-5 exactly to a superset of pairs."""
+    ok = (~arr.d_insured[d] | arr.v_insured[v]) & ((arr.d_team[d] < 0) | (arr.v_team[v] == arr.d_team[d]))
+    v, d = v[ok], d[ok]
+    need = arr.d_skills[d]
+    ok = ((arr.v_skills[v] & need) == need).all(axis=1)
+    v, d = v[ok], d[ok]
+    if check_time:
+        ok = (arr.v_hours_cap_us[v] >= arr.d_duration_us[d]) & covers(arr, v, d)
+        v, d = v[ok], d[ok]
+        if len(arr.forbidden[0]):
+            ok = ~np.isin(arr.pair_key(v, d), arr.pair_key(*arr.forbidden))
+            v, d = v[ok], d[ok]
+    km = haversine_km(arr.v_lat[v], arr.v_lon[v], arr.d_lat[d], arr.d_lon[d])
+    ok = km <= arr.v_max_travel_km[v]
+    return v[ok], d[ok], km[ok]
+
+
+def covers(arr: ProblemArrays, v: I64, d: I64) -> B:
+    """Whether demand d's window lies inside volunteer v's merged availability (rule 2)."""
+    if len(arr.w_vol) == 0:
+        return np.zeros(len(v), dtype=bool)
+    span = int(max(arr.w_end.max(), arr.d_end_rank.max())) + 1
+    wkey = arr.w_vol * span + arr.w_start
+    idx = np.searchsorted(wkey, v * span + arr.d_start_rank[d], side="right") - 1
+    idx_c = np.maximum(idx, 0)
+    return (idx >= 0) & (arr.w_vol[idx_c] == v) & (arr.w_end[idx_c] >= arr.d_end_rank[d])
+
+
+def qualified_counts(arr: ProblemArrays, demands: I64) -> I64:
+    """For each given demand, how many volunteers pass skills, insurance and team (any place, any time)."""
+    out = np.zeros(len(demands), dtype=np.int64)
+    if arr.nv == 0 or len(demands) == 0:
+        return out
+    sig = np.concatenate(
+        [arr.d_skills[demands].view(np.int64), arr.d_insured[demands, None], arr.d_team[demands, None]], axis=1
+    )
+    uniq, inverse = np.unique(sig, axis=0, return_inverse=True)
+    words = arr.d_skills.shape[1]
+    for k, row in enumerate(uniq):
+        need = row[:words].view(np.uint64)
+        ok = ((arr.v_skills & need) == need).all(axis=1)
+        if row[words]:
+            ok &= arr.v_insured
+        if row[words + 1] >= 0:
+            ok &= arr.v_team == row[words + 1]
+        out[inverse.ravel() == k] = int(ok.sum())
+    return out

@@ -1,0 +1,33 @@
+"""Exceptions raised for bad input.
+
+Every user mistake becomes one of these, with a message that names the record
+and the field. Anything else escaping the library is a bug in matcher.
+"""
+
+from __future__ import annotations
+
+
+class MatcherError(Exception):
+    """Base class of every error matcher raises on purpose."""
+
+
+class ProblemError(MatcherError, ValueError):
+    """The input does not follow the contract of SPEC.md.
+
+    Parameters
+    ----------
+    errors
+        One line per problem found, each naming the record and the field,
+        e.g. ``"volunteers[3] (id 'v7').lat: must be <= 90"``.
+    """
+
+    def __init__(self, errors: list[str]) -> None:
+        self.errors = list(errors)
+        shown = self.errors[:20]
+        more = len(self.errors) - len(shown)
+        text = "; ".join(shown) + (f"; ... and {more} more" if more > 0 else "")
+        super().__init__(text)
+
+
+class PinnedError(ProblemError):
+    """A pinned assignment breaks a hard rule (SPEC.md rule 9)."""

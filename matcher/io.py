@@ -1,0 +1,89 @@
+"""Reading problems and writing solutions.
+
+Writes are atomic: the text goes to a temporary file in the destination folder,
+is flushed to disk, then renamed over the target, so a reader never sees half a
+file and a failed run leaves the previous file intact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from matcher.errors import ProblemError
+from matcher.model import Problem, Taxonomy
+
+__all__ = ["load_problem", "read_json", "write_json_atomic"]
+
+
+def read_json(path: str | Path) -> Any:
+    """Parse a UTF-8 JSON file, turning every failure into a :class:`ProblemError` naming the file."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ProblemError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProblemError([f"{path}: not UTF-8 text (byte {exc.start})"]) from None
+    if not text.strip():
+        raise ProblemError([f"{path}: file is empty"])
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise ProblemError([f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"]) from None
+    except ValueError as exc:
+        raise ProblemError([f"{path}: {exc}"]) from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a valid number")
+
+
+def load_problem(path: str | Path) -> Problem:
+    """Load and validate a SPEC JSON problem.
+
+    A ``taxonomy`` given as a file path (other than ``"builtin"``) is read
+    relative to the problem file and must stay inside its folder.
+    """
+    path = Path(path)
+    data = read_json(path)
+    if isinstance(data, dict) and isinstance(data.get("taxonomy"), str) and data["taxonomy"] != "builtin":
+        data = dict(data)
+        data["taxonomy"] = _load_taxonomy_file(path.parent, data["taxonomy"], source=str(path))
+    return Problem.from_dict(data, source=str(path))
+
+
+def _load_taxonomy_file(base: Path, name: str, *, source: str) -> Taxonomy:
+    target = (base / name).resolve()
+    if not target.is_relative_to(base.resolve()):
+        raise ProblemError([f"{source}.taxonomy: path {name!r} leaves the problem's folder"])
+    raw = read_json(target)
+    try:
+        return Taxonomy.model_validate(raw)
+    except Exception as exc:  # pydantic ValidationError
+        raise ProblemError([f"{target}: not a valid taxonomy: {exc}"]) from None
+
+
+def write_json_atomic(path: str | Path, value: BaseModel | Any) -> None:
+    """Write JSON to ``path`` atomically (temporary file + fsync + rename)."""
+    path = Path(path)
+    text = value.model_dump_json(indent=1) if isinstance(value, BaseModel) else json.dumps(value, indent=1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

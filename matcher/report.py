@@ -1,0 +1,173 @@
+"""From chosen index pairs to a :class:`~matcher.model.Solution`: unmet reasons, secondary, KPIs.
+
+Unmet reasons follow a ladder per demand. Let ``S`` be the volunteers who hold
+all required skills and meet the insurance and team rules, ``R`` those of them
+within their travel range, and ``A`` those of them also free for the whole
+window with capacity for it and not forbidden (the candidates). For a demand
+with headcount ``h`` and ``a`` seats filled, seat ``k`` (``a < k <= h``) is
+unmet because of ``no_skilled_volunteer`` when ``k > S``, ``none_in_range``
+when ``R < k <= S``, ``none_available`` when ``A < k <= R``, and
+``capacity_taken`` when ``k <= A``: a candidate existed but the optimum
+used it elsewhere (or the rules of its other tasks ruled it out).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from matcher.arrays import ProblemArrays, haversine_km
+from matcher.candidates import Pairs, candidate_pairs, qualified_counts
+from matcher.model import AssignmentOut, Problem, Solution, SolveOptions, Status, Unmet, UnmetReason
+
+if TYPE_CHECKING:
+    from matcher.solve import _Phases
+
+I64 = npt.NDArray[np.int64]
+
+
+def build_solution(
+    problem: Problem,
+    arr: ProblemArrays,
+    pairs: Pairs,
+    v: I64,
+    d: I64,
+    opts: SolveOptions,
+    status: Status,
+    coverage: int,
+    bound: int,
+    stats: Mapping[str, Any],
+    phases: _Phases,
+) -> Solution:
+    """Assemble the Solution of chosen pairs ``(v[i], d[i])``."""
+    order = np.lexsort((v, d))
+    v, d = v[order], d[order]
+    km = haversine_km(arr.v_lat[v], arr.v_lon[v], arr.d_lat[d], arr.d_lon[d])
+    assignments = tuple(
+        AssignmentOut(volunteer_id=arr.volunteer_ids[a], demand_id=arr.demand_ids[b], travel_km=round(float(k), 6))
+        for a, b, k in zip(v.tolist(), d.tolist(), km.tolist())
+    )
+    filled = np.bincount(d, minlength=arr.nd)
+    unmet = _unmet(arr, pairs, filled)
+    secondary, parts = secondary_points(arr, v, d, km, opts)
+    phases.done("report")
+    from matcher.solve import peak_memory_mib
+
+    all_stats = dict(stats)
+    all_stats.update(
+        seconds=dict(phases.seconds),
+        peak_memory_mib=round(peak_memory_mib(), 1),
+        volunteers=arr.nv,
+        demands=arr.nd,
+        headcount=int(arr.d_headcount.sum()),
+    )
+    return Solution(
+        status=status,
+        coverage=float(coverage),
+        coverage_bound=float(bound),
+        secondary=round(secondary, 6),
+        assignments=assignments,
+        unmet=unmet,
+        kpis=_kpis(problem, arr, v, d, km, filled, opts, parts),
+        stats=all_stats,
+        gap=(bound - coverage) / max(bound, 1),
+        runtime_s=round(phases.elapsed(), 4),
+    )
+
+
+def _unmet(arr: ProblemArrays, pairs: Pairs, filled: I64) -> tuple[Unmet, ...]:
+    short = np.flatnonzero(filled < arr.d_headcount)
+    if len(short) == 0:
+        return ()
+    n_cand = np.bincount(pairs.d, minlength=arr.nd)[short]
+    n_skill = qualified_counts(arr, short)
+    near = candidate_pairs(arr, short, check_time=False)
+    n_near = np.bincount(near.d, minlength=arr.nd)[short]
+    out: list[Unmet] = []
+    for j, dem in enumerate(short.tolist()):
+        a, h = int(filled[dem]), int(arr.d_headcount[dem])
+        # seat k in (a, h]; the thresholds split it into the four reasons
+        ladder = [
+            (int(n_cand[j]), UnmetReason.CAPACITY_TAKEN),
+            (int(n_near[j]), UnmetReason.NONE_AVAILABLE),
+            (int(n_skill[j]), UnmetReason.NONE_IN_RANGE),
+            (h, UnmetReason.NO_SKILLED_VOLUNTEER),
+        ]
+        low = a
+        for top, reason in ladder:
+            top = min(max(top, low), h)
+            if top > low:
+                out.append(Unmet(demand_id=arr.demand_ids[dem], missing=top - low, reason=reason))
+                low = top
+    return tuple(out)
+
+
+def secondary_points(
+    arr: ProblemArrays, v: I64, d: I64, km: npt.NDArray[np.float64], opts: SolveOptions
+) -> tuple[float, dict[str, float]]:
+    """The secondary objective of SPEC.md in points, and its parts."""
+    tasks = np.bincount(v, minlength=arr.nv)
+    keys = arr.pair_key(v, d)
+    pref_dem = np.unique(arr.preferred[1])
+    served_pref = np.unique(d[np.isin(keys, arr.pair_key(*arr.preferred))])
+    missed = len(pref_dem) - len(np.intersect1d(pref_dem, served_pref))
+    dropped = int((~np.isin(arr.pair_key(*arr.previous), keys)).sum())
+    parts = {
+        "travel": opts.travel_weight * float(km.sum()),
+        "recent_hours": opts.recent_hours_weight * float(arr.v_recent_hours[v].sum()),
+        "load": opts.load_weight * float((tasks.astype(np.float64) ** 2).sum()),
+        "continuity": opts.continuity_weight * missed,
+        "change": opts.change_weight * dropped,
+    }
+    return sum(parts.values()), {**parts, "missed_continuity": missed, "previous_dropped": dropped}
+
+
+def _rates(keys: list[str], demanded: npt.NDArray[Any], got: npt.NDArray[Any]) -> dict[str, dict[str, float]]:
+    return {
+        k: {"demanded": int(a), "filled": int(b), "rate": round(float(b) / float(a), 6) if a else 1.0}
+        for k, a, b in zip(keys, demanded.tolist(), got.tolist())
+    }
+
+
+def _kpis(
+    problem: Problem, arr: ProblemArrays, v: I64, d: I64, km: npt.NDArray[np.float64], filled: I64,
+    opts: SolveOptions, parts: dict[str, float],
+) -> dict[str, Any]:
+    head = arr.d_headcount
+    got = np.minimum(filled, head)
+    by_p = [np.bincount(arr.d_priority, weights=x, minlength=6)[1:] for x in (head, got)]
+    ncat = len(arr.categories)
+    by_c = [np.bincount(arr.d_category, weights=x, minlength=ncat) for x in (head, got)]
+    area = np.where(arr.d_area >= 0, arr.d_area, len(arr.area_ids))
+    by_a = [np.bincount(area, weights=x, minlength=len(arr.area_ids) + 1) for x in (head, got)]
+    area_names = [*arr.area_ids, "(no area)"]
+    used_a = np.flatnonzero(by_a[0] > 0)
+    weights = np.array([0] + [opts.priority_weights[p] for p in range(1, 6)])
+    tasks = np.bincount(v, minlength=arr.nv)
+    used = tasks[tasks > 0]
+    return {
+        "headcount": int(head.sum()),
+        "filled": int(got.sum()),
+        "fill_rate": round(float(got.sum()) / max(int(head.sum()), 1), 6),
+        "weighted_fill_rate": round(float((weights[arr.d_priority] * got).sum())
+                                    / max(float((weights[arr.d_priority] * head).sum()), 1.0), 6),
+        "coverage_by_priority": _rates([str(p) for p in range(1, 6)], *by_p),
+        "coverage_by_category": _rates(arr.categories, *by_c),
+        "coverage_by_area": _rates([area_names[i] for i in used_a], by_a[0][used_a], by_a[1][used_a]),
+        "travel_km": {
+            "total": round(float(km.sum()), 3),
+            "mean": round(float(km.mean()), 4) if len(km) else 0.0,
+            "max": round(float(km.max()), 4) if len(km) else 0.0,
+        },
+        "load": {
+            "volunteers_used": int(len(used)),
+            "tasks_mean": round(float(used.mean()), 4) if len(used) else 0.0,
+            "tasks_max": int(used.max()) if len(used) else 0,
+            "tasks_std": round(float(used.std()), 4) if len(used) else 0.0,
+            "hours_total": round(float(arr.d_duration_us[d].sum()) / 3.6e9, 3),
+        },
+        "secondary_parts": {k: round(float(x), 6) for k, x in parts.items()},
+    }

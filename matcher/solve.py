@@ -1,0 +1,401 @@
+"""The orchestration: problem → arrays → candidates → flow → (CP-SAT) → Solution.
+
+1. Candidate pairs pass SPEC rules 1-5 (:mod:`matcher.candidates`).
+2. Pinned pairs are checked against every rule and taken out; what they use
+   (seats, tasks, hours, time) is taken off what is left.
+3. Each volunteer's remaining pairs are split into *groups* whose windows share
+   a point (a minimum clique cover, greedy by end time); the min-cost flow
+   (:mod:`matcher.solvers.flow`) allows one pair per group.
+4. If the flow's solution keeps every rule it is optimal. Otherwise the
+   volunteers it overbooked (overlap across groups, hour caps) seed regions that
+   CP-SAT (:mod:`matcher.solvers.cpsat`) re-solves exactly: the whole connected
+   component when small enough, else a neighbourhood with the rest fixed.
+5. The flow's coverage is an upper bound (it relaxes two rules); a region solved
+   whole tightens it by CP-SAT's bound. ``optimal`` is claimed only when the
+   coverage reached equals the bound.
+"""
+
+from __future__ import annotations
+
+import logging
+import resource
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from matcher import costs
+from matcher.arrays import ProblemArrays, build_arrays
+from matcher.candidates import Pairs, candidate_pairs, covers
+from matcher.errors import PinnedError
+from matcher.model import Problem, Solution, SolveOptions, Status
+from matcher.report import build_solution
+from matcher.solvers.cpsat import CpsatInput, solve_cpsat
+from matcher.solvers.flow import FlowInput, solve_flow
+
+log = logging.getLogger(__name__)
+
+I64 = npt.NDArray[np.int64]
+B = npt.NDArray[np.bool_]
+
+REGION_PAIR_BUDGET = 60_000
+"""Largest region (in candidate pairs) handed to CP-SAT at once."""
+
+
+class _Phases:
+    def __init__(self) -> None:
+        self.t0 = time.perf_counter()
+        self.last = self.t0
+        self.seconds: dict[str, float] = {}
+
+    def done(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] = round(self.seconds.get(name, 0.0) + now - self.last, 4)
+        self.last = now
+        log.info("%s done in %.2f s (%.2f s total)", name, self.seconds[name], now - self.t0)
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.t0
+
+
+@dataclass(frozen=True, eq=False)
+class _Residual:
+    """What is left for the optimiser once pinned pairs are placed."""
+
+    pairs: Pairs
+    tasks: I64
+    hours: I64
+    seats: I64
+    base: I64
+    bonus: I64
+
+
+def solve(problem: Problem, options: SolveOptions | None = None) -> Solution:
+    """Solve a problem: the best assignment by SPEC.md's objective, with a proven bound.
+
+    Parameters
+    ----------
+    problem
+        A validated :class:`~matcher.model.Problem`.
+    options
+        Settings; default: ``problem.options``, else :class:`SolveOptions` defaults.
+
+    Returns
+    -------
+    Solution
+        Always a solution (an empty or unsatisfiable problem is an answer).
+
+    Raises
+    ------
+    PinnedError
+        When the pinned assignments themselves break a hard rule.
+    """
+    opts = options or problem.options or SolveOptions()
+    ph = _Phases()
+    arr = build_arrays(problem)
+    ph.done("arrays")
+    pairs = candidate_pairs(arr)
+    ph.done("candidates")
+    log.info("%d candidate pairs for %d volunteers x %d demands", len(pairs), arr.nv, arr.nd)
+    res = _residual(arr, pairs, opts)
+    weights = np.array([0] + [opts.priority_weights[p] for p in range(1, 6)], dtype=np.int64)
+    dem_weight = weights[arr.d_priority]
+    rp = res.pairs
+    dur = arr.d_duration_us[rp.d]
+    pair_cost = costs.pair_costs(
+        opts, rp.km, arr.v_recent_hours[rp.v], np.isin(arr.pair_key(rp.v, rp.d), arr.pair_key(*arr.previous))
+    )
+    pref = np.isin(arr.pair_key(rp.v, rp.d), arr.pair_key(*arr.preferred)) & (res.bonus[rp.d] > 0)
+    group, n_groups_v = _clique_groups(arr, rp)
+    cap = np.minimum(res.tasks, np.minimum(n_groups_v, _hours_task_cap(rp, dur, res.hours, arr.nv)))
+    ph.done("model")
+
+    flow = solve_flow(
+        FlowInput(arr.nv, arr.nd, rp.v, rp.d, pair_cost, group, pref, cap, res.base, costs.load_unit(opts),
+                  res.seats, dem_weight, res.bonus)
+    )
+    ph.done("flow")
+    chosen = flow.chosen.copy()
+    bound = flow.coverage
+    bad = _overbooked(arr, rp, chosen, res.hours)
+    stats: dict[str, object] = {
+        "candidate_pairs": len(pairs),
+        "flow_arcs": flow.arcs,
+        "flow_nodes": flow.nodes,
+        "flow_cost_scale": flow.cost_scale,
+        "flow_coverage_bound": flow.coverage + int(dem_weight[arr.pinned[1]].sum()),
+        "overbooked_volunteers": int(len(bad)),
+    }
+    secondary_optimal = flow.cost_scale == 1
+    engine = "flow"
+    if len(bad):
+        engine = "flow+cpsat"
+        chosen, bound, regions, sec_ok = _repair_regions(arr, rp, res, chosen, bad, flow.coverage, dem_weight,
+                                                         pair_cost, pref, opts, ph)
+        stats["cpsat_regions"] = regions
+        secondary_optimal = secondary_optimal and sec_ok
+        ph.done("cpsat")
+    final_v = np.concatenate([arr.pinned[0], rp.v[chosen]])
+    final_d = np.concatenate([arr.pinned[1], rp.d[chosen]])
+    _verify(arr, pairs, final_v, final_d)
+    pinned_cov = int(dem_weight[arr.pinned[1]].sum())
+    coverage = int(dem_weight[final_d].sum())
+    bound += pinned_cov
+    status = Status.OPTIMAL if coverage >= bound else Status.FEASIBLE
+    stats.update(engine=engine, secondary_optimal=bool(secondary_optimal and status is Status.OPTIMAL))
+    solution = build_solution(problem, arr, pairs, final_v, final_d, opts, status, coverage, bound, stats, ph)
+    return solution
+
+
+def _residual(arr: ProblemArrays, pairs: Pairs, opts: SolveOptions) -> _Residual:
+    """Check pinned pairs against every hard rule and take what they use off the rest."""
+    pv, pd = arr.pinned
+    keys = arr.pair_key(pairs.v, pairs.d)
+    pkeys = arr.pair_key(pv, pd)
+    errors: list[str] = []
+    for i in np.flatnonzero(~np.isin(pkeys, keys)):
+        errors.append(f"pinned[{i}] ({arr.volunteer_ids[pv[i]]!r}, {arr.demand_ids[pd[i]]!r}): "
+                      f"{_pair_rule_broken(arr, int(pv[i]), int(pd[i]))}")
+    seats = arr.d_headcount - np.bincount(pd, minlength=arr.nd)
+    for d in np.flatnonzero(seats < 0):
+        errors.append(f"pinned: demand {arr.demand_ids[d]!r} gets more than its headcount {arr.d_headcount[d]} (rule 6)")
+    tasks = arr.v_max_tasks - np.bincount(pv, minlength=arr.nv)
+    hours = arr.v_hours_cap_us - np.bincount(pv, weights=arr.d_duration_us[pd], minlength=arr.nv).astype(np.int64)
+    for v in np.flatnonzero((tasks < 0) | (hours < 0)):
+        errors.append(f"pinned: volunteer {arr.volunteer_ids[v]!r} exceeds max_tasks or max_hours (rule 8)")
+    order = np.lexsort((arr.d_start_rank[pd], pv))
+    sv, sd = pv[order], pd[order]
+    clash = (sv[1:] == sv[:-1]) & (arr.d_start_rank[sd[1:]] < arr.d_end_rank[sd[:-1]])
+    for i in np.flatnonzero(clash):
+        errors.append(f"pinned: volunteer {arr.volunteer_ids[sv[i]]!r} is sent to overlapping demands "
+                      f"{arr.demand_ids[sd[i]]!r} and {arr.demand_ids[sd[i + 1]]!r} (rule 7)")
+    if errors:
+        raise PinnedError(errors)
+
+    keep = ~np.isin(keys, pkeys)
+    keep &= (seats[pairs.d] > 0) & (tasks[pairs.v] > 0)
+    keep &= arr.d_duration_us[pairs.d] <= hours[pairs.v]
+    keep &= ~_overlaps_pinned(arr, pairs, sv, sd)
+    bonus = np.full(arr.nd, costs.continuity_unit(opts), dtype=np.int64)
+    has_pref = np.zeros(arr.nd, dtype=bool)
+    has_pref[arr.preferred[1]] = True
+    met = np.isin(pkeys, arr.pair_key(*arr.preferred))
+    bonus[~has_pref] = 0
+    bonus[pd[met]] = 0
+    return _Residual(pairs.take(keep), tasks, hours, seats, arr.v_max_tasks - tasks, bonus)
+
+
+def _pair_rule_broken(arr: ProblemArrays, v: int, d: int) -> str:
+    need = arr.d_skills[d]
+    if not ((arr.v_skills[v] & need) == need).all():
+        return "volunteer lacks a required skill (rule 1)"
+    if not covers(arr, np.array([v]), np.array([d]))[0]:
+        return "demand window is outside the volunteer's availability (rule 2)"
+    if arr.d_insured[d] and not arr.v_insured[v]:
+        return "demand requires an insured volunteer (rule 4)"
+    if arr.d_team[d] >= 0 and arr.v_team[v] != arr.d_team[d]:
+        return "demand is reserved for another team (rule 4)"
+    if np.isin(arr.pair_key(np.array([v]), np.array([d])), arr.pair_key(*arr.forbidden))[0]:
+        return "pair is forbidden (rule 5)"
+    if arr.v_max_tasks[v] == 0 or arr.d_duration_us[d] > arr.v_hours_cap_us[v]:
+        return "exceeds the volunteer's max_tasks or max_hours (rule 8)"
+    return "demand is farther than the volunteer's max_travel_km (rule 3)"
+
+
+def _overlaps_pinned(arr: ProblemArrays, pairs: Pairs, sv: I64, sd: I64) -> B:
+    """Pairs whose window overlaps a pinned task of the same volunteer (sv, sd sorted by volunteer, start)."""
+    if len(sv) == 0:
+        return np.zeros(len(pairs), dtype=bool)
+    span = int(arr.d_end_rank.max()) + 1
+    pkey = sv * span + arr.d_start_rank[sd]
+    # the pinned task of this volunteer that starts last before the pair ends
+    idx = np.searchsorted(pkey, pairs.v * span + arr.d_end_rank[pairs.d], side="left") - 1
+    idx_c = np.maximum(idx, 0)
+    return (idx >= 0) & (sv[idx_c] == pairs.v) & (arr.d_end_rank[sd[idx_c]] > arr.d_start_rank[pairs.d])
+
+
+def _clique_groups(arr: ProblemArrays, rp: Pairs) -> tuple[I64, I64]:
+    """Greedy minimum clique cover of each volunteer's intervals, scanning by end time.
+
+    A new group starts when a pair begins at or after the end of its group's
+    first pair; every member then contains the point just before that end.
+    Returns the group of each pair and the number of groups per volunteer.
+    """
+    s, e = arr.d_start_rank[rp.d], arr.d_end_rank[rp.d]
+    order = np.lexsort((s, e, rp.v))
+    vo, so, eo = rp.v[order].tolist(), s[order].tolist(), e[order].tolist()
+    gid = [0] * len(vo)
+    g = -1
+    cur_v = -1
+    anchor = 0
+    for i, (v, st, en) in enumerate(zip(vo, so, eo)):
+        if v != cur_v or st >= anchor:
+            g += 1
+            cur_v, anchor = v, en
+        gid[i] = g
+    group = np.empty(len(vo), dtype=np.int64)
+    group[order] = gid
+    first_v = np.zeros(g + 1, dtype=np.int64)
+    first_v[group] = rp.v
+    return group, np.bincount(first_v, minlength=arr.nv).astype(np.int64)
+
+
+def _hours_task_cap(rp: Pairs, dur: I64, hours: I64, nv: int) -> I64:
+    """Most tasks each volunteer's hour cap allows, taking its shortest candidates first."""
+    order = np.lexsort((dur, rp.v))
+    v, d = rp.v[order], dur[order]
+    start = np.searchsorted(v, v, side="left")
+    csum = np.cumsum(d)
+    within = csum - np.concatenate([[0], csum])[start]
+    fits = within <= hours[v]
+    return np.bincount(v[fits], minlength=nv).astype(np.int64)
+
+
+def _overbooked(arr: ProblemArrays, rp: Pairs, chosen: B, hours: I64) -> I64:
+    """Volunteers whose chosen pairs overlap in time or exceed their hours."""
+    v, d = rp.v[chosen], rp.d[chosen]
+    order = np.lexsort((arr.d_start_rank[d], v))
+    v, d = v[order], d[order]
+    clash = (v[1:] == v[:-1]) & (arr.d_start_rank[d[1:]] < arr.d_end_rank[d[:-1]])
+    used = np.bincount(v, weights=arr.d_duration_us[d], minlength=arr.nv)
+    return np.unique(np.concatenate([v[1:][clash], np.flatnonzero(used > hours)]))
+
+
+def _repair_regions(
+    arr: ProblemArrays, rp: Pairs, res: _Residual, chosen: B, bad: I64, flow_cov: int, dem_weight: I64,
+    pair_cost: I64, pref: B, opts: SolveOptions, ph: _Phases,
+) -> tuple[B, int, list[dict[str, object]], bool]:
+    """Re-solve the regions around overbooked volunteers with CP-SAT."""
+    n_nodes = arr.nv + arr.nd
+    graph = coo_matrix((np.ones(len(rp)), (rp.v, arr.nv + rp.d)), shape=(n_nodes, n_nodes))
+    _, label = connected_components(graph, directed=False)
+    pair_comp = label[rp.v]
+    comps = np.unique(label[bad])
+    comp_pairs = np.bincount(pair_comp, minlength=int(label.max()) + 1)
+    bound = flow_cov
+    out: list[dict[str, object]] = []
+    sec_ok = True
+    total_pairs = sum(min(int(comp_pairs[c]), REGION_PAIR_BUDGET) for c in comps)
+    for c in comps:
+        in_comp = pair_comp == c
+        seeds = bad[label[bad] == c]
+        region, whole = _region(rp, in_comp, seeds, REGION_PAIR_BUDGET)
+        left = max(0.1, opts.time_limit_s - ph.elapsed())
+        budget = left * min(1.0, len(region) / max(total_pairs, 1))
+        region_cov_flow = int(dem_weight[rp.d[region & chosen]].sum())
+        inp = _region_input(arr, rp, res, chosen, region, dem_weight, pair_cost, pref, opts)
+        result = solve_cpsat(inp.cp, budget, opts.seed, opts.threads)
+        chosen = chosen.copy()
+        chosen[inp.index] = result.chosen
+        chosen[region & ~np.isin(np.arange(len(rp)), inp.index)] = False
+        if whole:
+            bound -= region_cov_flow - min(region_cov_flow, result.coverage_bound)
+        sec_ok = sec_ok and whole and result.secondary_proven
+        out.append({"pairs": int(len(inp.index)), "whole_component": whole, "seconds": round(result.seconds, 3),
+                    "coverage_proven": result.coverage_proven, "secondary_proven": result.secondary_proven})
+    return chosen, bound, out, sec_ok
+
+
+def _region(rp: Pairs, in_comp: B, seeds: I64, budget: int) -> tuple[B, bool]:
+    """The pairs of a component around seed volunteers: all of it if small, else a growing neighbourhood."""
+    if int(in_comp.sum()) <= budget:
+        return in_comp, True
+    vols = np.zeros(int(rp.v.max()) + 1, dtype=bool)
+    vols[seeds] = True
+    region = np.zeros(len(rp), dtype=bool)
+    while True:
+        dems = np.unique(rp.d[vols[rp.v]])
+        grown = vols[rp.v] & np.isin(rp.d, dems)
+        if int(grown.sum()) > budget and region.any():
+            return region, False
+        region = grown
+        more = vols.copy()
+        more[rp.v[np.isin(rp.d, dems)]] = True
+        if more.sum() == vols.sum():
+            return region, bool((region == in_comp).all())
+        vols = more
+
+
+@dataclass(frozen=True, eq=False)
+class _RegionInput:
+    cp: CpsatInput
+    index: I64
+
+
+def _region_input(
+    arr: ProblemArrays, rp: Pairs, res: _Residual, chosen: B, region: B, dem_weight: I64, pair_cost: I64,
+    pref: B, opts: SolveOptions,
+) -> _RegionInput:
+    """CP-SAT data for a region, with everything outside it fixed at its current value."""
+    fixed = chosen & ~region
+    fv, fd = rp.v[fixed], rp.d[fixed]
+    tasks = res.tasks - np.bincount(fv, minlength=arr.nv)
+    hours = res.hours - np.bincount(fv, weights=arr.d_duration_us[fd], minlength=arr.nv).astype(np.int64)
+    seats = res.seats - np.bincount(fd, minlength=arr.nd)
+    base = res.base + np.bincount(fv, minlength=arr.nv)
+    bonus = res.bonus.copy()
+    bonus[fd[pref[fixed]]] = 0
+    order = np.lexsort((arr.d_start_rank[fd], fv))
+    clash = _overlaps_pinned(arr, rp, fv[order], fd[order])
+    index = np.flatnonzero(region & ~clash)
+    sub = rp.take(index)
+    hint = _greedy_feasible(arr, sub, chosen[index], dem_weight, tasks, hours, seats)
+    cp = CpsatInput(
+        pair_v=sub.v, pair_d=sub.d, pair_cost=pair_cost[index], pair_pref=pref[index] & (bonus[sub.d] > 0),
+        pair_start=arr.d_start[sub.d], pair_end=arr.d_end[sub.d], vol_cap=tasks, vol_hours=hours, vol_base=base,
+        load_unit=costs.load_unit(opts), dem_cap=seats, dem_weight=dem_weight, dem_bonus=bonus, hint=hint,
+    )
+    return _RegionInput(cp, index)
+
+
+def _greedy_feasible(
+    arr: ProblemArrays, sub: Pairs, want: B, dem_weight: I64, tasks: I64, hours: I64, seats: I64
+) -> B:
+    """Keep as many wanted pairs as the rules allow, most valuable first (a feasible hint)."""
+    keep = np.zeros(len(sub), dtype=bool)
+    tasks, hours, seats = tasks.copy(), hours.copy(), seats.copy()
+    taken: dict[int, list[tuple[int, int]]] = {}
+    idx = np.flatnonzero(want)
+    for i in idx[np.argsort(-dem_weight[sub.d[idx]], kind="stable")]:
+        v, d = int(sub.v[i]), int(sub.d[i])
+        s, e, dur = int(arr.d_start[d]), int(arr.d_end[d]), int(arr.d_duration_us[d])
+        if tasks[v] < 1 or seats[d] < 1 or hours[v] < dur:
+            continue
+        if any(s < e2 and s2 < e for s2, e2 in taken.get(v, [])):
+            continue
+        keep[i] = True
+        tasks[v] -= 1
+        seats[d] -= 1
+        hours[v] -= dur
+        taken.setdefault(v, []).append((s, e))
+    return keep
+
+
+def _verify(arr: ProblemArrays, pairs: Pairs, v: I64, d: I64) -> None:
+    """Guard: the engine's own output must keep every hard rule; a failure here is a bug."""
+    keys = arr.pair_key(v, d)
+    problems = []
+    if len(np.unique(keys)) != len(keys):
+        problems.append("a pair is assigned twice (rule 10)")
+    if not np.isin(keys, arr.pair_key(pairs.v, pairs.d)).all():
+        problems.append("a pair breaks rules 1-5")
+    if (np.bincount(d, minlength=arr.nd) > arr.d_headcount).any():
+        problems.append("a demand exceeds its headcount (rule 6)")
+    if (np.bincount(v, minlength=arr.nv) > arr.v_max_tasks).any():
+        problems.append("a volunteer exceeds max_tasks (rule 8)")
+    if (np.bincount(v, weights=arr.d_duration_us[d], minlength=arr.nv) > arr.v_hours_cap_us).any():
+        problems.append("a volunteer exceeds max_hours (rule 8)")
+    order = np.lexsort((arr.d_start_rank[d], v))
+    vs, ds = v[order], d[order]
+    if ((vs[1:] == vs[:-1]) & (arr.d_start_rank[ds[1:]] < arr.d_end_rank[ds[:-1]])).any():
+        problems.append("a volunteer has overlapping demands (rule 7)")
+    if problems:
+        raise RuntimeError("internal error, solution breaks hard rules: " + "; ".join(problems))
+
+
+def peak_memory_mib() -> float:
+    """Peak resident memory of this process so far, in MiB (Linux ru_maxrss is in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
