@@ -82,10 +82,16 @@ def _unmet(arr: ProblemArrays, pairs: Pairs, filled: I64) -> tuple[Unmet, ...]:
     short = np.flatnonzero(filled < arr.d_headcount)
     if len(short) == 0:
         return ()
+    head = arr.d_headcount[short]
     n_cand = np.bincount(pairs.d, minlength=arr.nd)[short]
-    n_skill = qualified_counts(arr, short)
-    near = candidate_pairs(arr, short, check_time=False)
-    n_near = np.bincount(near.d, minlength=arr.nd)[short]
+    # deeper counts matter only for seats beyond the candidates: compute them only there
+    n_near = n_cand.copy()
+    deeper = n_cand < head
+    near = candidate_pairs(arr, short[deeper], check_time=False)
+    n_near[deeper] = np.bincount(near.d, minlength=arr.nd)[short[deeper]]
+    n_skill = n_near.copy()
+    deepest = n_near < head
+    n_skill[deepest] = qualified_counts(arr, short[deepest])
     out: list[Unmet] = []
     for j, dem in enumerate(short.tolist()):
         a, h = int(filled[dem]), int(arr.d_headcount[dem])

@@ -218,27 +218,32 @@ def _overlaps_pinned(arr: ProblemArrays, pairs: Pairs, sv: I64, sd: I64) -> B:
 
 
 def _clique_groups(arr: ProblemArrays, rp: Pairs) -> tuple[I64, I64]:
-    """Greedy minimum clique cover of each volunteer's intervals, scanning by end time.
+    """Minimum clique cover of each volunteer's intervals (the classic greedy), vectorised by rounds.
 
-    A new group starts when a pair begins at or after the end of its group's
-    first pair; every member then contains the point just before that end.
-    Returns the group of each pair and the number of groups per volunteer.
+    Each round, every volunteer takes the earliest end among its pairs not yet
+    grouped as an anchor and groups every remaining pair that starts before it:
+    all of them contain the point just before the anchor, so they pairwise
+    overlap. Rounds run as many times as the largest number of groups one
+    volunteer needs. Returns the group of each pair and the groups per volunteer.
     """
     s, e = arr.d_start_rank[rp.d], arr.d_end_rank[rp.d]
     order = np.lexsort((s, e, rp.v))
-    vo, so, eo = rp.v[order].tolist(), s[order].tolist(), e[order].tolist()
-    gid = [0] * len(vo)
-    g = -1
-    cur_v = -1
-    anchor = 0
-    for i, (v, st, en) in enumerate(zip(vo, so, eo)):
-        if v != cur_v or st >= anchor:
-            g += 1
-            cur_v, anchor = v, en
-        gid[i] = g
+    vo, so, eo = rp.v[order], s[order], e[order]
+    gid = np.empty(len(vo), dtype=np.int64)
+    idx = np.arange(len(vo))
+    n_groups = 0
+    while len(idx):
+        rv = vo[idx]
+        first = np.ones(len(idx), dtype=bool)
+        first[1:] = rv[1:] != rv[:-1]
+        seg = np.cumsum(first) - 1
+        take = so[idx] < eo[idx][first][seg]
+        gid[idx[take]] = n_groups + seg[take]
+        n_groups += int(first.sum())
+        idx = idx[~take]
     group = np.empty(len(vo), dtype=np.int64)
     group[order] = gid
-    first_v = np.zeros(g + 1, dtype=np.int64)
+    first_v = np.zeros(n_groups, dtype=np.int64)
     first_v[group] = rp.v
     return group, np.bincount(first_v, minlength=arr.nv).astype(np.int64)
 

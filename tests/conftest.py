@@ -1,0 +1,32 @@
+"""Shared fixtures: the files under tests/data, each described where it is loaded."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from matcher import Problem, load_problem
+
+DATA = Path(__file__).parent / "data"
+sys.path.insert(0, str(Path(__file__).parent))
+
+
+@pytest.fixture
+def tiny_path() -> Path:
+    """Three volunteers, six demands on Monday morning: one demand per unmet reason.
+
+    a (nurse, 2 tasks, 3 h), b (two touching windows), c (5.5 km north).
+    The optimum sends a to d1 (priority 5, nurse) and d3 (touching d1's end),
+    b to d2; coverage 16 + 4 + 1 = 21. d2's second seat is capacity_taken,
+    d4 (lawyer) no_skilled_volunteer, d5 (33 km away) none_in_range, d6
+    (Tuesday) none_available.
+    """
+    return DATA / "tiny.json"
+
+
+@pytest.fixture
+def tiny(tiny_path: Path) -> Problem:
+    """The tiny problem, loaded."""
+    return load_problem(tiny_path)
