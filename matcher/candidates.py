@@ -65,6 +65,7 @@ def candidate_pairs(
     check_time
         When False, skip availability, forbidden pairs and capacity (used to
         count who is "skilled and near" for unmet reasons).
+
     """
     dem = np.arange(arr.nd, dtype=np.int64) if demands is None else np.asarray(demands, dtype=np.int64)
     usable = np.ones(arr.nv, dtype=bool)
@@ -209,7 +210,8 @@ def covers(arr: ProblemArrays, v: I64, d: I64) -> B:
     wkey = arr.w_vol * span + arr.w_start
     idx = np.searchsorted(wkey, v * span + arr.d_start_rank[d], side="right") - 1
     idx_c = np.maximum(idx, 0)
-    return (idx >= 0) & (arr.w_vol[idx_c] == v) & (arr.w_end[idx_c] >= arr.d_end_rank[d])
+    inside: B = (idx >= 0) & (arr.w_vol[idx_c] == v) & (arr.w_end[idx_c] >= arr.d_end_rank[d])
+    return inside
 
 
 def qualified_counts(arr: ProblemArrays, demands: I64) -> I64:

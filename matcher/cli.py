@@ -50,9 +50,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _schema(name: str) -> int:
+    from pydantic import BaseModel
+
     from matcher.model import Problem, Solution, SolveOptions
 
-    model = {"problem": Problem, "solution": Solution, "options": SolveOptions}[name]
+    models: dict[str, type[BaseModel]] = {"problem": Problem, "solution": Solution, "options": SolveOptions}
+    model = models[name]
     print(json.dumps(model.model_json_schema(), indent=1))
     return EXIT_OK
 

@@ -19,6 +19,7 @@ class ProblemError(MatcherError, ValueError):
     errors
         One line per problem found, each naming the record and the field,
         e.g. ``"volunteers[3] (id 'v7').lat: must be <= 90"``.
+
     """
 
     def __init__(self, errors: list[str]) -> None:

@@ -68,6 +68,7 @@ def synthetic_problem(
         Share of demands that are large events (headcount 20-100).
     taxonomy
         Name the builtin taxonomy in the problem.
+
     """
     rng = np.random.default_rng(seed)
     lat0, lon0 = 39.90, 116.40
@@ -157,7 +158,7 @@ def synthetic_problem(
             d["preferred_volunteers"] = [f"V{int(rng.choice(same_centre)):06d}"]
         demands.append(d)
 
-    forbidden = set()
+    forbidden: set[tuple[str, str]] = set()
     while len(forbidden) < n_forbidden and n_volunteers and n_demands:
         forbidden.add((f"V{int(rng.integers(0, n_volunteers)):06d}", f"D{int(rng.integers(0, n_demands)):06d}"))
     data: dict[str, Any] = {

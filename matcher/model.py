@@ -39,8 +39,8 @@ __all__ = [
     "AssignmentOut",
     "Demand",
     "Problem",
-    "SolveOptions",
     "Solution",
+    "SolveOptions",
     "Status",
     "Taxonomy",
     "Unmet",
@@ -184,7 +184,9 @@ class SolveOptions(_Frozen):
     """
 
     time_limit_s: float = Field(default=30.0, gt=0.0, le=86_400.0, description="wall-clock budget of the solve")
-    seed: int = Field(default=0, ge=0, le=2**31 - 1, description="random seed; same input and seed give the same output")
+    seed: int = Field(
+        default=0, ge=0, le=2**31 - 1, description="random seed; same input and seed give the same output"
+    )
     threads: int = Field(default=1, ge=1, le=256, description="CP-SAT workers")
     priority_weights: dict[int, int] = Field(
         default_factory=lambda: dict(DEFAULT_PRIORITY_WEIGHTS),
@@ -291,6 +293,7 @@ class Problem(_Frozen):
         ------
         ProblemError
             With one message per bad field, each naming record and field.
+
         """
         if not isinstance(data, Mapping):
             raise ProblemError([f"{source}: top level must be a JSON object, got {type(data).__name__}"])

@@ -169,7 +169,7 @@ def _kpis(
             "max": round(float(km.max()), 4) if len(km) else 0.0,
         },
         "load": {
-            "volunteers_used": int(len(used)),
+            "volunteers_used": len(used),
             "tasks_mean": round(float(used.mean()), 4) if len(used) else 0.0,
             "tasks_max": int(used.max()) if len(used) else 0,
             "tasks_std": round(float(used.std()), 4) if len(used) else 0.0,

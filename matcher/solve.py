@@ -92,6 +92,7 @@ def solve(problem: Problem, options: SolveOptions | None = None) -> Solution:
     ------
     PinnedError
         When the pinned assignments themselves break a hard rule.
+
     """
     opts = options or problem.options or SolveOptions()
     ph = _Phases()
@@ -127,7 +128,7 @@ def solve(problem: Problem, options: SolveOptions | None = None) -> Solution:
         "flow_nodes": flow.nodes,
         "flow_cost_scale": flow.cost_scale,
         "flow_coverage_bound": flow.coverage + int(dem_weight[arr.pinned[1]].sum()),
-        "overbooked_volunteers": int(len(bad)),
+        "overbooked_volunteers": len(bad),
     }
     secondary_optimal = flow.cost_scale == 1
     engine = "flow"
@@ -161,7 +162,9 @@ def _residual(arr: ProblemArrays, pairs: Pairs, opts: SolveOptions) -> _Residual
                       f"{_pair_rule_broken(arr, int(pv[i]), int(pd[i]))}")
     seats = arr.d_headcount - np.bincount(pd, minlength=arr.nd)
     for d in np.flatnonzero(seats < 0):
-        errors.append(f"pinned: demand {arr.demand_ids[d]!r} gets more than its headcount {arr.d_headcount[d]} (rule 6)")
+        errors.append(
+            f"pinned: demand {arr.demand_ids[d]!r} gets more than its headcount {arr.d_headcount[d]} (rule 6)"
+        )
     tasks = arr.v_max_tasks - np.bincount(pv, minlength=arr.nv)
     hours = arr.v_hours_cap_us - np.bincount(pv, weights=arr.d_duration_us[pd], minlength=arr.nv).astype(np.int64)
     for v in np.flatnonzero((tasks < 0) | (hours < 0)):
@@ -214,7 +217,8 @@ def _overlaps_pinned(arr: ProblemArrays, pairs: Pairs, sv: I64, sd: I64) -> B:
     # the pinned task of this volunteer that starts last before the pair ends
     idx = np.searchsorted(pkey, pairs.v * span + arr.d_end_rank[pairs.d], side="left") - 1
     idx_c = np.maximum(idx, 0)
-    return (idx >= 0) & (sv[idx_c] == pairs.v) & (arr.d_end_rank[sd[idx_c]] > arr.d_start_rank[pairs.d])
+    hit: B = (idx >= 0) & (sv[idx_c] == pairs.v) & (arr.d_end_rank[sd[idx_c]] > arr.d_start_rank[pairs.d])
+    return hit
 
 
 def _clique_groups(arr: ProblemArrays, rp: Pairs) -> tuple[I64, I64]:
@@ -299,7 +303,7 @@ def _repair_regions(
         if whole:
             bound -= region_cov_flow - min(region_cov_flow, result.coverage_bound)
         sec_ok = sec_ok and whole and result.secondary_proven
-        out.append({"pairs": int(len(inp.index)), "whole_component": whole, "seconds": round(result.seconds, 3),
+        out.append({"pairs": len(inp.index), "whole_component": whole, "seconds": round(result.seconds, 3),
                     "coverage_proven": result.coverage_proven, "secondary_proven": result.secondary_proven})
     return chosen, bound, out, sec_ok
 

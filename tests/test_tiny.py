@@ -68,7 +68,8 @@ def test_pinned_is_kept_even_if_worse(tiny: Problem) -> None:
 
 def test_previous_assignment_kept_on_ties(tiny: Problem) -> None:
     # d3 can go to a or b at equal coverage when b is free; previous says b
-    p = tiny.replace(demands=[d for d in tiny.demands if d.id == "d3"], previous=[{"volunteer_id": "b", "demand_id": "d3"}])
+    only_d3 = [d for d in tiny.demands if d.id == "d3"]
+    p = tiny.replace(demands=only_d3, previous=[{"volunteer_id": "b", "demand_id": "d3"}])
     s = solve(p)
     assert [(a.volunteer_id, a.demand_id) for a in s.assignments] == [("b", "d3")]
     assert s.kpis["secondary_parts"]["previous_dropped"] == 0

@@ -122,9 +122,9 @@ def solve_cpsat(inp: CpsatInput, time_limit_s: float, seed: int, workers: int) -
     found = int(inp.dem_weight[inp.pair_d[chosen]].sum())
 
     # stage 2: hold coverage, minimise the secondary cost
-    model.clear_hints()
-    for i in range(n):
-        model.add_hint(x[i], bool(chosen[i]))
+    model.clear_hints()  # type: ignore[no-untyped-call]
+    for k in range(n):
+        model.add_hint(x[k], bool(chosen[k]))
     model.add(coverage >= found)
     base_cost = inp.pair_cost + inp.load_unit * (2 * (inp.vol_base[inp.pair_v] + 1) - 1)
     terms = list(x) + [t for t, _ in load_terms]
