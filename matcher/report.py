@@ -13,6 +13,7 @@ used it elsewhere (or the rules of its other tasks ruled it out).
 
 from __future__ import annotations
 
+import resource
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -54,8 +55,6 @@ def build_solution(
     unmet = _unmet(arr, pairs, filled)
     secondary, parts = secondary_points(arr, v, d, km, opts)
     phases.done("report")
-    from matcher.solve import peak_memory_mib
-
     all_stats = dict(stats)
     all_stats.update(
         seconds=dict(phases.seconds),
@@ -177,3 +176,8 @@ def _kpis(
         },
         "secondary_parts": {k: round(float(x), 6) for k, x in parts.items()},
     }
+
+
+def peak_memory_mib() -> float:
+    """Peak resident memory of this process so far, in MiB (Linux ru_maxrss is in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 import logging
-import resource
 import time
 from dataclasses import dataclass
 
@@ -169,9 +168,7 @@ def _residual(arr: ProblemArrays, pairs: Pairs, opts: SolveOptions) -> _Residual
     hours = arr.v_hours_cap_us - np.bincount(pv, weights=arr.d_duration_us[pd], minlength=arr.nv).astype(np.int64)
     for v in np.flatnonzero((tasks < 0) | (hours < 0)):
         errors.append(f"pinned: volunteer {arr.volunteer_ids[v]!r} exceeds max_tasks or max_hours (rule 8)")
-    order = np.lexsort((arr.d_start_rank[pd], pv))
-    sv, sd = pv[order], pd[order]
-    clash = (sv[1:] == sv[:-1]) & (arr.d_start_rank[sd[1:]] < arr.d_end_rank[sd[:-1]])
+    sv, sd, clash = _clashes(arr, pv, pd)
     for i in np.flatnonzero(clash):
         errors.append(f"pinned: volunteer {arr.volunteer_ids[sv[i]]!r} is sent to overlapping demands "
                       f"{arr.demand_ids[sd[i]]!r} and {arr.demand_ids[sd[i + 1]]!r} (rule 7)")
@@ -263,12 +260,21 @@ def _hours_task_cap(rp: Pairs, dur: I64, hours: I64, nv: int) -> I64:
     return np.bincount(v[fits], minlength=nv).astype(np.int64)
 
 
-def _overbooked(arr: ProblemArrays, rp: Pairs, chosen: B, hours: I64) -> I64:
-    """Volunteers whose chosen pairs overlap in time or exceed their hours."""
-    v, d = rp.v[chosen], rp.d[chosen]
+def _clashes(arr: ProblemArrays, v: I64, d: I64) -> tuple[I64, I64, B]:
+    """Sort pairs by (volunteer, start); ``clash[i]`` says pair i+1 overlaps pair i of the same volunteer.
+
+    Checking neighbours is enough: if any two of a volunteer's tasks overlap, two
+    consecutive ones in start order do (touching ends do not overlap).
+    """
     order = np.lexsort((arr.d_start_rank[d], v))
     v, d = v[order], d[order]
-    clash = (v[1:] == v[:-1]) & (arr.d_start_rank[d[1:]] < arr.d_end_rank[d[:-1]])
+    clash: B = (v[1:] == v[:-1]) & (arr.d_start_rank[d[1:]] < arr.d_end_rank[d[:-1]])
+    return v, d, clash
+
+
+def _overbooked(arr: ProblemArrays, rp: Pairs, chosen: B, hours: I64) -> I64:
+    """Volunteers whose chosen pairs overlap in time or exceed their hours."""
+    v, d, clash = _clashes(arr, rp.v[chosen], rp.d[chosen])
     used = np.bincount(v, weights=arr.d_duration_us[d], minlength=arr.nv)
     return np.unique(np.concatenate([v[1:][clash], np.flatnonzero(used > hours)]))
 
@@ -347,8 +353,8 @@ def _region_input(
     base = res.base + np.bincount(fv, minlength=arr.nv)
     bonus = res.bonus.copy()
     bonus[fd[pref[fixed]]] = 0
-    order = np.lexsort((arr.d_start_rank[fd], fv))
-    clash = _overlaps_pinned(arr, rp, fv[order], fd[order])
+    sv, sd, _ = _clashes(arr, fv, fd)
+    clash = _overlaps_pinned(arr, rp, sv, sd)
     index = np.flatnonzero(region & ~clash)
     sub = rp.take(index)
     hint = _greedy_feasible(arr, sub, chosen[index], dem_weight, tasks, hours, seats)
@@ -397,14 +403,8 @@ def _verify(arr: ProblemArrays, pairs: Pairs, v: I64, d: I64) -> None:
         problems.append("a volunteer exceeds max_tasks (rule 8)")
     if (np.bincount(v, weights=arr.d_duration_us[d], minlength=arr.nv) > arr.v_hours_cap_us).any():
         problems.append("a volunteer exceeds max_hours (rule 8)")
-    order = np.lexsort((arr.d_start_rank[d], v))
-    vs, ds = v[order], d[order]
-    if ((vs[1:] == vs[:-1]) & (arr.d_start_rank[ds[1:]] < arr.d_end_rank[ds[:-1]])).any():
+    if _clashes(arr, v, d)[2].any():
         problems.append("a volunteer has overlapping demands (rule 7)")
     if problems:
         raise RuntimeError("internal error, solution breaks hard rules: " + "; ".join(problems))
 
-
-def peak_memory_mib() -> float:
-    """Peak resident memory of this process so far, in MiB (Linux ru_maxrss is in KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
