@@ -40,6 +40,9 @@ log = logging.getLogger(__name__)
 I64 = npt.NDArray[np.int64]
 B = npt.NDArray[np.bool_]
 
+MAX_FLOW_ROUNDS = 2
+"""Most flow solves while adding clique groups for overbooked volunteers."""
+
 REGION_PAIR_BUDGET = 60_000
 """Largest region (in candidate pairs) handed to CP-SAT at once."""
 
@@ -113,14 +116,27 @@ def solve(problem: Problem, options: SolveOptions | None = None) -> Solution:
     cap = np.minimum(res.tasks, np.minimum(n_groups_v, _hours_task_cap(rp, dur, res.hours, arr.nv)))
     ph.done("model")
 
-    flow = solve_flow(
-        FlowInput(arr.nv, arr.nd, rp.v, rp.d, pair_cost, group, pref, cap, res.base, costs.load_unit(opts),
-                  res.seats, dem_weight, res.bonus)
-    )
+    # Lazy groups: a group node per clique only for volunteers the flow overbooked.
+    # A relaxation optimum that keeps every group constraint is optimal for the
+    # fully grouped relaxation too, so the bound stays valid either way.
+    grouped = np.zeros(arr.nv, dtype=bool)
+    solo = np.arange(len(rp), dtype=np.int64) + int(group.max(initial=-1)) + 1
+    flow_rounds = 0
+    while True:
+        flow_rounds += 1
+        flow = solve_flow(
+            FlowInput(arr.nv, arr.nd, rp.v, rp.d, pair_cost, np.where(grouped[rp.v], group, solo), pref, cap,
+                      res.base, costs.load_unit(opts), res.seats, dem_weight, res.bonus)
+        )
+        chosen = flow.chosen.copy()
+        bad = _overbooked(arr, rp, chosen, res.hours)
+        fresh = bad[~grouped[bad] & (n_groups_v[bad] > 1) & (cap[bad] > 1)]
+        log.info("flow round %d: coverage bound %d, %d volunteers overbooked", flow_rounds, flow.coverage, len(bad))
+        if len(fresh) == 0 or flow_rounds >= MAX_FLOW_ROUNDS:
+            break
+        grouped[fresh] = True
     ph.done("flow")
-    chosen = flow.chosen.copy()
     bound = flow.coverage
-    bad = _overbooked(arr, rp, chosen, res.hours)
     stats: dict[str, object] = {
         "candidate_pairs": len(pairs),
         "flow_arcs": flow.arcs,
@@ -128,6 +144,7 @@ def solve(problem: Problem, options: SolveOptions | None = None) -> Solution:
         "flow_cost_scale": flow.cost_scale,
         "flow_coverage_bound": flow.coverage + int(dem_weight[arr.pinned[1]].sum()),
         "overbooked_volunteers": len(bad),
+        "flow_rounds": flow_rounds,
     }
     secondary_optimal = flow.cost_scale == 1
     engine = "flow"
@@ -297,7 +314,7 @@ def _repair_regions(
     for c in comps:
         in_comp = pair_comp == c
         seeds = bad[label[bad] == c]
-        region, whole = _region(rp, in_comp, seeds, REGION_PAIR_BUDGET)
+        region, whole = _region(rp, chosen, in_comp, seeds, REGION_PAIR_BUDGET)
         left = max(0.1, opts.time_limit_s - ph.elapsed())
         budget = left * min(1.0, len(region) / max(total_pairs, 1))
         region_cov_flow = int(dem_weight[rp.d[region & chosen]].sum())
@@ -314,24 +331,31 @@ def _repair_regions(
     return chosen, bound, out, sec_ok
 
 
-def _region(rp: Pairs, in_comp: B, seeds: I64, budget: int) -> tuple[B, bool]:
-    """The pairs of a component around seed volunteers: all of it if small, else a growing neighbourhood."""
+def _region(rp: Pairs, chosen: B, in_comp: B, seeds: I64, budget: int) -> tuple[B, bool]:
+    """The pairs of a component to re-solve around overbooked (seed) volunteers.
+
+    All of the component when it fits the budget (then CP-SAT's bound holds for
+    it). Otherwise every pair of the seeds, plus, for each demand a seed now
+    holds, the other volunteers who could take its seat over (cheapest first,
+    as many as the budget allows), so that a seat a seed gives up can be refilled.
+    """
     if int(in_comp.sum()) <= budget:
         return in_comp, True
-    vols = np.zeros(int(rp.v.max()) + 1, dtype=bool)
-    vols[seeds] = True
-    region = np.zeros(len(rp), dtype=bool)
-    while True:
-        dems = np.unique(rp.d[vols[rp.v]])
-        grown = vols[rp.v] & np.isin(rp.d, dems)
-        if int(grown.sum()) > budget and region.any():
-            return region, False
-        region = grown
-        more = vols.copy()
-        more[rp.v[np.isin(rp.d, dems)]] = True
-        if more.sum() == vols.sum():
-            return region, bool((region == in_comp).all())
-        vols = more
+    is_seed = np.zeros(int(rp.v.max()) + 1, dtype=bool)
+    is_seed[seeds] = True
+    region = is_seed[rp.v]
+    held = np.unique(rp.d[region & chosen])
+    others = np.flatnonzero(np.isin(rp.d, held) & ~region)
+    room = max(budget - int(region.sum()), 0)
+    if len(others) > room:
+        # keep the first `per` candidates of each held demand (pairs are sorted by volunteer, so sort by demand)
+        order = others[np.argsort(rp.d[others], kind="stable")]
+        d_sorted = rp.d[order]
+        rank = np.arange(len(order)) - np.searchsorted(d_sorted, d_sorted, side="left")
+        per = max(1, room // max(len(held), 1))
+        others = order[rank < per]
+    region[others] = True
+    return region, False
 
 
 @dataclass(frozen=True, eq=False)
