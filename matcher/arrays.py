@@ -10,6 +10,7 @@ integer test ``sum(durations) <= cap`` equal to SPEC rule 8 in real numbers.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -72,6 +73,16 @@ class ProblemArrays:
     previous: tuple[I64, I64]
     preferred: tuple[I64, I64]
 
+    @cached_property
+    def v_unit(self) -> F64:
+        """Volunteer homes on the unit sphere."""
+        return unit_vectors(self.v_lat, self.v_lon)
+
+    @cached_property
+    def d_unit(self) -> F64:
+        """Demand places on the unit sphere."""
+        return unit_vectors(self.d_lat, self.d_lon)
+
     @property
     def nv(self) -> int:
         """Number of volunteers."""
@@ -90,6 +101,22 @@ class ProblemArrays:
     def pair_key(self, v: I64, d: I64) -> I64:
         """A sortable int64 key of (volunteer, demand) pairs."""
         return v.astype(np.int64) * max(self.nd, 1) + d
+
+
+def member(values: npt.NDArray[np.int64], universe: npt.NDArray[np.int64]) -> B:
+    """``np.isin(values, universe)`` by sorting the universe: fast when ``values`` is the large side."""
+    if len(universe) == 0:
+        return np.zeros(len(values), dtype=bool)
+    u = np.sort(universe)
+    idx = np.minimum(np.searchsorted(u, values), len(u) - 1)
+    found: B = u[idx] == values
+    return found
+
+
+def unit_vectors(lat: F64, lon: F64) -> F64:
+    """Points on the unit sphere (n x 3) for chord-distance tests."""
+    p, q = np.radians(lat), np.radians(lon)
+    return np.stack([np.cos(p) * np.cos(q), np.cos(p) * np.sin(q), np.sin(p)], axis=1)
 
 
 def haversine_km(lat1: F64, lon1: F64, lat2: F64, lon2: F64) -> F64:

@@ -1,12 +1,13 @@
 """Candidate pairs: every (volunteer, demand) allowed by SPEC rules 1-5, vectorised.
 
-Volunteers are put in an index keyed by (grid cell, time slot): the cell is as
-wide as the search radius, and a volunteer is listed in each slot that one of
-its merged availability windows touches. A demand looks up the 3x3 cells
-around it in the slot of its start (a window that contains the demand contains
-its start), which gives a small superset of its candidates; exact numpy tests
-then apply the rules. No Python loop runs over volunteers x demands; work is
-done in chunks of demands so memory stays bounded.
+Volunteers are put in an index keyed by (grid cell, time slot): a cell is a
+third of the search radius, and a volunteer is listed in each slot that one of
+its merged availability windows touches. A demand looks up the cells around it
+that can reach within the radius (:func:`_neighbour_cells`) in the slot of its
+start (a window that contains the demand contains its start), which gives a
+small superset of its candidates; exact numpy tests then apply the rules.
+No Python loop runs over volunteers x demands; work is done in chunks of
+demands so memory stays bounded.
 
 Volunteers are grouped by ``max_travel_km`` (buckets growing by 1.5x) so a
 few long-range volunteers do not widen everyone's search.
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from matcher.arrays import EARTH_RADIUS_KM, ProblemArrays, haversine_km
+from matcher.arrays import EARTH_RADIUS_KM, ProblemArrays, haversine_km, member
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
@@ -30,6 +31,7 @@ HOUR_US = 3_600_000_000
 _SLOT_CHOICES_US = [HOUR_US, 3 * HOUR_US, 6 * HOUR_US, 24 * HOUR_US, 7 * 24 * HOUR_US]
 _MAX_INDEX_ENTRIES = 8_000_000
 _CHUNK_PAIRS = 4_000_000
+_CELLS_PER_RADIUS = 3
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,6 +55,7 @@ def candidate_pairs(
     demands: I64 | None = None,
     *,
     check_time: bool = True,
+    inner_only: bool = False,
 ) -> Pairs:
     """All pairs that pass SPEC rules 1-5, plus the capacity a single task needs.
 
@@ -65,6 +68,9 @@ def candidate_pairs(
     check_time
         When False, skip availability, forbidden pairs and capacity (used to
         count who is "skilled and near" for unmet reasons).
+    inner_only
+        Search only the cells next to the demand's own: a subset of the pairs,
+        enough for a cheap lower bound on how many there are.
 
     """
     dem = np.arange(arr.nd, dtype=np.int64) if demands is None else np.asarray(demands, dtype=np.int64)
@@ -78,7 +84,7 @@ def candidate_pairs(
         bucket = np.floor(np.log(np.maximum(radii, 1e-3) / 0.25) / math.log(1.5)).astype(np.int64)
         for b in np.unique(bucket[usable]):
             vols = np.flatnonzero(usable & (bucket == b))
-            parts.append(_bucket_pairs(arr, vols, dem, float(radii[vols].max()), check_time))
+            parts.append(_bucket_pairs(arr, vols, dem, float(radii[vols].max()), check_time, inner_only))
     if not parts:
         empty = np.zeros(0, dtype=np.int64)
         return Pairs(empty, empty.copy(), np.zeros(0))
@@ -90,23 +96,25 @@ def candidate_pairs(
 
 
 def _bucket_pairs(
-    arr: ProblemArrays, vols: I64, dem: I64, radius_km: float, check_time: bool
+    arr: ProblemArrays, vols: I64, dem: I64, radius_km: float, check_time: bool, inner_only: bool
 ) -> tuple[I64, I64, F64]:
     lat_all = np.concatenate([arr.v_lat[vols], arr.d_lat[dem]])
     lon_all = np.concatenate([arr.v_lon[vols], arr.d_lon[dem]])
     lat0, lon0 = float(lat_all.min()), float(lon_all.min())
-    cell_lat, cell_lon = _cell_size_deg(radius_km, float(np.abs(lat_all).max()))
-    ny = int((float(lon_all.max()) - lon0) // cell_lon) + 3
+    lat_reach, lon_reach = _cell_size_deg(radius_km, float(np.abs(lat_all).max()))
+    cell_lat, cell_lon = lat_reach / _CELLS_PER_RADIUS, lon_reach / _CELLS_PER_RADIUS
+    k = _CELLS_PER_RADIUS
+    ny = int((float(lon_all.max()) - lon0) // cell_lon) + 2 * k + 1
 
     def cell(lat: F64, lon: F64) -> I64:
-        cx = np.floor((lat - lat0) / cell_lat).astype(np.int64) + 1
-        cy = np.floor((lon - lon0) / cell_lon).astype(np.int64) + 1
+        cx = np.floor((lat - lat0) / cell_lat).astype(np.int64) + k
+        cy = np.floor((lon - lon0) / cell_lon).astype(np.int64) + k
         return cx * ny + cy
 
     # index entries: (cell, slot) -> volunteer
     if check_time:
         slot_us, t0, n_slots = _choose_slots(arr, vols)
-        wsel = np.isin(arr.w_vol, vols)
+        wsel = member(arr.w_vol, vols)
         w_vol = arr.w_vol[wsel]
         s_slot = (arr.w_start_us[wsel] - t0) // slot_us
         e_slot = (arr.w_end_us[wsel] - t0) // slot_us
@@ -127,7 +135,8 @@ def _bucket_pairs(
     keys_sorted, vol_sorted = combined // arr.nv, combined % arr.nv
 
     d_cell = cell(arr.d_lat[dem], arr.d_lon[dem])
-    offsets = np.array([dx * ny + dy for dx in (-1, 0, 1) for dy in (-1, 0, 1)], dtype=np.int64)
+    cells = [(dx, dy) for dx, dy in _neighbour_cells() if not inner_only or max(abs(dx), abs(dy)) <= 1]
+    offsets = np.array([dx * ny + dy for dx, dy in cells], dtype=np.int64)
     q = (d_cell[:, None] + offsets[None, :]) * n_slots + d_slot[:, None]
     lo = np.searchsorted(keys_sorted, q, side="left")
     hi = np.searchsorted(keys_sorted, q, side="right")
@@ -159,8 +168,25 @@ def _bucket_pairs(
     return np.concatenate(out_v), np.concatenate(out_d), np.concatenate(out_km)
 
 
+def _neighbour_cells() -> list[tuple[int, int]]:
+    """Cell offsets that can hold a point within reach of a point in cell (0, 0).
+
+    Within reach means inside the ellipse with semi-axes ``_cell_size_deg``
+    (``_CELLS_PER_RADIUS`` cells each): by concavity of sine, any pair within the
+    haversine radius satisfies ``(dlat/lat_reach)^2 + (dlon/lon_reach)^2 <= 1``.
+    A cell qualifies when its nearest corner to cell (0, 0) is inside.
+    """
+    k = _CELLS_PER_RADIUS
+    return [
+        (dx, dy)
+        for dx in range(-k, k + 1)
+        for dy in range(-k, k + 1)
+        if max(abs(dx) - 1, 0) ** 2 + max(abs(dy) - 1, 0) ** 2 <= k * k
+    ]
+
+
 def _cell_size_deg(radius_km: float, max_abs_lat: float) -> tuple[float, float]:
-    """Cell sizes (degrees) such that points within ``radius_km`` lie in adjacent cells."""
+    """Largest latitude and longitude differences (degrees) of two points within ``radius_km``."""
     theta = radius_km / EARTH_RADIUS_KM
     cell_lat = math.degrees(theta) * 1.000001 + 1e-12
     cos_max = math.cos(math.radians(min(max_abs_lat, 90.0)))
@@ -171,7 +197,7 @@ def _cell_size_deg(radius_km: float, max_abs_lat: float) -> tuple[float, float]:
 
 def _choose_slots(arr: ProblemArrays, vols: I64) -> tuple[int, int, int]:
     """The shortest slot length whose index stays under the entry budget."""
-    wsel = np.isin(arr.w_vol, vols)
+    wsel = member(arr.w_vol, vols)
     ws, we = arr.w_start_us[wsel], arr.w_end_us[wsel]
     t0 = int(min(ws.min(), arr.d_start.min())) if len(ws) and arr.nd else 0
     t1 = int(max(we.max(), arr.d_start.max())) if len(ws) and arr.nd else 0
@@ -195,8 +221,15 @@ def _filter(arr: ProblemArrays, v: I64, d: I64, check_time: bool) -> tuple[I64, 
         ok = (arr.v_hours_cap_us[v] >= arr.d_duration_us[d]) & covers(arr, v, d)
         v, d = v[ok], d[ok]
         if len(arr.forbidden[0]):
-            ok = ~np.isin(arr.pair_key(v, d), arr.pair_key(*arr.forbidden))
+            ok = ~member(arr.pair_key(v, d), arr.pair_key(*arr.forbidden))
             v, d = v[ok], d[ok]
+    # chord on the unit sphere is monotone in distance: a cheap test with a margin,
+    # then the exact haversine decides (SPEC rule 3) on the few that pass
+    vu, du = arr.v_unit, arr.d_unit
+    chord2 = (vu[v, 0] - du[d, 0]) ** 2 + (vu[v, 1] - du[d, 1]) ** 2 + (vu[v, 2] - du[d, 2]) ** 2
+    reach = 2 * np.sin(np.minimum(arr.v_max_travel_km[v] / (2 * EARTH_RADIUS_KM), np.pi / 2))
+    ok = chord2 <= (reach * 1.001) ** 2 + 1e-15
+    v, d = v[ok], d[ok]
     km = haversine_km(arr.v_lat[v], arr.v_lon[v], arr.d_lat[d], arr.d_lon[d])
     ok = km <= arr.v_max_travel_km[v]
     return v[ok], d[ok], km[ok]

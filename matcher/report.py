@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from matcher.arrays import ProblemArrays, haversine_km
+from matcher.arrays import ProblemArrays, haversine_km, member
 from matcher.candidates import Pairs, candidate_pairs, qualified_counts
 from matcher.model import AssignmentOut, Problem, Solution, SolveOptions, Status, Unmet, UnmetReason
 
@@ -83,11 +83,15 @@ def _unmet(arr: ProblemArrays, pairs: Pairs, filled: I64) -> tuple[Unmet, ...]:
         return ()
     head = arr.d_headcount[short]
     n_cand = np.bincount(pairs.d, minlength=arr.nd)[short]
-    # deeper counts matter only for seats beyond the candidates: compute them only there
+    # deeper counts matter only for seats beyond the candidates, and only up to the
+    # headcount: a count over the nearest cells (a lower bound) settles most demands
     n_near = n_cand.copy()
     deeper = n_cand < head
-    near = candidate_pairs(arr, short[deeper], check_time=False)
-    n_near[deeper] = np.bincount(near.d, minlength=arr.nd)[short[deeper]]
+    for inner in (True, False):
+        idx = np.flatnonzero(deeper)
+        near = candidate_pairs(arr, short[idx], check_time=False, inner_only=inner)
+        n_near[idx] = np.bincount(near.d, minlength=arr.nd)[short[idx]]
+        deeper &= n_near < head
     n_skill = n_near.copy()
     deepest = n_near < head
     n_skill[deepest] = qualified_counts(arr, short[deepest])
@@ -117,9 +121,9 @@ def secondary_points(
     tasks = np.bincount(v, minlength=arr.nv)
     keys = arr.pair_key(v, d)
     pref_dem = np.unique(arr.preferred[1])
-    served_pref = np.unique(d[np.isin(keys, arr.pair_key(*arr.preferred))])
+    served_pref = np.unique(d[member(keys, arr.pair_key(*arr.preferred))])
     missed = len(pref_dem) - len(np.intersect1d(pref_dem, served_pref))
-    dropped = int((~np.isin(arr.pair_key(*arr.previous), keys)).sum())
+    dropped = int((~member(arr.pair_key(*arr.previous), keys)).sum())
     parts = {
         "travel": opts.travel_weight * float(km.sum()),
         "recent_hours": opts.recent_hours_weight * float(arr.v_recent_hours[v].sum()),

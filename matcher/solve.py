@@ -27,7 +27,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from matcher import costs
-from matcher.arrays import ProblemArrays, build_arrays
+from matcher.arrays import ProblemArrays, build_arrays, member
 from matcher.candidates import Pairs, candidate_pairs, covers
 from matcher.errors import PinnedError
 from matcher.model import Problem, Solution, SolveOptions, Status
@@ -109,9 +109,9 @@ def solve(problem: Problem, options: SolveOptions | None = None) -> Solution:
     rp = res.pairs
     dur = arr.d_duration_us[rp.d]
     pair_cost = costs.pair_costs(
-        opts, rp.km, arr.v_recent_hours[rp.v], np.isin(arr.pair_key(rp.v, rp.d), arr.pair_key(*arr.previous))
+        opts, rp.km, arr.v_recent_hours[rp.v], member(arr.pair_key(rp.v, rp.d), arr.pair_key(*arr.previous))
     )
-    pref = np.isin(arr.pair_key(rp.v, rp.d), arr.pair_key(*arr.preferred)) & (res.bonus[rp.d] > 0)
+    pref = member(arr.pair_key(rp.v, rp.d), arr.pair_key(*arr.preferred)) & (res.bonus[rp.d] > 0)
     group, n_groups_v = _clique_groups(arr, rp)
     cap = np.minimum(res.tasks, np.minimum(n_groups_v, _hours_task_cap(rp, dur, res.hours, arr.nv)))
     ph.done("model")
@@ -173,7 +173,7 @@ def _residual(arr: ProblemArrays, pairs: Pairs, opts: SolveOptions) -> _Residual
     keys = arr.pair_key(pairs.v, pairs.d)
     pkeys = arr.pair_key(pv, pd)
     errors: list[str] = []
-    for i in np.flatnonzero(~np.isin(pkeys, keys)):
+    for i in np.flatnonzero(~member(pkeys, keys)):
         errors.append(f"pinned[{i}] ({arr.volunteer_ids[pv[i]]!r}, {arr.demand_ids[pd[i]]!r}): "
                       f"{_pair_rule_broken(arr, int(pv[i]), int(pd[i]))}")
     seats = arr.d_headcount - np.bincount(pd, minlength=arr.nd)
@@ -192,14 +192,14 @@ def _residual(arr: ProblemArrays, pairs: Pairs, opts: SolveOptions) -> _Residual
     if errors:
         raise PinnedError(errors)
 
-    keep = ~np.isin(keys, pkeys)
+    keep = ~member(keys, pkeys)
     keep &= (seats[pairs.d] > 0) & (tasks[pairs.v] > 0)
     keep &= arr.d_duration_us[pairs.d] <= hours[pairs.v]
     keep &= ~_overlaps_pinned(arr, pairs, sv, sd)
     bonus = np.full(arr.nd, costs.continuity_unit(opts), dtype=np.int64)
     has_pref = np.zeros(arr.nd, dtype=bool)
     has_pref[arr.preferred[1]] = True
-    met = np.isin(pkeys, arr.pair_key(*arr.preferred))
+    met = member(pkeys, arr.pair_key(*arr.preferred))
     bonus[~has_pref] = 0
     bonus[pd[met]] = 0
     return _Residual(pairs.take(keep), tasks, hours, seats, arr.v_max_tasks - tasks, bonus)
@@ -215,7 +215,7 @@ def _pair_rule_broken(arr: ProblemArrays, v: int, d: int) -> str:
         return "demand requires an insured volunteer (rule 4)"
     if arr.d_team[d] >= 0 and arr.v_team[v] != arr.d_team[d]:
         return "demand is reserved for another team (rule 4)"
-    if np.isin(arr.pair_key(np.array([v]), np.array([d])), arr.pair_key(*arr.forbidden))[0]:
+    if member(arr.pair_key(np.array([v]), np.array([d])), arr.pair_key(*arr.forbidden))[0]:
         return "pair is forbidden (rule 5)"
     if arr.v_max_tasks[v] == 0 or arr.d_duration_us[d] > arr.v_hours_cap_us[v]:
         return "exceeds the volunteer's max_tasks or max_hours (rule 8)"
@@ -322,7 +322,9 @@ def _repair_regions(
         result = solve_cpsat(inp.cp, budget, opts.seed, opts.threads)
         chosen = chosen.copy()
         chosen[inp.index] = result.chosen
-        chosen[region & ~np.isin(np.arange(len(rp)), inp.index)] = False
+        freed = region.copy()
+        freed[inp.index] = False
+        chosen[freed] = False  # region pairs CP-SAT could not use (they clash with fixed tasks)
         if whole:
             bound -= region_cov_flow - min(region_cov_flow, result.coverage_bound)
         sec_ok = sec_ok and whole and result.secondary_proven
@@ -345,7 +347,7 @@ def _region(rp: Pairs, chosen: B, in_comp: B, seeds: I64, budget: int) -> tuple[
     is_seed[seeds] = True
     region = is_seed[rp.v]
     held = np.unique(rp.d[region & chosen])
-    others = np.flatnonzero(np.isin(rp.d, held) & ~region)
+    others = np.flatnonzero(member(rp.d, held) & ~region)
     room = max(budget - int(region.sum()), 0)
     if len(others) > room:
         # keep the first `per` candidates of each held demand (pairs are sorted by volunteer, so sort by demand)
@@ -419,7 +421,7 @@ def _verify(arr: ProblemArrays, pairs: Pairs, v: I64, d: I64) -> None:
     problems = []
     if len(np.unique(keys)) != len(keys):
         problems.append("a pair is assigned twice (rule 10)")
-    if not np.isin(keys, arr.pair_key(pairs.v, pairs.d)).all():
+    if not member(keys, arr.pair_key(pairs.v, pairs.d)).all():
         problems.append("a pair breaks rules 1-5")
     if (np.bincount(d, minlength=arr.nd) > arr.d_headcount).any():
         problems.append("a demand exceeds its headcount (rule 6)")
