@@ -61,18 +61,25 @@ def _schema(name: str) -> int:
 
 
 def _solve(args: argparse.Namespace) -> int:
+    root = logging.getLogger("matcher")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("matcher: %(message)s"))
+    if not args.quiet:
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+    try:
+        return _solve_logged(args)
+    finally:
+        root.removeHandler(handler)
+
+
+def _solve_logged(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from matcher.io import load_problem, write_json_atomic
     from matcher.model import SolveOptions, format_validation_error
     from matcher.solve import solve
 
-    if not args.quiet:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("matcher: %(message)s"))
-        root = logging.getLogger("matcher")
-        root.addHandler(handler)
-        root.setLevel(logging.INFO)
     problem = load_problem(args.problem)
     base = SolveOptions.from_file(args.options) if args.options else (problem.options or SolveOptions())
     flags = {k: getattr(args, k) for k in ("time_limit_s", "seed", "threads") if getattr(args, k) is not None}
