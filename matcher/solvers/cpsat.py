@@ -34,7 +34,7 @@ SECONDARY_SHARE = 0.2
 SECONDARY_GAP = 1e-3
 """Stage 2 stops at this relative gap."""
 WALL_SAFETY = 2.0
-"""Most wall-clock time a stage may take, as a multiple of its deterministic budget."""
+"""Wall seconds allowed per deterministic unit of a stage's budget."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -111,7 +111,7 @@ def solve_cpsat(inp: CpsatInput, time_limit_s: float, seed: int, workers: int) -
     solver.parameters.num_workers = workers
     solver.parameters.interleave_search = workers > 1
     solver.parameters.linearization_level = 2
-    _limit(solver, COVERAGE_SHARE * time_limit_s)
+    _limit(solver, COVERAGE_SHARE * time_limit_s, workers)
     status = solver.solve(model)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         chosen = np.array([solver.boolean_value(v) for v in x], dtype=bool)
@@ -140,7 +140,7 @@ def solve_cpsat(inp: CpsatInput, time_limit_s: float, seed: int, workers: int) -
             coefs.append(-int(inp.dem_bonus[d]))
     model.minimize(cp_model.LinearExpr.weighted_sum(terms, coefs))
     # the secondary rarely closes its gap: it gets a share of the budget, not all of it
-    _limit(solver, SECONDARY_SHARE * time_limit_s)
+    _limit(solver, SECONDARY_SHARE * time_limit_s, workers)
     solver.parameters.relative_gap_limit = SECONDARY_GAP
     status2 = solver.solve(model)
     secondary_proven = False
@@ -150,16 +150,18 @@ def solve_cpsat(inp: CpsatInput, time_limit_s: float, seed: int, workers: int) -
     return CpsatResult(chosen, found, max(bound, found), proven, secondary_proven, time.perf_counter() - t0)
 
 
-def _limit(solver: cp_model.CpSolver, seconds: float) -> None:
+def _limit(solver: cp_model.CpSolver, seconds: float, workers: int) -> None:
     """Bound a stage by deterministic work, so the same input and seed give the same answer.
 
-    CP-SAT's deterministic time is roughly seconds on an ordinary core; the
-    wall-clock cap is a safety net for an overloaded machine (only then can two
-    runs differ).
+    On this project's machine a deterministic unit took up to ~1 wall second
+    with one worker and ~1.9 with two interleaved workers, so a stage gets
+    ``seconds / (WALL_SAFETY * workers)`` units and a wall-clock cap of
+    ``seconds``: the time limit holds, and only a machine about twice as slow
+    reaches the wall cap first (only then can two runs differ).
     """
     seconds = max(0.05, seconds)
-    solver.parameters.max_deterministic_time = seconds
-    solver.parameters.max_time_in_seconds = WALL_SAFETY * seconds + 1.0
+    solver.parameters.max_deterministic_time = seconds / (WALL_SAFETY * workers)
+    solver.parameters.max_time_in_seconds = seconds
 
 
 def _groups(keys: I64) -> dict[int, I64]:
