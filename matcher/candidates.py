@@ -32,6 +32,7 @@ _SLOT_CHOICES_US = [HOUR_US, 3 * HOUR_US, 6 * HOUR_US, 24 * HOUR_US, 7 * 24 * HO
 _MAX_INDEX_ENTRIES = 8_000_000
 _CHUNK_PAIRS = 4_000_000
 _CELLS_PER_RADIUS = 3
+_DENSE_KEYS = 50_000_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -111,35 +112,33 @@ def _bucket_pairs(
         cy = np.floor((lon - lon0) / cell_lon).astype(np.int64) + k
         return cx * ny + cy
 
-    # index entries: (cell, slot) -> volunteer
+    # index entries: (cell, slot) -> availability window (with time) or volunteer (without)
     if check_time:
         slot_us, t0, n_slots = _choose_slots(arr, vols)
-        wsel = member(arr.w_vol, vols)
-        w_vol = arr.w_vol[wsel]
-        s_slot = (arr.w_start_us[wsel] - t0) // slot_us
-        e_slot = (arr.w_end_us[wsel] - t0) // slot_us
+        wins = np.flatnonzero(member(arr.w_vol, vols))
+        s_slot = (arr.w_start_us[wins] - t0) // slot_us
+        e_slot = (arr.w_end_us[wins] - t0) // slot_us
         n_per = e_slot - s_slot + 1
-        ent_v = np.repeat(w_vol, n_per)
+        ent_id = np.repeat(wins, n_per)
+        ent_v = arr.w_vol[ent_id]
         ent_slot = np.repeat(s_slot - np.cumsum(n_per) + n_per, n_per) + np.arange(int(n_per.sum()))
         d_slot = (arr.d_start[dem] - t0) // slot_us
         # demands starting outside every window's slot range have no candidate
         d_slot = np.where((d_slot >= 0) & (d_slot < n_slots), d_slot, -1)
     else:
         n_slots = 1
-        ent_v = vols
+        ent_id = ent_v = vols
         ent_slot = np.zeros(len(vols), dtype=np.int64)
         d_slot = np.zeros(len(dem), dtype=np.int64)
     ent_key = cell(arr.v_lat[ent_v], arr.v_lon[ent_v]) * n_slots + ent_slot
-    # one entry per (key, volunteer), sorted by key: two windows in one slot list a volunteer once
-    combined = np.unique(ent_key * arr.nv + ent_v)
-    keys_sorted, vol_sorted = combined // arr.nv, combined % arr.nv
+    order = np.argsort(ent_key, kind="stable")
+    keys_sorted, id_sorted = ent_key[order], ent_id[order]
 
     d_cell = cell(arr.d_lat[dem], arr.d_lon[dem])
     cells = [(dx, dy) for dx, dy in _neighbour_cells() if not inner_only or max(abs(dx), abs(dy)) <= 1]
     offsets = np.array([dx * ny + dy for dx, dy in cells], dtype=np.int64)
-    q = (d_cell[:, None] + offsets[None, :]) * n_slots + d_slot[:, None]
-    lo = np.searchsorted(keys_sorted, q, side="left")
-    hi = np.searchsorted(keys_sorted, q, side="right")
+    q = (d_cell[:, None] + offsets[None, :]) * n_slots + np.maximum(d_slot, 0)[:, None]
+    lo, hi = _key_ranges(keys_sorted, q, key_space=(int(d_cell.max(initial=0)) + ny * k + k + 1) * n_slots)
     hi = np.where(d_slot[:, None] >= 0, hi, lo)
     counts = (hi - lo).sum(axis=1)
 
@@ -157,7 +156,7 @@ def _bucket_pairs(
         if total:
             d_rep = np.repeat(np.repeat(dem[start:stop], offsets.size), n)
             pos = np.repeat(c_lo - np.cumsum(n) + n, n) + np.arange(total)
-            v, d, km = _filter(arr, vol_sorted[pos], d_rep, check_time)
+            v, d, km = _filter(arr, id_sorted[pos], d_rep, check_time)
             out_v.append(v)
             out_d.append(d)
             out_km.append(km)
@@ -166,6 +165,20 @@ def _bucket_pairs(
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty.copy(), np.zeros(0)
     return np.concatenate(out_v), np.concatenate(out_d), np.concatenate(out_km)
+
+
+def _key_ranges(keys_sorted: I64, q: I64, key_space: int) -> tuple[I64, I64]:
+    """Where each query key's run starts and ends in ``keys_sorted``.
+
+    A dense table of run starts answers by lookup when the key space is small
+    enough (the usual case); otherwise binary search.
+    """
+    key_space = max(key_space, int(keys_sorted.max(initial=0)) + 1, int(q.max(initial=0)) + 1)
+    if key_space <= _DENSE_KEYS:
+        starts = np.zeros(key_space + 1, dtype=np.int64)
+        np.cumsum(np.bincount(keys_sorted, minlength=key_space), out=starts[1:])
+        return starts[q], starts[q + 1]
+    return np.searchsorted(keys_sorted, q, side="left"), np.searchsorted(keys_sorted, q, side="right")
 
 
 def _neighbour_cells() -> list[tuple[int, int]]:
@@ -210,15 +223,25 @@ def _choose_slots(arr: ProblemArrays, vols: I64) -> tuple[int, int, int]:
     return slot, t0, 1
 
 
-def _filter(arr: ProblemArrays, v: I64, d: I64, check_time: bool) -> tuple[I64, I64, F64]:
-    """Apply SPEC rules 1-5 exactly to a superset of pairs."""
+def _filter(arr: ProblemArrays, ids: I64, d: I64, check_time: bool) -> tuple[I64, I64, F64]:
+    """Apply SPEC rules 1-5 exactly to a superset of pairs.
+
+    ``ids`` are availability windows when ``check_time`` (their volunteer is
+    ``w_vol``), else volunteers. Merged windows are disjoint, so at most one
+    window of a volunteer contains the demand: pairs come out unique.
+    """
+    if check_time:
+        ok = (arr.w_start[ids] <= arr.d_start_rank[d]) & (arr.w_end[ids] >= arr.d_end_rank[d])
+        v, d = arr.w_vol[ids[ok]], d[ok]
+    else:
+        v = ids
     ok = (~arr.d_insured[d] | arr.v_insured[v]) & ((arr.d_team[d] < 0) | (arr.v_team[v] == arr.d_team[d]))
     v, d = v[ok], d[ok]
     need = arr.d_skills[d]
     ok = ((arr.v_skills[v] & need) == need).all(axis=1)
     v, d = v[ok], d[ok]
     if check_time:
-        ok = (arr.v_hours_cap_us[v] >= arr.d_duration_us[d]) & covers(arr, v, d)
+        ok = arr.v_hours_cap_us[v] >= arr.d_duration_us[d]
         v, d = v[ok], d[ok]
         if len(arr.forbidden[0]):
             ok = ~member(arr.pair_key(v, d), arr.pair_key(*arr.forbidden))
