@@ -10,6 +10,7 @@ integer test ``sum(durations) <= cap`` equal to SPEC rule 8 in real numbers.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
 
 import numpy as np
@@ -169,6 +170,19 @@ def merge_windows(vol: I64, start: I64, end: I64) -> tuple[I64, I64, I64]:
     return vol[first], start[first], m_end
 
 
+def _timestamps_us(values: list[datetime]) -> I64:
+    """Microseconds since the epoch, exactly.
+
+    ``datetime.timestamp`` (fast, in C) is a float of seconds: while
+    ``|t| < 4e9`` s (before 2096) its error is under 0.25 us, so rounding the
+    microseconds gives the exact integer. Otherwise integer arithmetic is used.
+    """
+    seconds = np.fromiter((v.timestamp() for v in values), dtype=np.float64, count=len(values))
+    if len(seconds) and float(np.abs(seconds).max()) >= 4e9:
+        return np.fromiter((utc_timestamp_us(v) for v in values), dtype=np.int64, count=len(values))
+    return np.rint(seconds * 1e6).astype(np.int64)
+
+
 def build_arrays(problem: Problem) -> ProblemArrays:
     """Convert a validated problem into dense arrays (ids → indices, times → integers)."""
     vols, dems = problem.volunteers, problem.demands
@@ -184,11 +198,12 @@ def build_arrays(problem: Problem) -> ProblemArrays:
     cidx = {c: i for i, c in enumerate(categories)}
 
     # availability windows, flattened
-    w_vol = np.fromiter((i for i, v in enumerate(vols) for _ in v.availability), dtype=np.int64)
-    w_s = np.fromiter((utc_timestamp_us(w.start) for v in vols for w in v.availability), dtype=np.int64)
-    w_e = np.fromiter((utc_timestamp_us(w.end) for v in vols for w in v.availability), dtype=np.int64)
-    d_start = np.fromiter((utc_timestamp_us(d.start) for d in dems), dtype=np.int64, count=len(dems))
-    d_end = np.fromiter((utc_timestamp_us(d.end) for d in dems), dtype=np.int64, count=len(dems))
+    windows = [w for v in vols for w in v.availability]
+    w_vol = np.repeat(np.arange(len(vols), dtype=np.int64), [len(v.availability) for v in vols])
+    w_s = _timestamps_us([w.start for w in windows])
+    w_e = _timestamps_us([w.end for w in windows])
+    d_start = _timestamps_us([d.start for d in dems])
+    d_end = _timestamps_us([d.end for d in dems])
     # order-preserving ranks keep containment tests exact and keys small
     values = np.unique(np.concatenate([w_s, w_e, d_start, d_end]))
 

@@ -43,6 +43,9 @@ B = npt.NDArray[np.bool_]
 MAX_FLOW_ROUNDS = 2
 """Most flow solves while adding clique groups for overbooked volunteers."""
 
+FLOW_TIME_SHARE = 0.6
+"""A further flow round starts only if it should end within this share of the time limit."""
+
 REGION_PAIR_BUDGET = 60_000
 """Largest region (in candidate pairs) handed to CP-SAT at once."""
 
@@ -124,6 +127,7 @@ def solve(problem: Problem, options: SolveOptions | None = None) -> Solution:
     flow_rounds = 0
     while True:
         flow_rounds += 1
+        round_start = ph.elapsed()
         flow = solve_flow(
             FlowInput(arr.nv, arr.nd, rp.v, rp.d, pair_cost, np.where(grouped[rp.v], group, solo), pref, cap,
                       res.base, costs.load_unit(opts), res.seats, dem_weight, res.bonus)
@@ -132,8 +136,11 @@ def solve(problem: Problem, options: SolveOptions | None = None) -> Solution:
         bad = _overbooked(arr, rp, chosen, res.hours)
         fresh = bad[~grouped[bad] & (n_groups_v[bad] > 1) & (cap[bad] > 1)]
         log.info("flow round %d: coverage bound %d, %d volunteers overbooked", flow_rounds, flow.coverage, len(bad))
+        round_time = ph.elapsed() - round_start
         if len(fresh) == 0 or flow_rounds >= MAX_FLOW_ROUNDS:
             break
+        if ph.elapsed() + round_time > FLOW_TIME_SHARE * opts.time_limit_s:
+            break  # another round would only tighten the bound; keep the time for CP-SAT
         grouped[fresh] = True
     ph.done("flow")
     bound = flow.coverage
