@@ -11,11 +11,14 @@ import argparse
 import json
 import logging
 import sys
+import time
 from collections.abc import Sequence
 
 from matcher.errors import PinnedError, ProblemError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_PINNED = 0, 1, 2, 3
+WRITE_SHARE = 0.05
+"""Share of the time limit kept back for writing the solution."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,7 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("problem", help="problem JSON file")
     s.add_argument("--out", required=True, help="where to write the solution JSON (atomically)")
     s.add_argument("--options", help="SolveOptions as JSON or TOML (command-line flags override it)")
-    s.add_argument("--time-limit", type=float, dest="time_limit_s", help="seconds")
+    s.add_argument("--time-limit", type=float, dest="time_limit_s",
+                   help="seconds for the whole command: loading, solving and writing (default: the options' limit)")
     s.add_argument("--seed", type=int)
     s.add_argument("--threads", type=int)
     s.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
@@ -36,7 +40,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
+    started = time.perf_counter()
     args = _parser().parse_args(argv)
+    args.started = started
     try:
         if args.command == "schema":
             return _schema(args.model)
@@ -87,6 +93,10 @@ def _solve_logged(args: argparse.Namespace) -> int:
         options = SolveOptions.model_validate({**base.model_dump(), **flags})
     except ValidationError as exc:
         raise ProblemError(format_validation_error(exc, flags, source="command line")) from None
+    # the limit covers the whole command: what loading took, and a reserve for writing, come off it
+    spent = time.perf_counter() - args.started
+    budget = max(0.1, options.time_limit_s * (1 - WRITE_SHARE) - spent)
+    options = options.model_copy(update={"time_limit_s": budget})
     solution = solve(problem, options)
     write_json_atomic(args.out, solution)
     unmet = sum(u.missing for u in solution.unmet)

@@ -46,6 +46,9 @@ MAX_FLOW_ROUNDS = 2
 FLOW_TIME_SHARE = 0.6
 """A further flow round starts only if it should end within this share of the time limit."""
 
+REPORT_SHARE = 0.15
+"""Time kept back for the report, as a share of the time spent before CP-SAT."""
+
 REGION_PAIR_BUDGET = 60_000
 """Largest region (in candidate pairs) handed to CP-SAT at once."""
 
@@ -169,7 +172,8 @@ def solve(problem: Problem, options: SolveOptions | None = None) -> Solution:
     coverage = int(dem_weight[final_d].sum())
     bound += pinned_cov
     status = Status.OPTIMAL if coverage >= bound else Status.FEASIBLE
-    stats.update(engine=engine, secondary_optimal=bool(secondary_optimal and status is Status.OPTIMAL))
+    stats.update(engine=engine, secondary_optimal=bool(secondary_optimal and status is Status.OPTIMAL),
+                 time_limit_s=round(opts.time_limit_s, 3), seed=opts.seed, threads=opts.threads)
     solution = build_solution(problem, arr, pairs, final_v, final_d, opts, status, coverage, bound, stats, ph)
     return solution
 
@@ -322,7 +326,8 @@ def _repair_regions(
         in_comp = pair_comp == c
         seeds = bad[label[bad] == c]
         region, whole = _region(rp, chosen, in_comp, seeds, REGION_PAIR_BUDGET)
-        left = max(0.1, opts.time_limit_s - ph.elapsed())
+        # leave time for the report, which costs about a sixth of what came before
+        left = max(0.1, opts.time_limit_s - ph.elapsed() * (1 + REPORT_SHARE))
         budget = left * min(1.0, len(region) / max(total_pairs, 1))
         region_cov_flow = int(dem_weight[rp.d[region & chosen]].sum())
         inp = _region_input(arr, rp, res, chosen, region, dem_weight, pair_cost, pref, opts)

@@ -28,6 +28,13 @@ def test_solve_writes_solution(tmp_path: Path, tiny_path: Path) -> None:
     assert "candidates done" in r.stderr  # progress lines
 
 
+def test_time_limit_covers_the_whole_command(tmp_path: Path, tiny_path: Path) -> None:
+    out = tmp_path / "sol.json"
+    assert main(["solve", str(tiny_path), "--out", str(out), "--time-limit", "5", "-q"]) == 0
+    given = json.loads(out.read_text())["stats"]["time_limit_s"]
+    assert 0 < given < 5 * 0.95  # loading and a write reserve came off the limit
+
+
 def test_quiet_has_only_the_summary(tmp_path: Path, tiny_path: Path) -> None:
     r = run("solve", str(tiny_path), "--out", str(tmp_path / "s.json"), "-q")
     assert r.returncode == 0 and len(r.stderr.strip().splitlines()) == 1
