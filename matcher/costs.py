@@ -48,6 +48,6 @@ def continuity_unit(options: SolveOptions) -> int:
     return round(options.continuity_weight * SCALE)
 
 
-def points(units: float) -> float:
-    """Convert integer units back to points."""
-    return units / SCALE
+def priority_weights(options: SolveOptions) -> I64:
+    """Coverage weight w(p) indexed by priority ``p`` (index 0 unused)."""
+    return np.array([0] + [options.priority_weights[p] for p in range(1, 6)], dtype=np.int64)

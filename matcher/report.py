@@ -22,7 +22,8 @@ import numpy.typing as npt
 
 from matcher.arrays import ProblemArrays, haversine_km, member
 from matcher.candidates import Pairs, candidate_pairs, qualified_counts
-from matcher.model import AssignmentOut, Problem, Solution, SolveOptions, Status, Unmet, UnmetReason
+from matcher.costs import priority_weights
+from matcher.model import AssignmentOut, Solution, SolveOptions, Status, Unmet, UnmetReason
 
 if TYPE_CHECKING:
     from matcher.solve import _Phases
@@ -31,7 +32,6 @@ I64 = npt.NDArray[np.int64]
 
 
 def build_solution(
-    problem: Problem,
     arr: ProblemArrays,
     pairs: Pairs,
     v: I64,
@@ -70,7 +70,7 @@ def build_solution(
         secondary=round(secondary, 6),
         assignments=assignments,
         unmet=unmet,
-        kpis=_kpis(problem, arr, v, d, km, filled, opts, parts),
+        kpis=_kpis(arr, v, d, km, filled, opts, parts),
         stats=all_stats,
         gap=(bound - coverage) / max(bound, 1),
         runtime_s=round(phases.elapsed(), 4),
@@ -142,8 +142,8 @@ def _rates(keys: list[str], demanded: npt.NDArray[Any], got: npt.NDArray[Any]) -
 
 
 def _kpis(
-    problem: Problem, arr: ProblemArrays, v: I64, d: I64, km: npt.NDArray[np.float64], filled: I64,
-    opts: SolveOptions, parts: dict[str, float],
+    arr: ProblemArrays, v: I64, d: I64, km: npt.NDArray[np.float64], filled: I64, opts: SolveOptions,
+    parts: dict[str, float],
 ) -> dict[str, Any]:
     head = arr.d_headcount
     got = np.minimum(filled, head)
@@ -154,7 +154,7 @@ def _kpis(
     by_a = [np.bincount(area, weights=x, minlength=len(arr.area_ids) + 1) for x in (head, got)]
     area_names = [*arr.area_ids, "(no area)"]
     used_a = np.flatnonzero(by_a[0] > 0)
-    weights = np.array([0] + [opts.priority_weights[p] for p in range(1, 6)])
+    weights = priority_weights(opts)
     tasks = np.bincount(v, minlength=arr.nv)
     used = tasks[tasks > 0]
     return {

@@ -43,11 +43,18 @@ B = npt.NDArray[np.bool_]
 MAX_FLOW_ROUNDS = 2
 """Most flow solves while adding clique groups for overbooked volunteers."""
 
-FLOW_TIME_SHARE = 0.6
-"""A further flow round starts only if it should end within this share of the time limit."""
+FLOW_TIME_SHARE = 0.45
+"""Flow rounds may take (by estimate) this share of the time limit."""
+
+FLOW_SECONDS_PER_ARC = 3.5e-6
+"""Estimated flow time per arc (measured on this project's 2-core machine); an
+estimate rather than a clock reading keeps the number of rounds reproducible."""
+
+CPSAT_SHARE = 0.25
+"""Share of the time limit that the CP-SAT regions get (as deterministic budget)."""
 
 REPORT_SHARE = 0.15
-"""Time kept back for the report, as a share of the time spent before CP-SAT."""
+"""Wall time kept back for the report, as a share of the time spent before CP-SAT."""
 
 REGION_PAIR_BUDGET = 60_000
 """Largest region (in candidate pairs) handed to CP-SAT at once."""
@@ -81,7 +88,7 @@ class _Residual:
     bonus: I64
 
 
-def solve(problem: Problem, options: SolveOptions | None = None) -> Solution:
+def solve(problem: Problem, options: SolveOptions | None = None, *, deadline: float | None = None) -> Solution:
     """Solve a problem: the best assignment by SPEC.md's objective, with a proven bound.
 
     Parameters
@@ -90,6 +97,12 @@ def solve(problem: Problem, options: SolveOptions | None = None) -> Solution:
         A validated :class:`~matcher.model.Problem`.
     options
         Settings; default: ``problem.options``, else :class:`SolveOptions` defaults.
+        ``time_limit_s`` sizes every budget decision deterministically, so the
+        same input, options and seed give the same output.
+    deadline
+        A ``time.perf_counter()`` value after which CP-SAT stops whatever its
+        budget (default: start + ``time_limit_s``). Callers that spent time
+        before calling (the CLI, loading) pass their own.
 
     Returns
     -------
@@ -104,14 +117,14 @@ def solve(problem: Problem, options: SolveOptions | None = None) -> Solution:
     """
     opts = options or problem.options or SolveOptions()
     ph = _Phases()
+    deadline = ph.t0 + opts.time_limit_s if deadline is None else deadline
     arr = build_arrays(problem)
     ph.done("arrays")
     pairs = candidate_pairs(arr)
     ph.done("candidates")
     log.info("%d candidate pairs for %d volunteers x %d demands", len(pairs), arr.nv, arr.nd)
     res = _residual(arr, pairs, opts)
-    weights = np.array([0] + [opts.priority_weights[p] for p in range(1, 6)], dtype=np.int64)
-    dem_weight = weights[arr.d_priority]
+    dem_weight = costs.priority_weights(opts)[arr.d_priority]
     rp = res.pairs
     dur = arr.d_duration_us[rp.d]
     pair_cost = costs.pair_costs(
@@ -130,7 +143,6 @@ def solve(problem: Problem, options: SolveOptions | None = None) -> Solution:
     flow_rounds = 0
     while True:
         flow_rounds += 1
-        round_start = ph.elapsed()
         flow = solve_flow(
             FlowInput(arr.nv, arr.nd, rp.v, rp.d, pair_cost, np.where(grouped[rp.v], group, solo), pref, cap,
                       res.base, costs.load_unit(opts), res.seats, dem_weight, res.bonus)
@@ -139,10 +151,9 @@ def solve(problem: Problem, options: SolveOptions | None = None) -> Solution:
         bad = _overbooked(arr, rp, chosen, res.hours)
         fresh = bad[~grouped[bad] & (n_groups_v[bad] > 1) & (cap[bad] > 1)]
         log.info("flow round %d: coverage bound %d, %d volunteers overbooked", flow_rounds, flow.coverage, len(bad))
-        round_time = ph.elapsed() - round_start
         if len(fresh) == 0 or flow_rounds >= MAX_FLOW_ROUNDS:
             break
-        if ph.elapsed() + round_time > FLOW_TIME_SHARE * opts.time_limit_s:
+        if (flow_rounds + 1) * FLOW_SECONDS_PER_ARC * flow.arcs > FLOW_TIME_SHARE * opts.time_limit_s:
             break  # another round would only tighten the bound; keep the time for CP-SAT
         grouped[fresh] = True
     ph.done("flow")
@@ -161,7 +172,7 @@ def solve(problem: Problem, options: SolveOptions | None = None) -> Solution:
     if len(bad):
         engine = "flow+cpsat"
         chosen, bound, regions, sec_ok = _repair_regions(arr, rp, res, chosen, bad, flow.coverage, dem_weight,
-                                                         pair_cost, pref, opts, ph)
+                                                         pair_cost, pref, opts, ph, deadline)
         stats["cpsat_regions"] = regions
         secondary_optimal = secondary_optimal and sec_ok
         ph.done("cpsat")
@@ -173,8 +184,9 @@ def solve(problem: Problem, options: SolveOptions | None = None) -> Solution:
     bound += pinned_cov
     status = Status.OPTIMAL if coverage >= bound else Status.FEASIBLE
     stats.update(engine=engine, secondary_optimal=bool(secondary_optimal and status is Status.OPTIMAL),
-                 time_limit_s=round(opts.time_limit_s, 3), seed=opts.seed, threads=opts.threads)
-    solution = build_solution(problem, arr, pairs, final_v, final_d, opts, status, coverage, bound, stats, ph)
+                 time_limit_s=round(opts.time_limit_s, 3), wall_budget_s=round(deadline - ph.t0, 3), seed=opts.seed,
+                 threads=opts.threads)
+    solution = build_solution(arr, pairs, final_v, final_d, opts, status, coverage, bound, stats, ph)
     return solution
 
 
@@ -309,7 +321,7 @@ def _overbooked(arr: ProblemArrays, rp: Pairs, chosen: B, hours: I64) -> I64:
 
 def _repair_regions(
     arr: ProblemArrays, rp: Pairs, res: _Residual, chosen: B, bad: I64, flow_cov: int, dem_weight: I64,
-    pair_cost: I64, pref: B, opts: SolveOptions, ph: _Phases,
+    pair_cost: I64, pref: B, opts: SolveOptions, ph: _Phases, deadline: float,
 ) -> tuple[B, int, list[dict[str, object]], bool]:
     """Re-solve the regions around overbooked volunteers with CP-SAT."""
     n_nodes = arr.nv + arr.nd
@@ -326,12 +338,12 @@ def _repair_regions(
         in_comp = pair_comp == c
         seeds = bad[label[bad] == c]
         region, whole = _region(rp, chosen, in_comp, seeds, REGION_PAIR_BUDGET)
-        # leave time for the report, which costs about a sixth of what came before
-        left = max(0.1, opts.time_limit_s - ph.elapsed() * (1 + REPORT_SHARE))
-        budget = left * min(1.0, len(region) / max(total_pairs, 1))
+        # a deterministic share of the limit; the wall cap leaves the report its time
+        budget = CPSAT_SHARE * opts.time_limit_s * min(1.0, len(region) / max(total_pairs, 1))
+        wall = deadline - time.perf_counter() - ph.elapsed() * REPORT_SHARE
         region_cov_flow = int(dem_weight[rp.d[region & chosen]].sum())
         inp = _region_input(arr, rp, res, chosen, region, dem_weight, pair_cost, pref, opts)
-        result = solve_cpsat(inp.cp, budget, opts.seed, opts.threads)
+        result = solve_cpsat(inp.cp, budget, opts.seed, opts.threads, wall)
         chosen = chosen.copy()
         chosen[inp.index] = result.chosen
         freed = region.copy()

@@ -69,8 +69,12 @@ class CpsatResult:
     seconds: float
 
 
-def solve_cpsat(inp: CpsatInput, time_limit_s: float, seed: int, workers: int) -> CpsatResult:
-    """Solve a region exactly (within the time limit), coverage first."""
+def solve_cpsat(inp: CpsatInput, time_limit_s: float, seed: int, workers: int, wall_s: float) -> CpsatResult:
+    """Solve a region exactly within a deterministic budget, coverage first.
+
+    ``time_limit_s`` sizes the deterministic budget (reproducible); ``wall_s``
+    is a wall-clock safety cap that only an overloaded machine reaches first.
+    """
     t0 = time.perf_counter()
     n = len(inp.pair_v)
     model = cp_model.CpModel()
@@ -111,7 +115,7 @@ def solve_cpsat(inp: CpsatInput, time_limit_s: float, seed: int, workers: int) -
     solver.parameters.num_workers = workers
     solver.parameters.interleave_search = workers > 1
     solver.parameters.linearization_level = 2
-    _limit(solver, COVERAGE_SHARE * time_limit_s, workers)
+    _limit(solver, COVERAGE_SHARE * time_limit_s, workers, wall_s - (time.perf_counter() - t0))
     status = solver.solve(model)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         chosen = np.array([solver.boolean_value(v) for v in x], dtype=bool)
@@ -140,7 +144,7 @@ def solve_cpsat(inp: CpsatInput, time_limit_s: float, seed: int, workers: int) -
             coefs.append(-int(inp.dem_bonus[d]))
     model.minimize(cp_model.LinearExpr.weighted_sum(terms, coefs))
     # the secondary rarely closes its gap: it gets a share of the budget, not all of it
-    _limit(solver, SECONDARY_SHARE * time_limit_s, workers)
+    _limit(solver, SECONDARY_SHARE * time_limit_s, workers, wall_s - (time.perf_counter() - t0))
     solver.parameters.relative_gap_limit = SECONDARY_GAP
     status2 = solver.solve(model)
     secondary_proven = False
@@ -150,18 +154,18 @@ def solve_cpsat(inp: CpsatInput, time_limit_s: float, seed: int, workers: int) -
     return CpsatResult(chosen, found, max(bound, found), proven, secondary_proven, time.perf_counter() - t0)
 
 
-def _limit(solver: cp_model.CpSolver, seconds: float, workers: int) -> None:
+def _limit(solver: cp_model.CpSolver, seconds: float, workers: int, wall_left: float) -> None:
     """Bound a stage by deterministic work, so the same input and seed give the same answer.
 
     On this project's machine a deterministic unit took up to ~1 wall second
     with one worker and ~1.9 with two interleaved workers, so a stage gets
-    ``seconds / (WALL_SAFETY * workers)`` units and a wall-clock cap of
-    ``seconds``: the time limit holds, and only a machine about twice as slow
-    reaches the wall cap first (only then can two runs differ).
+    ``seconds / (WALL_SAFETY * workers)`` units: about ``seconds`` of wall
+    time. The only wall-clock cap is what is left before the caller's deadline;
+    a run that reaches it (a tight deadline, an overloaded machine) is the only
+    kind that can differ from another run of the same input and seed.
     """
-    seconds = max(0.05, seconds)
-    solver.parameters.max_deterministic_time = seconds / (WALL_SAFETY * workers)
-    solver.parameters.max_time_in_seconds = seconds
+    solver.parameters.max_deterministic_time = max(0.05, seconds) / (WALL_SAFETY * workers)
+    solver.parameters.max_time_in_seconds = max(0.05, wall_left)
 
 
 def _groups(keys: I64) -> dict[int, I64]:
