@@ -337,7 +337,7 @@ def _repair_regions(
     for c in comps:
         in_comp = pair_comp == c
         seeds = bad[label[bad] == c]
-        region, whole = _region(rp, chosen, in_comp, seeds, REGION_PAIR_BUDGET)
+        region, whole = _region(rp, pair_cost, chosen, in_comp, seeds, REGION_PAIR_BUDGET)
         # a deterministic share of the limit; the wall cap leaves the report its time
         budget = CPSAT_SHARE * opts.time_limit_s * min(1.0, len(region) / max(total_pairs, 1))
         wall = deadline - time.perf_counter() - ph.elapsed() * REPORT_SHARE
@@ -357,7 +357,7 @@ def _repair_regions(
     return chosen, bound, out, sec_ok
 
 
-def _region(rp: Pairs, chosen: B, in_comp: B, seeds: I64, budget: int) -> tuple[B, bool]:
+def _region(rp: Pairs, pair_cost: I64, chosen: B, in_comp: B, seeds: I64, budget: int) -> tuple[B, bool]:
     """The pairs of a component to re-solve around overbooked (seed) volunteers.
 
     All of the component when it fits the budget (then CP-SAT's bound holds for
@@ -374,8 +374,8 @@ def _region(rp: Pairs, chosen: B, in_comp: B, seeds: I64, budget: int) -> tuple[
     others = np.flatnonzero(member(rp.d, held) & ~region)
     room = max(budget - int(region.sum()), 0)
     if len(others) > room:
-        # keep the first `per` candidates of each held demand (pairs are sorted by volunteer, so sort by demand)
-        order = others[np.argsort(rp.d[others], kind="stable")]
+        # keep the `per` cheapest candidates of each held demand
+        order = others[np.lexsort((pair_cost[others], rp.d[others]))]
         d_sorted = rp.d[order]
         rank = np.arange(len(order)) - np.searchsorted(d_sorted, d_sorted, side="left")
         per = max(1, room // max(len(held), 1))
