@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 I64 = npt.NDArray[np.int64]
 B = npt.NDArray[np.bool_]
 
-MAX_FLOW_ROUNDS = 2
+MAX_FLOW_ROUNDS = 8
 """Most flow solves while adding clique groups for overbooked volunteers."""
 
 FLOW_TIME_SHARE = 0.45
@@ -135,35 +135,46 @@ def solve(problem: Problem, options: SolveOptions | None = None, *, deadline: fl
     cap = np.minimum(res.tasks, np.minimum(n_groups_v, _hours_task_cap(rp, dur, res.hours, arr.nv)))
     ph.done("model")
 
-    # Lazy groups: a group node per clique only for volunteers the flow overbooked.
-    # A relaxation optimum that keeps every group constraint is optimal for the
-    # fully grouped relaxation too, so the bound stays valid either way.
+    # Flow rounds. Any partition of a volunteer's pairs into cliques gives a valid
+    # relaxation, so every round's coverage is an upper bound and the least is kept.
+    # Round 1 groups nobody (cheap). Later rounds give volunteers the flow overbooked
+    # a clique cover anchored at the points where their tasks clashed, which rules
+    # that clash out; a volunteer who never clashes needs no group at all.
     grouped = np.zeros(arr.nv, dtype=bool)
-    solo = np.arange(len(rp), dtype=np.int64) + int(group.max(initial=-1)) + 1
-    flow_rounds = 0
+    pair_group = np.arange(len(rp), dtype=np.int64) + int(group.max(initial=-1)) + 1
+    next_group = int(pair_group.max(initial=-1)) + 1
+    anchors: dict[int, set[int]] = {}
+    bound = -1
+    flow_rounds = stale = 0
     while True:
         flow_rounds += 1
         flow = solve_flow(
-            FlowInput(arr.nv, arr.nd, rp.v, rp.d, pair_cost, np.where(grouped[rp.v], group, solo), pref, cap,
+            FlowInput(arr.nv, arr.nd, rp.v, rp.d, pair_cost, pair_group, pref, cap,
                       res.base, costs.load_unit(opts), res.seats, dem_weight, res.bonus)
         )
+        stale = stale + 1 if 0 <= bound <= flow.coverage else 0
+        bound = flow.coverage if bound < 0 else min(bound, flow.coverage)
         chosen = flow.chosen.copy()
         bad = _overbooked(arr, rp, chosen, res.hours)
-        fresh = bad[~grouped[bad] & (n_groups_v[bad] > 1) & (cap[bad] > 1)]
         log.info("flow round %d: coverage bound %d, %d volunteers overbooked", flow_rounds, flow.coverage, len(bad))
-        if len(fresh) == 0 or flow_rounds >= MAX_FLOW_ROUNDS:
+        if len(bad) == 0 or flow_rounds >= MAX_FLOW_ROUNDS or stale >= 2:
             break
         if (flow_rounds + 1) * FLOW_SECONDS_PER_ARC * flow.arcs > FLOW_TIME_SHARE * opts.time_limit_s:
             break  # another round would only tighten the bound; keep the time for CP-SAT
+        fresh = bad[~grouped[bad] & (n_groups_v[bad] > 1) & (cap[bad] > 1)]
         grouped[fresh] = True
+        pair_group = np.where(member(rp.v, fresh), group, pair_group)
+        changed = _add_clash_anchors(arr, rp, chosen, grouped, anchors, first=flow_rounds == 1)
+        if len(fresh) == 0 and not changed:
+            break
+        pair_group, next_group = _anchored_groups(arr, rp, pair_group, changed, anchors, next_group)
     ph.done("flow")
-    bound = flow.coverage
     stats: dict[str, object] = {
         "candidate_pairs": len(pairs),
         "flow_arcs": flow.arcs,
         "flow_nodes": flow.nodes,
         "flow_cost_scale": flow.cost_scale,
-        "flow_coverage_bound": flow.coverage + int(dem_weight[arr.pinned[1]].sum()),
+        "flow_coverage_bound": bound + int(dem_weight[arr.pinned[1]].sum()),
         "overbooked_volunteers": len(bad),
         "flow_rounds": flow_rounds,
     }
@@ -171,8 +182,10 @@ def solve(problem: Problem, options: SolveOptions | None = None, *, deadline: fl
     engine = "flow"
     if len(bad):
         engine = "flow+cpsat"
-        chosen, bound, regions, sec_ok = _repair_regions(arr, rp, res, chosen, bad, flow.coverage, dem_weight,
-                                                         pair_cost, pref, opts, ph, deadline)
+        # CP-SAT's bounds on whole components tighten the last round's bound, not an earlier one's
+        chosen, last_bound, regions, sec_ok = _repair_regions(arr, rp, res, chosen, bad, flow.coverage, dem_weight,
+                                                              pair_cost, pref, opts, ph, deadline)
+        bound = min(bound, last_bound)
         stats["cpsat_regions"] = regions
         secondary_optimal = secondary_optimal and sec_ok
         ph.done("cpsat")
@@ -298,6 +311,59 @@ def _hours_task_cap(rp: Pairs, dur: I64, hours: I64, nv: int) -> I64:
     within = csum - np.concatenate([[0], csum])[start]
     fits = within <= hours[v]
     return np.bincount(v[fits], minlength=nv).astype(np.int64)
+
+
+def _add_clash_anchors(
+    arr: ProblemArrays, rp: Pairs, chosen: B, grouped: npt.NDArray[np.bool_], anchors: dict[int, set[int]], first: bool
+) -> list[int]:
+    """Record, for grouped volunteers whose chosen tasks overlap, a time point inside each overlap.
+
+    In the first round nobody had groups, so plain clique groups are tried first
+    and no anchors are taken. Returns the volunteers whose anchors changed.
+    """
+    if first:
+        return []
+    v, d, clash = _clashes(arr, rp.v[chosen], rp.d[chosen])
+    changed: list[int] = []
+    for i in np.flatnonzero(clash):
+        vol = int(v[i])
+        if not grouped[vol]:
+            continue
+        point = int(arr.d_start_rank[d[i + 1]])  # the later start lies inside both windows
+        if point not in anchors.setdefault(vol, set()):
+            anchors[vol].add(point)
+            changed.append(vol)
+    return sorted(set(changed))
+
+
+def _anchored_groups(
+    arr: ProblemArrays, rp: Pairs, pair_group: I64, vols: list[int], anchors: dict[int, set[int]], next_group: int
+) -> tuple[I64, int]:
+    """Clique covers that first group, for each anchor point, the pairs containing it.
+
+    The rest of each volunteer's pairs are covered greedily by earliest end.
+    Every group is a clique (its pairs share a point), so the relaxation stays valid.
+    """
+    pair_group = pair_group.copy()
+    for vol in vols:
+        lo, hi = np.searchsorted(rp.v, vol, side="left"), np.searchsorted(rp.v, vol, side="right")
+        s, e = arr.d_start_rank[rp.d[lo:hi]], arr.d_end_rank[rp.d[lo:hi]]
+        free = np.ones(hi - lo, dtype=bool)
+        ids = np.empty(hi - lo, dtype=np.int64)
+        for p in sorted(anchors[vol]):
+            members = free & (s <= p) & (e > p)
+            if members.any():
+                ids[members] = next_group
+                next_group += 1
+                free &= ~members
+        for i in np.argsort(e, kind="stable"):
+            if free[i]:
+                members = free & (s < e[i])
+                ids[members] = next_group
+                next_group += 1
+                free &= ~members
+        pair_group[lo:hi] = ids
+    return pair_group, next_group
 
 
 def _clashes(arr: ProblemArrays, v: I64, d: I64) -> tuple[I64, I64, B]:
