@@ -26,6 +26,7 @@ def test_coverage_equals_mip_optimum(seed: int) -> None:
     best = mip_max_coverage(p)
     assert s.coverage <= best
     assert s.coverage_bound >= best  # the reported bound is valid
+    assert s.stats["flow_coverage_bound"] >= best  # so is the least bound over the flow rounds
     if s.status is Status.OPTIMAL:
         assert s.coverage == best
     assert s.coverage == best, f"engine {s.coverage} < MIP {best} (status {s.status})"
