@@ -3,16 +3,19 @@
 1. Candidate pairs pass SPEC rules 1-5 (:mod:`matcher.candidates`).
 2. Pinned pairs are checked against every rule and taken out; what they use
    (seats, tasks, hours, time) is taken off what is left.
-3. Each volunteer's remaining pairs are split into *groups* whose windows share
-   a point (a minimum clique cover, greedy by end time); the min-cost flow
-   (:mod:`matcher.solvers.flow`) allows one pair per group.
-4. If the flow's solution keeps every rule it is optimal. Otherwise the
-   volunteers it overbooked (overlap across groups, hour caps) seed regions that
-   CP-SAT (:mod:`matcher.solvers.cpsat`) re-solves exactly: the whole connected
+3. The min-cost flow (:mod:`matcher.solvers.flow`) runs in rounds. A volunteer
+   can be given *groups*, sets of its pairs whose windows share a point, with
+   one pair allowed per group. Round 1 gives nobody groups. Later rounds give the
+   volunteers the flow overbooked a minimum clique cover, then covers anchored at
+   the points where their tasks clashed. Every round relaxes the true rules, so
+   each coverage is an upper bound and the least is kept. How many rounds run is
+   estimated from the network's size and the time limit, never read off a clock.
+4. If a round's solution keeps every rule it is optimal. Otherwise the volunteers
+   it overbooked (overlap across groups, hour caps) seed regions that CP-SAT
+   (:mod:`matcher.solvers.cpsat`) re-solves exactly: the whole connected
    component when small enough, else a neighbourhood with the rest fixed.
-5. The flow's coverage is an upper bound (it relaxes two rules); a region solved
-   whole tightens it by CP-SAT's bound. ``optimal`` is claimed only when the
-   coverage reached equals the bound.
+5. A region solved whole tightens the last round's bound by CP-SAT's bound.
+   ``optimal`` is claimed only when the coverage reached equals the bound.
 """
 
 from __future__ import annotations
