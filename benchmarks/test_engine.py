@@ -30,3 +30,16 @@ def test_district(benchmark: Any, district: Problem) -> None:
     s = benchmark.pedantic(solve, args=(district, SolveOptions(time_limit_s=20)), rounds=1, iterations=1)
     _check(s)
     assert s.gap < 0.03  # measured 2.0% (2026-11-23); the aim is 0, see BENCHMARKS.md
+
+
+def test_district_greedy_side_by_side(benchmark: Any, district: Problem) -> None:
+    from matcher import greedy_dispatch
+
+    g = benchmark.pedantic(greedy_dispatch, args=(district,), rounds=1, iterations=1)
+    s = solve(district, SolveOptions(time_limit_s=20))
+    for name, x in (("greedy", g), ("matcher", s)):
+        k = x.kpis
+        print(f"\n  {name}: coverage={x.coverage:g} filled={k['filled']} weighted_fill={k['weighted_fill_rate']} "
+              f"travel_total={k['travel_km']['total']} km mean={k['travel_km']['mean']} km "
+              f"priority5_rate={k['coverage_by_priority']['5']['rate']}")
+    assert g.coverage <= s.coverage

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 
+from matcher.baseline import greedy_dispatch
 from matcher.errors import MatcherError, PinnedError, ProblemError
 from matcher.io import load_problem, write_json_atomic
 from matcher.model import (
@@ -47,6 +48,7 @@ __all__ = [
     "Volunteer",
     "Window",
     "builtin_taxonomy",
+    "greedy_dispatch",
     "load_problem",
     "solve",
     "write_json_atomic",
