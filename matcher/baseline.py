@@ -27,56 +27,25 @@ def greedy_dispatch(problem: Problem, options: SolveOptions | None = None) -> So
     ``coverage_bound`` is the trivial bound ``sum(w * min(headcount, candidates))``;
     the status is ``optimal`` only when the greedy reaches it.
     """
-    from matcher.solve import _Phases, _residual  # the engine's phase timer and pinned-pair check
+    from matcher.solve import _Phases, _residual, greedy_take  # the engine's timer, pinned check, greedy step
 
     opts = options or problem.options or SolveOptions()
     ph = _Phases()
     arr = build_arrays(problem)
     pairs = candidate_pairs(arr)
     ph.done("candidates")
-    _residual(arr, pairs, opts)  # raises PinnedError, as the engine does, when a pinned pair breaks a rule
-    weights = priority_weights(opts)
-
-    tasks = arr.v_max_tasks.copy()
-    hours = arr.v_hours_cap_us.copy()
-    seats = arr.d_headcount.copy()
-    busy: dict[int, list[tuple[int, int]]] = {}
-    out_v: list[int] = []
-    out_d: list[int] = []
-
-    def take(v: int, d: int) -> None:
-        tasks[v] -= 1
-        hours[v] -= arr.d_duration_us[d]
-        seats[d] -= 1
-        busy.setdefault(v, []).append((int(arr.d_start[d]), int(arr.d_end[d])))
-        out_v.append(v)
-        out_d.append(d)
-
-    for v, d in zip(arr.pinned[0].tolist(), arr.pinned[1].tolist()):
-        take(v, d)
-    pinned = set(zip(arr.pinned[0].tolist(), arr.pinned[1].tolist()))
-
-    # candidates of each demand, nearest first
-    order = np.lexsort((pairs.v, pairs.km, pairs.d))
-    cand_v, cand_d = pairs.v[order], pairs.d[order]
-    first = np.searchsorted(cand_d, np.arange(arr.nd + 1))
-    urgency = np.lexsort((np.arange(arr.nd), arr.d_start, -arr.d_priority))
-    for d in urgency.tolist():
-        if seats[d] <= 0:
-            continue
-        s, e, dur = int(arr.d_start[d]), int(arr.d_end[d]), int(arr.d_duration_us[d])
-        for v in cand_v[first[d] : first[d + 1]].tolist():
-            if seats[d] <= 0:
-                break
-            if tasks[v] < 1 or hours[v] < dur or (v, d) in pinned:
-                continue
-            if any(s < e2 and s2 < e for s2, e2 in busy.get(v, ())):
-                continue
-            take(v, d)
+    # pinned pairs are checked (PinnedError) and placed as the engine does; the rest is what is left
+    res = _residual(arr, pairs, opts)
+    rp = res.pairs
+    # most urgent demand first (priority, then earliest start, then index), nearest volunteer first
+    urgency = np.empty(arr.nd, dtype=np.int64)
+    urgency[np.lexsort((np.arange(arr.nd), arr.d_start, -arr.d_priority))] = np.arange(arr.nd)
+    keep = greedy_take(arr, rp, np.lexsort((rp.v, rp.km, urgency[rp.d])), res.tasks, res.hours, res.seats)
     ph.done("greedy")
 
-    v_arr = np.asarray(out_v, dtype=np.int64)
-    d_arr = np.asarray(out_d, dtype=np.int64)
+    weights = priority_weights(opts)
+    v_arr = np.concatenate([arr.pinned[0], rp.v[keep]])
+    d_arr = np.concatenate([arr.pinned[1], rp.d[keep]])
     coverage = int(weights[arr.d_priority[d_arr]].sum())
     reachable = np.minimum(arr.d_headcount, np.bincount(pairs.d, minlength=arr.nd))
     bound = int((weights[arr.d_priority] * reachable).sum())

@@ -489,21 +489,32 @@ def _greedy_feasible(
     arr: ProblemArrays, sub: Pairs, want: B, dem_weight: I64, tasks: I64, hours: I64, seats: I64
 ) -> B:
     """Keep as many wanted pairs as the rules allow, most valuable first (a feasible hint)."""
-    keep = np.zeros(len(sub), dtype=bool)
-    tasks, hours, seats = tasks.copy(), hours.copy(), seats.copy()
-    taken: dict[int, list[tuple[int, int]]] = {}
     idx = np.flatnonzero(want)
-    for i in idx[np.argsort(-dem_weight[sub.d[idx]], kind="stable")]:
-        v, d = int(sub.v[i]), int(sub.d[i])
-        s, e, dur = int(arr.d_start[d]), int(arr.d_end[d]), int(arr.d_duration_us[d])
-        if tasks[v] < 1 or seats[d] < 1 or hours[v] < dur:
+    return greedy_take(arr, sub, idx[np.argsort(-dem_weight[sub.d[idx]], kind="stable")], tasks, hours, seats)
+
+
+def greedy_take(arr: ProblemArrays, sub: Pairs, order: I64, tasks: I64, hours: I64, seats: I64) -> B:
+    """Take pairs in the given order whenever the rules still allow it.
+
+    A pair is taken when its demand has a seat left and its volunteer has a
+    task and the hours left and no overlapping task taken so far. ``tasks``,
+    ``hours`` and ``seats`` are what is left (they are not changed). Plain
+    Python lists: this loop may see every candidate pair of a district.
+    """
+    keep = np.zeros(len(sub), dtype=bool)
+    tasks_l, hours_l, seats_l = tasks.tolist(), hours.tolist(), seats.tolist()
+    start_l, end_l = arr.d_start.tolist(), arr.d_end.tolist()
+    taken: dict[int, list[tuple[int, int]]] = {}
+    for i, v, d in zip(order.tolist(), sub.v[order].tolist(), sub.d[order].tolist()):
+        if seats_l[d] < 1 or tasks_l[v] < 1:
             continue
-        if any(s < e2 and s2 < e for s2, e2 in taken.get(v, [])):
+        s, e = start_l[d], end_l[d]
+        if hours_l[v] < e - s or any(s < e2 and s2 < e for s2, e2 in taken.get(v, ())):
             continue
         keep[i] = True
-        tasks[v] -= 1
-        seats[d] -= 1
-        hours[v] -= dur
+        tasks_l[v] -= 1
+        seats_l[d] -= 1
+        hours_l[v] -= e - s
         taken.setdefault(v, []).append((s, e))
     return keep
 
