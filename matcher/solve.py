@@ -344,28 +344,28 @@ def _anchored_groups(
 ) -> tuple[I64, int]:
     """Clique covers that first group, for each anchor point, the pairs containing it.
 
-    The rest of each volunteer's pairs are covered greedily by earliest end.
-    Every group is a clique (its pairs share a point), so the relaxation stays valid.
+    The rest of each volunteer's pairs get the usual minimum clique cover
+    (:func:`_clique_groups`). Every group is a clique (its pairs share a point),
+    so the relaxation stays valid.
     """
     pair_group = pair_group.copy()
+    rest: list[I64] = []
     for vol in vols:
         lo, hi = np.searchsorted(rp.v, vol, side="left"), np.searchsorted(rp.v, vol, side="right")
         s, e = arr.d_start_rank[rp.d[lo:hi]], arr.d_end_rank[rp.d[lo:hi]]
         free = np.ones(hi - lo, dtype=bool)
-        ids = np.empty(hi - lo, dtype=np.int64)
         for p in sorted(anchors[vol]):
             members = free & (s <= p) & (e > p)
             if members.any():
-                ids[members] = next_group
+                pair_group[lo + np.flatnonzero(members)] = next_group
                 next_group += 1
                 free &= ~members
-        for i in np.argsort(e, kind="stable"):
-            if free[i]:
-                members = free & (s < e[i])
-                ids[members] = next_group
-                next_group += 1
-                free &= ~members
-        pair_group[lo:hi] = ids
+        rest.append(lo + np.flatnonzero(free))
+    idx = np.concatenate(rest) if rest else np.zeros(0, dtype=np.int64)
+    if len(idx):
+        groups, _ = _clique_groups(arr, rp.take(idx))
+        pair_group[idx] = next_group + groups
+        next_group += int(groups.max()) + 1
     return pair_group, next_group
 
 
