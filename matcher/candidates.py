@@ -114,8 +114,8 @@ def _bucket_pairs(
 
     # index entries: (cell, slot) -> availability window (with time) or volunteer (without)
     if check_time:
-        slot_us, t0, n_slots = _choose_slots(arr, vols)
         wins = np.flatnonzero(member(arr.w_vol, vols))
+        slot_us, t0, n_slots = _choose_slots(arr, wins)
         s_slot = (arr.w_start_us[wins] - t0) // slot_us
         e_slot = (arr.w_end_us[wins] - t0) // slot_us
         n_per = e_slot - s_slot + 1
@@ -208,10 +208,9 @@ def _cell_size_deg(radius_km: float, max_abs_lat: float) -> tuple[float, float]:
     return cell_lat, cell_lon
 
 
-def _choose_slots(arr: ProblemArrays, vols: I64) -> tuple[int, int, int]:
-    """The shortest slot length whose index stays under the entry budget."""
-    wsel = member(arr.w_vol, vols)
-    ws, we = arr.w_start_us[wsel], arr.w_end_us[wsel]
+def _choose_slots(arr: ProblemArrays, wins: I64) -> tuple[int, int, int]:
+    """The shortest slot length whose index of these windows stays under the entry budget."""
+    ws, we = arr.w_start_us[wins], arr.w_end_us[wins]
     t0 = int(min(ws.min(), arr.d_start.min())) if len(ws) and arr.nd else 0
     t1 = int(max(we.max(), arr.d_start.max())) if len(ws) and arr.nd else 0
     budget = max(_MAX_INDEX_ENTRIES, 4 * len(ws))
