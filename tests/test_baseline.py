@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import DATA
 from instances import tight_problem
 from oracle import coverage, violations
 
@@ -34,13 +35,9 @@ def test_engine_beats_greedy_somewhere() -> None:
     assert min(gaps) >= 0 and max(gaps) > 0
 
 
-def test_greedy_keeps_pinned_and_rejects_bad_pins(tiny_path: object) -> None:
-    from pathlib import Path
-
-    data = Path(__file__).parent / "data"
+def test_greedy_keeps_pinned_and_rejects_bad_pins(tiny: Problem) -> None:
     with pytest.raises(PinnedError, match="rule 1"):
-        greedy_dispatch(load_problem(data / "pinned_skill.json"))
-    tiny = load_problem(data / "tiny.json")
+        greedy_dispatch(load_problem(DATA / "pinned_skill.json"))
     p = tiny.replace(pinned=[{"volunteer_id": "a", "demand_id": "d2"}])
     g = greedy_dispatch(p)
     assert ("a", "d2") in {(a.volunteer_id, a.demand_id) for a in g.assignments}
