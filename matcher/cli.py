@@ -24,8 +24,8 @@ WRITE_SHARE = 0.05
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="matcher", description="Volunteer-task matching optimiser.")
     sub = p.add_subparsers(dest="command", required=True)
-    s = sub.add_parser("solve", help="solve a SPEC JSON problem")
-    s.add_argument("problem", help="problem JSON file")
+    s = sub.add_parser("solve", help="solve a problem: a SPEC JSON file or a folder of CSV/Parquet tables")
+    s.add_argument("problem", help="problem JSON file, or a folder of tables (see matcher.tables)")
     s.add_argument("--out", required=True, help="where to write the solution JSON (atomically)")
     s.add_argument("--options", help="SolveOptions as JSON or TOML (command-line flags override it)")
     s.add_argument("--time-limit", type=float, dest="time_limit_s",
@@ -33,6 +33,12 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int)
     s.add_argument("--threads", type=int)
     s.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
+    g = sub.add_parser("generate", help="write a realistic synthetic place (tables and a SPEC JSON problem)")
+    g.add_argument("--preset", default="district", help="community, street, district or city (default district)")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--scale", type=float, default=1.0, help="multiply volunteers, teams and demands (default 1)")
+    g.add_argument("--out", required=True, help="folder to write: csv/, parquet/ and problem.json")
+    g.add_argument("--formats", default="csv,parquet,json", help="which to write (default csv,parquet,json)")
     sc = sub.add_parser("schema", help="print the JSON Schema of a model")
     sc.add_argument("model", nargs="?", default="problem", choices=["problem", "solution", "options"])
     return p
@@ -46,6 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "schema":
             return _schema(args.model)
+        if args.command == "generate":
+            return _generate(args)
         return _solve(args)
     except PinnedError as exc:
         print(f"matcher: pinned assignments break a hard rule: {exc}", file=sys.stderr)
@@ -66,6 +74,36 @@ def _schema(name: str) -> int:
     return EXIT_OK
 
 
+def _generate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from matcher.generate import PRESETS, generate_tables
+    from matcher.io import write_json_atomic
+    from matcher.tables import table_rows, write_tables
+
+    if args.preset not in PRESETS:
+        raise ProblemError([f"--preset: unknown preset {args.preset!r} (known: {', '.join(PRESETS)})"])
+    formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+    bad = [f for f in formats if f not in ("csv", "parquet", "json")]
+    if bad or not formats:
+        raise ProblemError([f"--formats: unknown format {bad[0] if bad else ''!r} (csv, parquet, json)"])
+    if not args.scale > 0:
+        raise ProblemError(["--scale: must be > 0"])
+    tables = generate_tables(args.preset, args.seed, scale=args.scale)
+    out = Path(args.out)
+    settings = {"taxonomy": "builtin"}
+    for fmt in ("csv", "parquet"):
+        if fmt in formats:
+            write_tables(tables, out / fmt, fmt=fmt, settings=settings)
+    if "json" in formats:
+        data = {name: table_rows(name, cols) for name, cols in tables.items()} | settings
+        write_json_atomic(out / "problem.json", data)
+    nv, nd = len(tables["volunteers"]["id"]), len(tables["demands"]["id"])
+    print(f"matcher: {args.preset} (seed {args.seed}): {nv} volunteers, {nd} demands -> {out} ({', '.join(formats)})",
+          file=sys.stderr)
+    return EXIT_OK
+
+
 def _solve(args: argparse.Namespace) -> int:
     root = logging.getLogger("matcher")
     handler = logging.StreamHandler(sys.stderr)
@@ -80,13 +118,16 @@ def _solve(args: argparse.Namespace) -> int:
 
 
 def _solve_logged(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from pydantic import ValidationError
 
     from matcher.io import load_problem, write_json_atomic
     from matcher.model import SolveOptions, format_validation_error
     from matcher.solve import solve
+    from matcher.tables import read_tables
 
-    problem = load_problem(args.problem)
+    problem = read_tables(args.problem) if Path(args.problem).is_dir() else load_problem(args.problem)
     base = SolveOptions.from_file(args.options) if args.options else (problem.options or SolveOptions())
     flags = {k: getattr(args, k) for k in ("time_limit_s", "seed", "threads") if getattr(args, k) is not None}
     try:

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from matcher.errors import ProblemError
 from matcher.model import Problem, Taxonomy
 
-__all__ = ["load_problem", "read_json", "write_json_atomic"]
+__all__ = ["load_problem", "load_taxonomy_file", "read_json", "write_json_atomic"]
 
 
 def read_json(path: str | Path) -> Any:
@@ -56,11 +56,12 @@ def load_problem(path: str | Path) -> Problem:
     data = read_json(path)
     if isinstance(data, dict) and isinstance(data.get("taxonomy"), str) and data["taxonomy"] != "builtin":
         data = dict(data)
-        data["taxonomy"] = _load_taxonomy_file(path.parent, data["taxonomy"], source=str(path))
+        data["taxonomy"] = load_taxonomy_file(path.parent, data["taxonomy"], source=str(path))
     return Problem.from_dict(data, source=str(path))
 
 
-def _load_taxonomy_file(base: Path, name: str, *, source: str) -> Taxonomy:
+def load_taxonomy_file(base: Path, name: str, *, source: str) -> Taxonomy:
+    """Read a taxonomy file named relative to ``base``; it must stay inside that folder."""
     target = (base / name).resolve()
     if not target.is_relative_to(base.resolve()):
         raise ProblemError([f"{source}.taxonomy: path {name!r} leaves the problem's folder"])

@@ -16,7 +16,7 @@ from __future__ import annotations
 import enum
 import json
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, Self
@@ -162,8 +162,24 @@ class Taxonomy(_Frozen):
     """Categories, subcategories and skill codes that a problem's codes must come from."""
 
     name: str = "custom"
+    extends: Literal["builtin"] | None = Field(
+        default=None, description='"builtin": these codes are added to the shipped taxonomy (same code: this one wins)'
+    )
     categories: tuple[Category, ...] = ()
     skills: tuple[Skill, ...] = ()
+
+    def merged_onto(self, base: Taxonomy) -> Taxonomy:
+        """``base`` extended by this taxonomy: new codes added; a category's subcategories merged; same code wins."""
+        cats = {c.code: c for c in base.categories}
+        for c in self.categories:
+            if c.code in cats:
+                subs = {s.code: s for s in cats[c.code].subcategories}
+                subs.update((s.code, s) for s in c.subcategories)
+                c = Category(code=c.code, name=c.name or cats[c.code].name, subcategories=tuple(subs.values()))
+            cats[c.code] = c
+        skills = {s.code: s for s in base.skills}
+        skills.update((s.code, s) for s in self.skills)
+        return Taxonomy(name=self.name, categories=tuple(cats.values()), skills=tuple(skills.values()))
 
     def category_codes(self) -> frozenset[str]:
         """Codes a demand's ``category`` may take: categories and subcategories."""
@@ -250,44 +266,46 @@ class Problem(_Frozen):
 
     @model_validator(mode="after")
     def _check_records(self) -> Self:
-        errors: list[str] = []
+        errors: list[RecordIssue] = []
         area_ids = _unique_ids("areas", self.areas, errors)
         volunteer_ids = _unique_ids("volunteers", self.volunteers, errors)
         demand_ids = _unique_ids("demands", self.demands, errors)
         for i, d in enumerate(self.demands):
             if d.area_id is not None and d.area_id not in area_ids:
-                errors.append(f"demands[{i}] (id {d.id!r}).area_id: unknown area {d.area_id!r}")
+                errors.append((("demands", i, "area_id"), f"unknown area {d.area_id!r}"))
             for vid in d.preferred_volunteers:
                 if vid not in volunteer_ids:
-                    errors.append(f"demands[{i}] (id {d.id!r}).preferred_volunteers: unknown volunteer {vid!r}")
+                    errors.append((("demands", i, "preferred_volunteers"), f"unknown volunteer {vid!r}"))
         for name in ("pinned", "forbidden", "previous"):
             seen: set[tuple[str, str]] = set()
             for i, a in enumerate(getattr(self, name)):
                 if a.volunteer_id not in volunteer_ids:
-                    errors.append(f"{name}[{i}].volunteer_id: unknown volunteer {a.volunteer_id!r}")
+                    errors.append(((name, i, "volunteer_id"), f"unknown volunteer {a.volunteer_id!r}"))
                 if a.demand_id not in demand_ids:
-                    errors.append(f"{name}[{i}].demand_id: unknown demand {a.demand_id!r}")
+                    errors.append(((name, i, "demand_id"), f"unknown demand {a.demand_id!r}"))
                 key = (a.volunteer_id, a.demand_id)
                 if key in seen:
-                    errors.append(f"{name}[{i}]: pair ({a.volunteer_id!r}, {a.demand_id!r}) given twice")
+                    errors.append(((name, i), f"pair ({a.volunteer_id!r}, {a.demand_id!r}) given twice"))
                 seen.add(key)
         if self.taxonomy is not None:
             errors.extend(_taxonomy_errors(self))
         if errors:
-            raise ProblemError(errors)
+            raise RecordErrors(errors)
         return self
 
     def resolved_taxonomy(self) -> Taxonomy | None:
         """The taxonomy object this problem names, loading the shipped one for ``"builtin"``."""
-        if self.taxonomy == "builtin":
-            from matcher.taxonomy import builtin_taxonomy
+        if self.taxonomy is None:
+            return None
+        from matcher.taxonomy import resolve_taxonomy
 
-            return builtin_taxonomy()
-        return self.taxonomy if isinstance(self.taxonomy, Taxonomy) else None
+        return resolve_taxonomy(self.taxonomy)
 
     @classmethod
-    def from_dict(cls, data: Any, *, source: str = "problem") -> Problem:
-        """Validate plain data (parsed JSON) into a Problem.
+    def from_dict(cls, data: Any, *, source: str = "problem", locator: Locator | None = None) -> Problem:
+        """Validate plain data (parsed JSON, or rows of tables) into a Problem.
+
+        ``locator`` names an error's location for the messages (default: JSON style under ``source``).
 
         Raises
         ------
@@ -300,7 +318,7 @@ class Problem(_Frozen):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            raise ProblemError(format_validation_error(exc, data, source=source)) from None
+            raise ProblemError(format_validation_error(exc, data, source=source, locator=locator)) from None
 
     def replace(self, **changes: Any) -> Problem:
         """Return a validated copy with some top-level fields replaced."""
@@ -309,40 +327,53 @@ class Problem(_Frozen):
         return type(self).model_validate(data)
 
 
-def _unique_ids(kind: str, records: Iterable[Area | Volunteer | Demand], errors: list[str]) -> set[str]:
+RecordIssue = tuple[tuple[str | int, ...], str]
+"""A problem found across records: its location (table, row index, field) and the message."""
+
+
+class RecordErrors(ValueError):
+    """Cross-record problems found by :meth:`Problem._check_records`, with their locations."""
+
+    def __init__(self, issues: list[RecordIssue]) -> None:
+        self.issues = issues
+        super().__init__("; ".join(f"{'.'.join(map(str, loc))}: {msg}" for loc, msg in issues[:20]))
+
+
+def _unique_ids(kind: str, records: Iterable[Area | Volunteer | Demand], errors: list[RecordIssue]) -> set[str]:
     ids: set[str] = set()
     for i, r in enumerate(records):
         if r.id in ids:
-            errors.append(f"{kind}[{i}] (id {r.id!r}).id: duplicate id")
+            errors.append(((kind, i, "id"), f"duplicate id {r.id!r}"))
         ids.add(r.id)
     return ids
 
 
-def _taxonomy_errors(problem: Problem) -> list[str]:
+def _taxonomy_errors(problem: Problem) -> list[RecordIssue]:
     tax = problem.resolved_taxonomy()
     assert tax is not None
     categories, skills = tax.category_codes(), tax.skill_codes()
-    errors: list[str] = []
+    errors: list[RecordIssue] = []
     for i, v in enumerate(problem.volunteers):
         for s in v.skills:
             if s not in skills:
-                errors.append(f"volunteers[{i}] (id {v.id!r}).skills: {s!r} is not a skill of taxonomy {tax.name!r}")
+                errors.append((("volunteers", i, "skills"), f"{s!r} is not a skill of taxonomy {tax.name!r}"))
     for i, d in enumerate(problem.demands):
         if d.category not in categories:
-            errors.append(f"demands[{i}] (id {d.id!r}).category: {d.category!r} is not in taxonomy {tax.name!r}")
+            errors.append((("demands", i, "category"), f"{d.category!r} is not in taxonomy {tax.name!r}"))
         for s in d.required_skills:
             if s not in skills:
-                errors.append(
-                    f"demands[{i}] (id {d.id!r}).required_skills: {s!r} is not a skill of taxonomy {tax.name!r}"
-                )
+                errors.append((("demands", i, "required_skills"), f"{s!r} is not a skill of taxonomy {tax.name!r}"))
     return errors
 
 
-def format_validation_error(exc: ValidationError, data: Any, *, source: str) -> list[str]:
-    """Turn a pydantic error into lines that name the record (with its id) and field."""
-    lines = []
-    for err in exc.errors(include_url=False):
-        loc = err["loc"]
+Locator = Callable[[tuple[str | int, ...], Any], str]
+"""Renders an error location (path into the input data) as text for a message."""
+
+
+def json_locator(source: str) -> Locator:
+    """Name a location as ``source.table[i] (id 'x').field``, the style of JSON input."""
+
+    def render(loc: tuple[str | int, ...], data: Any) -> str:
         where = source
         node: Any = data
         for part in loc:
@@ -354,8 +385,28 @@ def format_validation_error(exc: ValidationError, data: Any, *, source: str) -> 
             else:
                 where += f".{part}"
                 node = node.get(part) if isinstance(node, Mapping) else None
+        return where
+
+    return render
+
+
+def format_validation_error(
+    exc: ValidationError, data: Any, *, source: str, locator: Locator | None = None
+) -> list[str]:
+    """Turn a pydantic error into lines that name the record (with its id) and field.
+
+    ``locator`` renders a location; the default names it in JSON style under ``source``.
+    Cross-record problems (:class:`RecordErrors`) are expanded one line each.
+    """
+    render = locator or json_locator(source)
+    lines: list[str] = []
+    for err in exc.errors(include_url=False):
+        inner = err.get("ctx", {}).get("error")
+        if isinstance(inner, RecordErrors):
+            lines.extend(f"{render(tuple(err['loc']) + loc, data)}: {msg}" for loc, msg in inner.issues)
+            continue
         msg = err["msg"].removeprefix("Value error, ")
-        lines.append(f"{where}: {msg}")
+        lines.append(f"{render(tuple(err['loc']), data)}: {msg}")
     return lines
 
 
