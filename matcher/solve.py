@@ -185,9 +185,14 @@ def solve(problem: Problem, options: SolveOptions | None = None, *, deadline: fl
     engine = "flow"
     if len(bad):
         engine = "flow+cpsat"
+        flow_chosen = chosen
+        chosen = _repair_and_refill(arr, rp, res, chosen, dem_weight, pair_cost)
+        stats["repaired_coverage"] = int(dem_weight[rp.d[chosen]].sum()) + int(dem_weight[arr.pinned[1]].sum())
+        log.info("greedy repair: coverage %d", stats["repaired_coverage"])
+        ph.done("repair")
         # CP-SAT's bounds on whole components tighten the last round's bound, not an earlier one's
-        chosen, last_bound, regions, sec_ok = _repair_regions(arr, rp, res, chosen, bad, flow.coverage, dem_weight,
-                                                              pair_cost, pref, opts, ph, deadline)
+        chosen, last_bound, regions, sec_ok = _repair_regions(arr, rp, res, chosen, flow_chosen, bad, flow.coverage,
+                                                              dem_weight, pair_cost, pref, opts, ph, deadline)
         bound = min(bound, last_bound)
         stats["cpsat_regions"] = regions
         secondary_optimal = secondary_optimal and sec_ok
@@ -388,11 +393,34 @@ def _overbooked(arr: ProblemArrays, rp: Pairs, chosen: B, hours: I64) -> I64:
     return np.unique(np.concatenate([v[1:][clash], np.flatnonzero(used > hours)]))
 
 
+def _repair_and_refill(arr: ProblemArrays, rp: Pairs, res: _Residual, chosen: B, dem_weight: I64,
+                       pair_cost: I64) -> B:
+    """Make the flow's choice feasible, then fill the seats it frees, greedily.
+
+    The flow's pairs are kept most valuable first while the rules allow
+    (dropping the clashes of overbooked volunteers); then every other candidate
+    pair of a demand with a seat left and a volunteer with a task left is tried,
+    most valuable and cheapest first. The result is feasible: the CP-SAT
+    regions start from it and only improve it.
+    """
+    order = np.lexsort((pair_cost, -dem_weight[rp.d]))
+    kept = greedy_take(arr, rp, order[chosen[order]], res.tasks, res.hours, res.seats)
+    seats_left = res.seats - np.bincount(rp.d[kept], minlength=arr.nd)
+    tasks_left = res.tasks - np.bincount(rp.v[kept], minlength=arr.nv)
+    open_pair = ~kept & (seats_left[rp.d] > 0) & (tasks_left[rp.v] > 0)
+    return greedy_take(arr, rp, np.concatenate([order[kept[order]], order[open_pair[order]]]),
+                       res.tasks, res.hours, res.seats)
+
+
 def _repair_regions(
-    arr: ProblemArrays, rp: Pairs, res: _Residual, chosen: B, bad: I64, flow_cov: int, dem_weight: I64,
-    pair_cost: I64, pref: B, opts: SolveOptions, ph: _Phases, deadline: float,
+    arr: ProblemArrays, rp: Pairs, res: _Residual, chosen: B, flow_chosen: B, bad: I64, flow_cov: int,
+    dem_weight: I64, pair_cost: I64, pref: B, opts: SolveOptions, ph: _Phases, deadline: float,
 ) -> tuple[B, int, list[dict[str, object]], bool]:
-    """Re-solve the regions around overbooked volunteers with CP-SAT."""
+    """Improve the regions around the volunteers the flow overbooked with CP-SAT, starting from ``chosen``.
+
+    ``flow_chosen`` is the relaxation's choice: its value on a whole component,
+    less what CP-SAT proves there, tightens the bound.
+    """
     n_nodes = arr.nv + arr.nd
     graph = coo_matrix((np.ones(len(rp)), (rp.v, arr.nv + rp.d)), shape=(n_nodes, n_nodes))
     _, label = connected_components(graph, directed=False)
@@ -402,15 +430,19 @@ def _repair_regions(
     bound = flow_cov
     out: list[dict[str, object]] = []
     sec_ok = True
-    total_pairs = sum(min(int(comp_pairs[c]), REGION_PAIR_BUDGET) for c in comps)
+    work: list[tuple[int, I64]] = []  # (component, seeds) per region, in a fixed order
     for c in comps:
-        in_comp = pair_comp == c
         seeds = bad[label[bad] == c]
+        work += [(int(c), seeds)] if comp_pairs[c] <= REGION_PAIR_BUDGET else [
+            (int(c), chunk) for chunk in _seed_chunks(arr, rp, chosen, seeds, REGION_PAIR_BUDGET // 3)]
+    total_pairs = sum(min(int(comp_pairs[c]), REGION_PAIR_BUDGET) for c, _ in work)
+    for c, seeds in work:
+        in_comp = pair_comp == c
         region, whole = _region(rp, pair_cost, chosen, in_comp, seeds, REGION_PAIR_BUDGET)
         # a deterministic share of the limit; the wall cap leaves the report its time
         budget = CPSAT_SHARE * opts.time_limit_s * min(1.0, len(region) / max(total_pairs, 1))
         wall = deadline - time.perf_counter() - ph.elapsed() * REPORT_SHARE
-        region_cov_flow = int(dem_weight[rp.d[region & chosen]].sum())
+        region_cov_flow = int(dem_weight[rp.d[region & flow_chosen]].sum())
         inp = _region_input(arr, rp, res, chosen, region, dem_weight, pair_cost, pref, opts)
         result = solve_cpsat(inp.cp, budget, opts.seed, opts.threads, wall)
         chosen = chosen.copy()
@@ -424,6 +456,30 @@ def _repair_regions(
         out.append({"pairs": len(inp.index), "whole_component": whole, "seconds": round(result.seconds, 3),
                     "coverage_proven": result.coverage_proven, "secondary_proven": result.secondary_proven})
     return chosen, bound, out, sec_ok
+
+
+def _seed_chunks(arr: ProblemArrays, rp: Pairs, chosen: B, seeds: I64, pair_budget: int) -> list[I64]:
+    """Split the overbooked volunteers of a big component into groups that are close in time and place.
+
+    Seeds are ordered by the day of their first chosen task, then by latitude
+    and longitude cell, and cut whenever their candidate pairs would exceed
+    ``pair_budget``, so each CP-SAT region is small enough to solve well.
+    """
+    first = np.full(arr.nv, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first, rp.v[chosen], arr.d_start[rp.d[chosen]])
+    day = first[seeds] // 86_400_000_000
+    cell = np.floor(arr.v_lat[seeds] * 50) * 10_000 + np.floor(arr.v_lon[seeds] * 50)
+    seeds = seeds[np.lexsort((cell, day))]
+    n_pairs = np.bincount(rp.v, minlength=arr.nv)[seeds]
+    chunks: list[I64] = []
+    lo, used = 0, 0
+    for i, k in enumerate(n_pairs.tolist()):
+        if used + k > pair_budget and i > lo:
+            chunks.append(seeds[lo:i])
+            lo, used = i, 0
+        used += k
+    chunks.append(seeds[lo:])
+    return chunks
 
 
 def _region(rp: Pairs, pair_cost: I64, chosen: B, in_comp: B, seeds: I64, budget: int) -> tuple[B, bool]:

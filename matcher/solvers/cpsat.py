@@ -78,11 +78,8 @@ def solve_cpsat(inp: CpsatInput, time_limit_s: float, seed: int, workers: int, w
     t0 = time.perf_counter()
     n = len(inp.pair_v)
     model = cp_model.CpModel()
-    x = [model.new_bool_var(f"x{i}") for i in range(n)]
-    for i in np.flatnonzero(inp.hint):
-        model.add_hint(x[i], 1)
-    for i in np.flatnonzero(~inp.hint):
-        model.add_hint(x[i], 0)
+    x = [model.new_bool_var(f"x{i}") for i in range(n)]  # x[i] is variable i of the proto
+    _set_hint(model, inp.hint)
 
     by_dem = _groups(inp.pair_d)
     for d, idx in by_dem.items():
@@ -108,8 +105,10 @@ def solve_cpsat(inp: CpsatInput, time_limit_s: float, seed: int, workers: int, w
             load_terms.extend((t, inp.load_unit * (2 * (base + j) - 1) - m1) for j, t in zip(range(2, most + 1), extra))
 
     weights = inp.dem_weight[inp.pair_d].tolist()
-    coverage = cp_model.LinearExpr.weighted_sum(x, weights)
-    model.maximize(coverage)
+    # the coverage objective, written into the proto at once (the expression API walks it term by term)
+    model.proto.objective.vars.extend(range(n))
+    model.proto.objective.coeffs.extend(-w for w in weights)
+    model.proto.objective.scaling_factor = -1.0  # maximise
     solver = cp_model.CpSolver()
     solver.parameters.random_seed = seed
     solver.parameters.num_workers = workers
@@ -118,7 +117,7 @@ def solve_cpsat(inp: CpsatInput, time_limit_s: float, seed: int, workers: int, w
     _limit(solver, COVERAGE_SHARE * time_limit_s, workers, wall_s - (time.perf_counter() - t0))
     status = solver.solve(model)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        chosen = np.array([solver.boolean_value(v) for v in x], dtype=bool)
+        chosen = _values(solver, n)
         bound = int(np.floor(solver.best_objective_bound + 1e-6))
         proven = status == cp_model.OPTIMAL
     else:  # no solution in time: the feasible hint stands
@@ -129,9 +128,11 @@ def solve_cpsat(inp: CpsatInput, time_limit_s: float, seed: int, workers: int, w
 
     # stage 2: hold coverage, minimise the secondary cost
     model.clear_hints()  # type: ignore[no-untyped-call]
-    for k in range(n):
-        model.add_hint(x[k], bool(chosen[k]))
-    model.add(coverage >= found)
+    _set_hint(model, chosen)
+    held = model.proto.constraints.add().linear
+    held.vars.extend(range(n))
+    held.coeffs.extend(weights)
+    held.domain.extend([found, sum(weights)])
     base_cost = inp.pair_cost + inp.load_unit * (2 * (inp.vol_base[inp.pair_v] + 1) - 1)
     terms = list(x) + [t for t, _ in load_terms]
     coefs = base_cost.tolist() + [c for _, c in load_terms]
@@ -149,9 +150,20 @@ def solve_cpsat(inp: CpsatInput, time_limit_s: float, seed: int, workers: int, w
     status2 = solver.solve(model)
     secondary_proven = False
     if status2 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        chosen = np.array([solver.boolean_value(v) for v in x], dtype=bool)
+        chosen = _values(solver, n)
         secondary_proven = status2 == cp_model.OPTIMAL
     return CpsatResult(chosen, found, max(bound, found), proven, secondary_proven, time.perf_counter() - t0)
+
+
+def _set_hint(model: cp_model.CpModel, hint: B) -> None:
+    """Hint the first ``len(hint)`` variables (the pair variables) in one go."""
+    model.proto.solution_hint.vars.extend(range(len(hint)))
+    model.proto.solution_hint.values.extend(hint.astype(np.int64).tolist())
+
+
+def _values(solver: cp_model.CpSolver, n: int) -> B:
+    """Values of the first ``n`` variables in the solver's last solution."""
+    return np.fromiter(solver.response_proto.solution, dtype=np.int64)[:n] > 0
 
 
 def _limit(solver: cp_model.CpSolver, seconds: float, workers: int, wall_left: float) -> None:
