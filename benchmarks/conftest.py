@@ -1,20 +1,36 @@
-"""Benchmark instances, generated from a seed (nothing large is committed)."""
+"""Benchmark instances: the generator's presets, written once per session as Parquet tables.
+
+Nothing large is committed: each instance is generated from its preset and seed
+(``matcher generate --preset NAME --seed 1``), the district in about 15 s.
+"""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
 
-from matcher import Problem
-from matcher.generate import synthetic_problem
+from matcher.generate import generate_tables
+from matcher.tables import write_tables
+
+sys.path.insert(0, str(Path(__file__).parent))  # highs_model
+sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))  # the independent rule checker (oracle)
+
+SEED = 1
 
 
 @pytest.fixture(scope="session")
-def district() -> Problem:
-    """80,000 volunteers x 20,000 demands over a week, a 30 km district (seed 1): about 36,000 headcount."""
-    return synthetic_problem(80_000, 20_000, seed=1, extent_km=30.0)
+def preset_folder(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """A function giving the folder of Parquet tables of a preset (seed 1), generated on first use."""
+    made: dict[str, Path] = {}
 
+    def folder(name: str) -> Path:
+        if name not in made:
+            path = tmp_path_factory.mktemp(name)
+            write_tables(generate_tables(name, SEED), path, fmt="parquet", settings={"taxonomy": "builtin"})
+            made[name] = path
+        return made[name]
 
-@pytest.fixture(scope="session")
-def street() -> Problem:
-    """10,000 volunteers x 2,500 demands over a week, a 10 km area (seed 2)."""
-    return synthetic_problem(10_000, 2_500, seed=2, extent_km=10.0)
+    return folder

@@ -9,6 +9,7 @@ import logging
 
 from matcher.baseline import greedy_dispatch
 from matcher.errors import MatcherError, PinnedError, ProblemError
+from matcher.generate import PRESETS, generate_problem, generate_tables
 from matcher.io import load_problem, write_json_atomic
 from matcher.model import (
     Area,
@@ -26,11 +27,13 @@ from matcher.model import (
     Window,
 )
 from matcher.solve import solve
+from matcher.tables import problem_from_tables, read_tables, write_tables
 from matcher.taxonomy import builtin_taxonomy
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "PRESETS",
     "Area",
     "Assignment",
     "AssignmentOut",
@@ -48,10 +51,15 @@ __all__ = [
     "Volunteer",
     "Window",
     "builtin_taxonomy",
+    "generate_problem",
+    "generate_tables",
     "greedy_dispatch",
     "load_problem",
+    "problem_from_tables",
+    "read_tables",
     "solve",
     "write_json_atomic",
+    "write_tables",
 ]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -128,6 +128,9 @@ def _solve_logged(args: argparse.Namespace) -> int:
     from matcher.tables import read_tables
 
     problem = read_tables(args.problem) if Path(args.problem).is_dir() else load_problem(args.problem)
+    logging.getLogger("matcher.cli").info(
+        "loaded %s: %d volunteers, %d demands in %.2f s", args.problem, len(problem.volunteers),
+        len(problem.demands), time.perf_counter() - args.started)
     base = SolveOptions.from_file(args.options) if args.options else (problem.options or SolveOptions())
     flags = {k: getattr(args, k) for k in ("time_limit_s", "seed", "threads") if getattr(args, k) is not None}
     try:
