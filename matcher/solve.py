@@ -37,11 +37,13 @@ from matcher.model import Problem, Solution, SolveOptions, Status
 from matcher.report import build_solution
 from matcher.solvers.cpsat import CpsatInput, solve_cpsat
 from matcher.solvers.flow import FlowInput, solve_flow
+from matcher.solvers.lp import LpInput, LpResult, solve_lp
 
 log = logging.getLogger(__name__)
 
 I64 = npt.NDArray[np.int64]
 B = npt.NDArray[np.bool_]
+F64 = npt.NDArray[np.float64]
 
 MAX_FLOW_ROUNDS = 8
 """Most flow solves while adding clique groups for overbooked volunteers."""
@@ -61,6 +63,13 @@ REPORT_SHARE = 0.15
 
 REGION_PAIR_BUDGET = 60_000
 """Largest region (in candidate pairs) handed to CP-SAT at once."""
+
+LP_SHARE = 0.5
+"""The LP relaxation runs when its estimated time is at most this share of the limit (and the
+problem is too big for CP-SAT whole)."""
+
+LP_SECONDS_AT_STREET = 3.0
+"""GLOP's time on the street preset's relaxation (216,718 pairs) on this project's machine."""
 
 
 class _Phases:
@@ -143,6 +152,7 @@ def solve(problem: Problem, options: SolveOptions | None = None, *, deadline: fl
     # Round 1 groups nobody (cheap). Later rounds give volunteers the flow overbooked
     # a clique cover anchored at the points where their tasks clashed, which rules
     # that clash out; a volunteer who never clashes needs no group at all.
+    lp_planned = len(rp) > REGION_PAIR_BUDGET and lp_seconds_estimate(len(rp)) <= LP_SHARE * opts.time_limit_s
     grouped = np.zeros(arr.nv, dtype=bool)
     pair_group = np.arange(len(rp), dtype=np.int64) + int(group.max(initial=-1)) + 1
     next_group = int(pair_group.max(initial=-1)) + 1
@@ -160,8 +170,8 @@ def solve(problem: Problem, options: SolveOptions | None = None, *, deadline: fl
         chosen = flow.chosen.copy()
         bad = _overbooked(arr, rp, chosen, res.hours)
         log.info("flow round %d: coverage bound %d, %d volunteers overbooked", flow_rounds, flow.coverage, len(bad))
-        if len(bad) == 0 or flow_rounds >= MAX_FLOW_ROUNDS or stale >= 2:
-            break
+        if len(bad) == 0 or flow_rounds >= MAX_FLOW_ROUNDS or stale >= 2 or lp_planned:
+            break  # (when the LP relaxation will run, its bound is the tighter one: no more rounds)
         if (flow_rounds + 1) * FLOW_SECONDS_PER_ARC * flow.arcs > FLOW_TIME_SHARE * opts.time_limit_s:
             break  # another round would only tighten the bound; keep the time for CP-SAT
         fresh = bad[~grouped[bad] & (n_groups_v[bad] > 1) & (cap[bad] > 1)]
@@ -185,13 +195,27 @@ def solve(problem: Problem, options: SolveOptions | None = None, *, deadline: fl
     engine = "flow"
     if len(bad):
         engine = "flow+cpsat"
-        flow_chosen = chosen
+        relaxed: B | None = chosen
         chosen = _repair_and_refill(arr, rp, res, chosen, dem_weight, pair_cost)
         stats["repaired_coverage"] = int(dem_weight[rp.d[chosen]].sum()) + int(dem_weight[arr.pinned[1]].sum())
         log.info("greedy repair: coverage %d", stats["repaired_coverage"])
         ph.done("repair")
+        seeds = bad
+        if lp_planned:
+            lp = _lp_tier(arr, rp, res, dem_weight, pair_cost, deadline - time.perf_counter())
+            stats["lp"] = {"rows": lp.rows, "seconds": round(lp.seconds, 3), "solved": lp.x is not None}
+            if lp.x is not None:
+                bound = min(bound, lp.coverage_bound)
+                rounded = _round_lp(arr, rp, res, lp.x, dem_weight, pair_cost)
+                log.info("LP relaxation: coverage bound %d, rounded coverage %d", lp.coverage_bound,
+                         int(dem_weight[rp.d[rounded]].sum()))
+                if dem_weight[rp.d[rounded]].sum() >= dem_weight[rp.d[chosen]].sum():
+                    engine = "flow+lp+cpsat"
+                    chosen, relaxed = rounded, None  # CP-SAT regions grow around the LP's fractional pairs
+                    seeds = np.unique(rp.v[(lp.x > 1e-6) & (lp.x < 1 - 1e-6)])
+            ph.done("lp")
         # CP-SAT's bounds on whole components tighten the last round's bound, not an earlier one's
-        chosen, last_bound, regions, sec_ok = _repair_regions(arr, rp, res, chosen, flow_chosen, bad, flow.coverage,
+        chosen, last_bound, regions, sec_ok = _repair_regions(arr, rp, res, chosen, relaxed, seeds, flow.coverage,
                                                               dem_weight, pair_cost, pref, opts, ph, deadline)
         bound = min(bound, last_bound)
         stats["cpsat_regions"] = regions
@@ -405,6 +429,18 @@ def _repair_and_refill(arr: ProblemArrays, rp: Pairs, res: _Residual, chosen: B,
     """
     order = np.lexsort((pair_cost, -dem_weight[rp.d]))
     kept = greedy_take(arr, rp, order[chosen[order]], res.tasks, res.hours, res.seats)
+    return _refill(arr, rp, res, kept, order)
+
+
+def _round_lp(arr: ProblemArrays, rp: Pairs, res: _Residual, x: F64, dem_weight: I64, pair_cost: I64) -> B:
+    """A feasible solution from the LP's: pairs by LP value, then weight, then cost, greedily; then refilled."""
+    order = np.lexsort((pair_cost, -dem_weight[rp.d], -np.round(x, 6)))
+    kept = greedy_take(arr, rp, order[x[order] > 1e-6], res.tasks, res.hours, res.seats)
+    return _refill(arr, rp, res, kept, np.lexsort((pair_cost, -dem_weight[rp.d])))
+
+
+def _refill(arr: ProblemArrays, rp: Pairs, res: _Residual, kept: B, order: I64) -> B:
+    """``kept`` (feasible) plus, in ``order``, every other pair the rules still allow."""
     seats_left = res.seats - np.bincount(rp.d[kept], minlength=arr.nd)
     tasks_left = res.tasks - np.bincount(rp.v[kept], minlength=arr.nv)
     open_pair = ~kept & (seats_left[rp.d] > 0) & (tasks_left[rp.v] > 0)
@@ -413,13 +449,14 @@ def _repair_and_refill(arr: ProblemArrays, rp: Pairs, res: _Residual, chosen: B,
 
 
 def _repair_regions(
-    arr: ProblemArrays, rp: Pairs, res: _Residual, chosen: B, flow_chosen: B, bad: I64, flow_cov: int,
+    arr: ProblemArrays, rp: Pairs, res: _Residual, chosen: B, flow_chosen: B | None, bad: I64, flow_cov: int,
     dem_weight: I64, pair_cost: I64, pref: B, opts: SolveOptions, ph: _Phases, deadline: float,
 ) -> tuple[B, int, list[dict[str, object]], bool]:
-    """Improve the regions around the volunteers the flow overbooked with CP-SAT, starting from ``chosen``.
+    """Improve the regions around seed volunteers with CP-SAT, starting from the feasible ``chosen``.
 
-    ``flow_chosen`` is the relaxation's choice: its value on a whole component,
-    less what CP-SAT proves there, tightens the bound.
+    ``flow_chosen`` is the flow relaxation's choice: its value on a whole
+    component, less what CP-SAT proves there, tightens the bound (``None``:
+    the seeds come from the LP, and the bound is left as it is).
     """
     n_nodes = arr.nv + arr.nd
     graph = coo_matrix((np.ones(len(rp)), (rp.v, arr.nv + rp.d)), shape=(n_nodes, n_nodes))
@@ -442,7 +479,7 @@ def _repair_regions(
         # a deterministic share of the limit; the wall cap leaves the report its time
         budget = CPSAT_SHARE * opts.time_limit_s * min(1.0, len(region) / max(total_pairs, 1))
         wall = deadline - time.perf_counter() - ph.elapsed() * REPORT_SHARE
-        region_cov_flow = int(dem_weight[rp.d[region & flow_chosen]].sum())
+        region_cov_flow = int(dem_weight[rp.d[region & flow_chosen]].sum()) if flow_chosen is not None else 0
         inp = _region_input(arr, rp, res, chosen, region, dem_weight, pair_cost, pref, opts)
         result = solve_cpsat(inp.cp, budget, opts.seed, opts.threads, wall)
         chosen = chosen.copy()
@@ -450,7 +487,7 @@ def _repair_regions(
         freed = region.copy()
         freed[inp.index] = False
         chosen[freed] = False  # region pairs CP-SAT could not use (they clash with fixed tasks)
-        if whole:
+        if whole and flow_chosen is not None:
             bound -= region_cov_flow - min(region_cov_flow, result.coverage_bound)
         sec_ok = sec_ok and whole and result.secondary_proven
         out.append({"pairs": len(inp.index), "whole_component": whole, "seconds": round(result.seconds, 3),
@@ -507,6 +544,25 @@ def _region(rp: Pairs, pair_cost: I64, chosen: B, in_comp: B, seeds: I64, budget
         others = order[rank < per]
     region[others] = True
     return region, False
+
+
+def lp_seconds_estimate(n_pairs: int) -> float:
+    """GLOP's time on the relaxation, by size (measured: 3.0 s for 217k pairs, 49 s for 2.08M)."""
+    return float(LP_SECONDS_AT_STREET * (n_pairs / 216_718) ** 1.25)
+
+
+def _lp_tier(arr: ProblemArrays, rp: Pairs, res: _Residual, dem_weight: I64, pair_cost: I64,
+             wall_s: float) -> LpResult:
+    """Solve the exact model's LP relaxation (pairs sorted by volunteer and start for it); ``x`` in rp's order."""
+    order = np.lexsort((arr.d_start[rp.d], rp.v))
+    v, d = rp.v[order], rp.d[order]
+    result = solve_lp(LpInput(v, d, arr.d_start[d], arr.d_end[d], dem_weight[d], pair_cost[order],
+                              res.tasks, res.hours, res.seats), wall_s)
+    if result.x is None:
+        return result
+    x = np.empty(len(rp))
+    x[order] = result.x
+    return LpResult(x, result.coverage_bound, result.rows, result.seconds)
 
 
 @dataclass(frozen=True, eq=False)
