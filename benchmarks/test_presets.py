@@ -27,7 +27,7 @@ from matcher.tables import read_tables
 LIMITS = {"community": 10.0, "street": 20.0, "district": 20.0}
 """The ``--time-limit`` each preset runs with (the district target: 20 s end to end)."""
 
-GAP_AT_MOST = {"community": 0.0, "street": 0.01, "district": 0.04}
+GAP_AT_MOST = {"community": 0.0, "street": 0.005, "district": 0.04}
 """Largest gap (coverage vs proven bound) accepted; measured values are in BENCHMARKS.md."""
 
 _solved: dict[str, tuple[Problem, Solution]] = {}
@@ -80,7 +80,8 @@ def test_pipeline_and_greedy(benchmark: Any, preset_folder: Callable[[str], Path
 
 
 HIGHS_LIMIT = {"community": 600.0, "street": 1800.0}
-"""HiGHS gets this long on the MIP; on ``street`` it needed about 270 s (2026-11-23)."""
+"""HiGHS gets this long on the MIP; on ``street`` it needed about 270 s (2026-11-23). On ``district``
+it did not finish in 90 minutes (see BENCHMARKS.md), so the suite does not run it there."""
 
 
 @pytest.mark.parametrize("preset", ["community", "street"])
@@ -97,5 +98,5 @@ def test_highs_on_the_same_model(benchmark: Any, preset_folder: Callable[[str], 
           f"{h.seconds / max(s.runtime_s, 1e-9):.1f}x; matcher/optimum {s.coverage / max(h.coverage, 1):.5f}")
     # both bounds are valid, so each solver's answer stays under the other's bound
     assert s.coverage <= h.bound + 1e-6 and h.coverage <= s.coverage_bound + 1e-6
-    if preset == "community":
-        assert h.status == "Optimal" and s.coverage == h.coverage
+    assert h.status == "Optimal"
+    assert s.coverage == h.coverage  # matcher reaches HiGHS's proven optimum (street: through the LP tier)

@@ -1,4 +1,4 @@
-"""The orchestration: problem → arrays → candidates → flow → (CP-SAT) → Solution.
+"""The orchestration: problem → arrays → candidates → flow → (LP) → (CP-SAT) → Solution.
 
 1. Candidate pairs pass SPEC rules 1-5 (:mod:`matcher.candidates`).
 2. Pinned pairs are checked against every rule and taken out; what they use
@@ -10,11 +10,18 @@
    the points where their tasks clashed. Every round relaxes the true rules, so
    each coverage is an upper bound and the least is kept. How many rounds run is
    estimated from the network's size and the time limit, never read off a clock.
-4. If a round's solution keeps every rule it is optimal. Otherwise the volunteers
-   it overbooked (overlap across groups, hour caps) seed regions that CP-SAT
-   (:mod:`matcher.solvers.cpsat`) re-solves exactly: the whole connected
-   component when small enough, else a neighbourhood with the rest fixed.
-5. A region solved whole tightens the last round's bound by CP-SAT's bound.
+4. If a round's solution keeps every rule it is optimal. Otherwise it is made
+   feasible greedily (most valuable pairs kept, freed seats refilled).
+5. When the problem is too big for CP-SAT whole but its LP relaxation fits the
+   limit (by a size estimate), the exact model's relaxation
+   (:mod:`matcher.solvers.lp`, GLOP) gives a much tighter bound, and its rounded
+   solution replaces the flow's when it covers at least as much; then only one
+   flow round runs.
+6. CP-SAT (:mod:`matcher.solvers.cpsat`) improves regions with every rule
+   exact, starting from the feasible answer: the whole connected component when
+   small enough, else neighbourhoods of the seed volunteers (those the flow
+   overbooked, or those with fractional LP pairs) with the rest fixed.
+7. A region solved whole tightens the flow's bound by CP-SAT's bound.
    ``optimal`` is claimed only when the coverage reached equals the bound.
 """
 
@@ -68,8 +75,8 @@ LP_SHARE = 0.5
 """The LP relaxation runs when its estimated time is at most this share of the limit (and the
 problem is too big for CP-SAT whole)."""
 
-LP_SECONDS_AT_STREET = 3.0
-"""GLOP's time on the street preset's relaxation (216,718 pairs) on this project's machine."""
+LP_SECONDS_AT_STREET = 7.5
+"""GLOP's time on the street preset's relaxation (216,718 pairs), coverage and secondary, on this project's machine."""
 
 
 class _Phases:
@@ -547,7 +554,7 @@ def _region(rp: Pairs, pair_cost: I64, chosen: B, in_comp: B, seeds: I64, budget
 
 
 def lp_seconds_estimate(n_pairs: int) -> float:
-    """GLOP's time on the relaxation, by size (measured: 3.0 s for 217k pairs, 49 s for 2.08M)."""
+    """GLOP's time on the relaxation, by size (measured 7.5 s for 217k pairs; growing as size^1.25, as measured)."""
     return float(LP_SECONDS_AT_STREET * (n_pairs / 216_718) ** 1.25)
 
 

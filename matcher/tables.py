@@ -53,22 +53,37 @@ _LISTS = {"skills", "required_skills", "preferred_volunteers"}
 _SETTINGS = "settings.json"
 
 
-def _split_list(value: Any) -> Any:
+_MISSING = object()
+
+
+def _plain(value: Any) -> Any:
+    if value is None:
+        return _MISSING
+    if isinstance(value, str):
+        value = value.strip()
+        return value if value else _MISSING
+    return value
+
+
+def _codes(value: Any) -> Any:
+    value = _plain(value)
     if isinstance(value, str):
         return [x.strip() for x in value.split(";") if x.strip()]
     return value
 
 
-def _split_windows(value: Any, where: str, errors: list[str]) -> Any:
+def _windows(value: Any, bad: list[str]) -> Any:
+    """``start/end;start/end`` as window records; a malformed part is described in ``bad``."""
     if isinstance(value, list):
         value = ";".join(str(v) for v in value)
+    value = _plain(value)
     if not isinstance(value, str):
         return value
     windows = []
     for n, part in enumerate((x.strip() for x in value.split(";") if x.strip()), start=1):
         start, sep, end = part.partition("/")
         if not sep or not start.strip() or not end.strip():
-            errors.append(f"{where}, column availability: window {n} {part!r} is not 'start/end'")
+            bad.append(f"window {n} {part!r} is not 'start/end'")
             continue
         windows.append({"start": start.strip(), "end": end.strip()})
     return windows
@@ -81,31 +96,32 @@ def table_rows(name: str, columns: dict[str, list[Any]], *, label: Any = None) -
     for unknown columns, ragged columns and malformed availability.
     """
     file_label = label or (lambda i: f"{name} row {i + 1}")
-    errors: list[str] = []
     unknown = [c for c in columns if c not in COLUMNS[name]]
     if unknown:
         raise ProblemError([f"{name}: unknown column {c!r} (known: {', '.join(COLUMNS[name])})" for c in unknown])
     lengths = {len(v) for v in columns.values()}
     if len(lengths) > 1:
         raise ProblemError([f"{name}: columns have different lengths {sorted(lengths)}"])
-    n = lengths.pop() if lengths else 0
-    ids = columns.get("id")
-    rows: list[dict[str, Any]] = [{} for _ in range(n)]
+    errors: list[str] = []
+    decoded: list[list[Any]] = []
     for col, values in columns.items():
-        for i, value in enumerate(values):
-            if value is None or (isinstance(value, str) and not value.strip()):
-                continue
-            if isinstance(value, str):
-                value = value.strip()
-            if col in _LISTS:
-                value = _split_list(value)
-            elif col == "availability":
+        if col in _LISTS:
+            decoded.append([_codes(v) for v in values])
+        elif col == "availability":
+            out = []
+            ids = columns.get("id")
+            for i, v in enumerate(values):
+                bad: list[str] = []
+                out.append(_windows(v, bad))
                 who = f" (id {ids[i]!r})" if ids is not None and isinstance(ids[i], str) else ""
-                value = _split_windows(value, f"{file_label(i)}{who}", errors)
-            rows[i][col] = value
+                errors.extend(f"{file_label(i)}{who}, column availability: {b}" for b in bad)
+            decoded.append(out)
+        else:
+            decoded.append([_plain(v) for v in values])
     if errors:
         raise ProblemError(errors)
-    return rows
+    names = list(columns)
+    return [{k: v for k, v in zip(names, row, strict=True) if v is not _MISSING} for row in zip(*decoded, strict=True)]
 
 
 def _table_locator(labels: dict[str, Any], source: str) -> Locator:
