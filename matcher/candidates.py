@@ -70,7 +70,7 @@ def candidate_pairs(
         When False, skip availability, forbidden pairs and capacity (used to
         count who is "skilled and near" for unmet reasons).
     inner_only
-        Search only the cells next to the demand's own: a subset of the pairs,
+        Search only the demand's own cell: a subset of the pairs,
         enough for a cheap lower bound on how many there are.
 
     """
@@ -135,7 +135,7 @@ def _bucket_pairs(
     keys_sorted, id_sorted = ent_key[order], ent_id[order]
 
     d_cell = cell(arr.d_lat[dem], arr.d_lon[dem])
-    cells = [(dx, dy) for dx, dy in _neighbour_cells() if not inner_only or max(abs(dx), abs(dy)) <= 1]
+    cells = [(dx, dy) for dx, dy in _neighbour_cells() if not inner_only or (dx, dy) == (0, 0)]
     offsets = np.array([dx * ny + dy for dx, dy in cells], dtype=np.int64)
     q = (d_cell[:, None] + offsets[None, :]) * n_slots + np.maximum(d_slot, 0)[:, None]
     lo, hi = _key_ranges(keys_sorted, q, key_space=(int(d_cell.max(initial=0)) + ny * k + k + 1) * n_slots)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -44,9 +45,13 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
-    started = time.perf_counter()
+def main(argv: Sequence[str] | None = None, *, started: float | None = None) -> int:
+    """Run the command line; returns the exit code.
+
+    ``started`` is the ``time.perf_counter()`` value the time limit counts from
+    (default: now; the console script passes its process start).
+    """
+    started = time.perf_counter() if started is None else started
     args = _parser().parse_args(argv)
     args.started = started
     try:
@@ -61,6 +66,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ProblemError as exc:
         print(f"matcher: bad input: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+
+
+def _process_age_s() -> float:
+    """Seconds since this process started (Linux; 0 elsewhere), so that ``--time-limit`` counts start-up too."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as fh:
+            start_ticks = int(fh.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime", encoding="ascii") as fh:
+            uptime = float(fh.read().split()[0])
+        return max(0.0, uptime - start_ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def _schema(name: str) -> int:
@@ -152,7 +169,7 @@ def _solve_logged(args: argparse.Namespace) -> int:
 
 def run() -> None:
     """Console-script entry point."""
-    sys.exit(main())
+    sys.exit(main(started=time.perf_counter() - _process_age_s()))
 
 
 if __name__ == "__main__":
