@@ -68,6 +68,12 @@ CPSAT_SHARE = 0.25
 REPORT_SHARE = 0.1
 """Wall time kept back for the report, as a share of the time spent before CP-SAT."""
 
+SWAP_MOVES = 100_000
+"""Most local-search moves after the greedy repair (each raises coverage; a deterministic budget)."""
+
+SWAP_PASSES = 4
+"""Most passes of the local search over the demands with open seats."""
+
 MIN_REGION_WALL_S = 0.5
 """A CP-SAT region starts only with at least this much wall time left before the deadline."""
 
@@ -207,6 +213,7 @@ def solve(problem: Problem, options: SolveOptions | None = None, *, deadline: fl
         engine = "flow+cpsat"
         relaxed: B | None = chosen
         chosen = _repair_and_refill(arr, rp, res, chosen, dem_weight, pair_cost)
+        chosen = _swap_improve(arr, rp, res, chosen, dem_weight, pair_cost, SWAP_MOVES)
         stats["repaired_coverage"] = int(dem_weight[rp.d[chosen]].sum()) + int(dem_weight[arr.pinned[1]].sum())
         log.info("greedy repair: coverage %d", stats["repaired_coverage"])
         ph.done("repair")
@@ -216,7 +223,8 @@ def solve(problem: Problem, options: SolveOptions | None = None, *, deadline: fl
             stats["lp"] = {"rows": lp.rows, "seconds": round(lp.seconds, 3), "solved": lp.x is not None}
             if lp.x is not None:
                 bound = min(bound, lp.coverage_bound)
-                rounded = _round_lp(arr, rp, res, lp.x, dem_weight, pair_cost)
+                rounded = _swap_improve(arr, rp, res, _round_lp(arr, rp, res, lp.x, dem_weight, pair_cost),
+                                        dem_weight, pair_cost, SWAP_MOVES)
                 log.info("LP relaxation: coverage bound %d, rounded coverage %d", lp.coverage_bound,
                          int(dem_weight[rp.d[rounded]].sum()))
                 if dem_weight[rp.d[rounded]].sum() >= dem_weight[rp.d[chosen]].sum():
@@ -440,6 +448,97 @@ def _repair_and_refill(arr: ProblemArrays, rp: Pairs, res: _Residual, chosen: B,
     order = np.lexsort((pair_cost, -dem_weight[rp.d]))
     kept = greedy_take(arr, rp, order[chosen[order]], res.tasks, res.hours, res.seats)
     return _refill(arr, rp, res, kept, order)
+
+
+def _swap_improve(arr: ProblemArrays, rp: Pairs, res: _Residual, chosen: B, dem_weight: I64, pair_cost: I64,
+                  max_moves: int) -> B:
+    """Local search on a feasible choice: give an open seat to a volunteer by dropping less valuable tasks.
+
+    For each demand with an open seat (most valuable first) and each of its
+    candidates (cheapest first), the volunteer's tasks that overlap it, and then
+    its least valuable tasks until its task and hour caps hold, are dropped when
+    they are worth less than the seat; each dropped seat is then offered to its
+    other candidates that are free. Every move keeps every rule and raises
+    coverage, so the result stays feasible. At most ``max_moves`` moves (a
+    deterministic budget).
+    """
+    by_d = np.lexsort((pair_cost, rp.d))
+    d_sorted = rp.d[by_d]
+    first = np.searchsorted(d_sorted, np.arange(arr.nd + 1))
+    cand = by_d.tolist()
+    v_l, d_l = rp.v.tolist(), rp.d.tolist()
+    start, end, w = arr.d_start.tolist(), arr.d_end.tolist(), dem_weight.tolist()
+    tasks_cap, hours_cap, seats = res.tasks.tolist(), res.hours.tolist(), res.seats.tolist()
+    first_l = first.tolist()
+    held: dict[int, dict[int, int]] = {}
+    filled = [0] * arr.nd
+    out = chosen.copy()
+    for i in np.flatnonzero(chosen).tolist():
+        held.setdefault(v_l[i], {})[d_l[i]] = i
+        filled[d_l[i]] += 1
+
+    def fits(v: int, d: int) -> bool:
+        mine = held.get(v, {})
+        if d in mine or len(mine) >= tasks_cap[v]:
+            return False
+        if sum(end[x] - start[x] for x in mine) + end[d] - start[d] > hours_cap[v]:
+            return False
+        return not any(start[x] < end[d] and start[d] < end[x] for x in mine)
+
+    def take(i: int) -> None:
+        held.setdefault(v_l[i], {})[d_l[i]] = i
+        filled[d_l[i]] += 1
+        out[i] = True
+
+    def offer(d: int) -> None:
+        for k in range(first_l[d], first_l[d + 1]):
+            if filled[d] >= seats[d]:
+                return
+            i = cand[k]
+            if fits(v_l[i], d):
+                take(i)
+
+    def swap_into(d: int, budget: int) -> int:
+        """Moves that give demand d's open seats to its candidates; returns how many were made."""
+        made = 0
+        for k in range(first_l[d], first_l[d + 1]):
+            if filled[d] >= seats[d] or made >= budget:
+                break
+            i = cand[k]
+            v = v_l[i]
+            mine = held.get(v, {})
+            if d in mine:
+                continue
+            drop = [x for x in mine if start[x] < end[d] and start[d] < end[x]]
+            rest = sorted((x for x in mine if x not in drop), key=lambda x: w[x])
+            n_after = len(rest) + 1
+            used = sum(end[x] - start[x] for x in rest) + end[d] - start[d]
+            while rest and (n_after > tasks_cap[v] or used > hours_cap[v]):
+                x = rest.pop(0)
+                drop.append(x)
+                n_after -= 1
+                used -= end[x] - start[x]
+            if n_after > tasks_cap[v] or used > hours_cap[v] or sum(w[x] for x in drop) >= w[d]:
+                continue
+            for x in drop:
+                out[mine.pop(x)] = False
+                filled[x] -= 1
+            take(i)
+            made += 1
+            for x in drop:
+                offer(x)
+        return made
+
+    moves = 0
+    by_value = np.argsort(-dem_weight, kind="stable").tolist()
+    for _ in range(SWAP_PASSES):
+        before = moves
+        for d in by_value:
+            if filled[d] < seats[d] and first_l[d + 1] > first_l[d] and moves < max_moves:
+                moves += swap_into(d, max_moves - moves)
+        if moves == before:
+            break
+    return out
 
 
 def _round_lp(arr: ProblemArrays, rp: Pairs, res: _Residual, x: F64, dem_weight: I64, pair_cost: I64) -> B:
