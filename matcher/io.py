@@ -18,20 +18,26 @@ from pydantic import BaseModel
 from matcher.errors import ProblemError
 from matcher.model import Problem, Taxonomy
 
-__all__ = ["load_problem", "load_taxonomy_file", "read_json", "write_json_atomic"]
+__all__ = ["load_problem", "load_taxonomy_file", "read_json", "read_text", "write_json_atomic"]
 
 
-def read_json(path: str | Path) -> Any:
-    """Parse a UTF-8 JSON file, turning every failure into a :class:`ProblemError` naming the file."""
+def read_text(path: str | Path) -> str:
+    """Read a UTF-8 text file (a byte-order mark is allowed), naming the file in any error."""
     path = Path(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise ProblemError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ProblemError([f"{path}: not UTF-8 text (byte {exc.start})"]) from None
+        raise ProblemError([f"{path}: not UTF-8 text (byte {exc.start}); save the file as UTF-8"]) from None
+
+
+def read_json(path: str | Path) -> Any:
+    """Parse a UTF-8 JSON file, turning every failure into a :class:`ProblemError` naming the file."""
+    path = Path(path)
+    text = read_text(path)
     if not text.strip():
         raise ProblemError([f"{path}: file is empty"])
     try:

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from matcher.errors import ProblemError
-from matcher.io import read_json
+from matcher.io import read_json, read_text
 from matcher.model import Locator, Problem
 
 __all__ = ["COLUMNS", "problem_from_tables", "read_tables", "table_rows", "write_tables"]
@@ -189,14 +189,7 @@ def _find(folder: Path, name: str) -> Path | None:
 
 
 def _read_csv(path: Path) -> dict[str, list[Any]]:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ProblemError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ProblemError([f"{path}: not UTF-8 text (byte {exc.start}); save the file as UTF-8"]) from None
+    text = read_text(path)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader, None)
