@@ -133,3 +133,15 @@ def test_builtin_taxonomy_shape() -> None:
     assert all(set(s.skills) <= skills for c in tax.categories for s in c.subcategories)
     assert {s.code for s in tax.skills if s.certificate} == {"doctor", "nurse", "lawyer", "counsellor", "electrician",
                                                              "rescue"}
+
+
+def test_city_preset_shape_at_small_scale() -> None:
+    tables = generate_tables("city", seed=1, scale=0.002)
+    streets = set(tables["areas"]["street"])
+    assert len(streets) == PRESETS["city"].streets
+    assert len(tables["areas"]["id"]) == PRESETS["city"].streets * 11 * 10
+    assert len(tables["volunteers"]["id"]) == 2_400
+    from matcher.tables import problem_from_tables
+
+    problem = problem_from_tables(tables, taxonomy="builtin")
+    assert violations(problem, solve(problem)) == []
