@@ -215,7 +215,7 @@ def solve(problem: Problem, options: SolveOptions | None = None, *, deadline: fl
         chosen = _repair_and_refill(arr, rp, res, chosen, dem_weight, pair_cost)
         chosen = _swap_improve(arr, rp, res, chosen, dem_weight, pair_cost, SWAP_MOVES)
         stats["repaired_coverage"] = int(dem_weight[rp.d[chosen]].sum()) + int(dem_weight[arr.pinned[1]].sum())
-        log.info("greedy repair: coverage %d", stats["repaired_coverage"])
+        log.info("greedy repair and swaps: coverage %d", stats["repaired_coverage"])
         ph.done("repair")
         seeds = bad
         if lp_planned:
