@@ -38,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--preset", default="district", help="community, street, district or city (default district)")
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--scale", type=float, default=1.0, help="multiply volunteers, teams and demands (default 1)")
+    g.add_argument("--holiday", action="store_true", help="a school-holiday week (students free on weekdays)")
     g.add_argument("--out", required=True, help="folder to write: csv/, parquet/ and problem.json")
     g.add_argument("--formats", default="csv,parquet,json", help="which to write (default csv,parquet,json)")
     sc = sub.add_parser("schema", help="print the JSON Schema of a model")
@@ -106,7 +107,7 @@ def _generate(args: argparse.Namespace) -> int:
         raise ProblemError([f"--formats: unknown format {bad[0] if bad else ''!r} (csv, parquet, json)"])
     if not args.scale > 0:
         raise ProblemError(["--scale: must be > 0"])
-    tables = generate_tables(args.preset, args.seed, scale=args.scale)
+    tables = generate_tables(args.preset, args.seed, scale=args.scale, holiday=args.holiday or None)
     out = Path(args.out)
     settings = {"taxonomy": "builtin"}
     for fmt in ("csv", "parquet"):

@@ -179,7 +179,9 @@ def _windows(rng: np.random.Generator, kind: str, holiday: bool) -> list[str]:
     return [f"{_iso(a)}/{_iso(b)}" for a, b in spans]
 
 
-def generate_tables(preset: str | Preset = "district", seed: int = 0, *, scale: float = 1.0) -> Tables:
+def generate_tables(
+    preset: str | Preset = "district", seed: int = 0, *, scale: float = 1.0, holiday: bool | None = None
+) -> Tables:
     """Draw a place as columnar tables (areas, volunteers, demands, forbidden).
 
     Parameters
@@ -191,9 +193,13 @@ def generate_tables(preset: str | Preset = "district", seed: int = 0, *, scale: 
     scale
         Multiplies volunteers, teams and demands (keeps the geography), e.g.
         ``scale=0.1`` for a quick run.
+    holiday
+        Override the preset's school-holiday flag (students free on weekdays).
 
     """
     p = PRESETS[preset] if isinstance(preset, str) else preset
+    if holiday is not None:
+        p = replace(p, holiday=holiday)
     if scale != 1.0:
         p = replace(p, volunteers=max(10, round(p.volunteers * scale)), teams=max(1, round(p.teams * scale)),
                     demands=max(5, round(p.demands * scale)), events=max(0, round(p.events * scale)))
@@ -387,8 +393,10 @@ def generate_tables(preset: str | Preset = "district", seed: int = 0, *, scale: 
     return {"areas": areas, "volunteers": volunteers, "demands": demands, "forbidden": forbidden}
 
 
-def generate_problem(preset: str | Preset = "district", seed: int = 0, *, scale: float = 1.0) -> Problem:
+def generate_problem(
+    preset: str | Preset = "district", seed: int = 0, *, scale: float = 1.0, holiday: bool | None = None
+) -> Problem:
     """Draw a place (see :func:`generate_tables`) as a validated Problem naming the builtin taxonomy."""
     from matcher.tables import problem_from_tables
 
-    return problem_from_tables(generate_tables(preset, seed, scale=scale), taxonomy="builtin")
+    return problem_from_tables(generate_tables(preset, seed, scale=scale, holiday=holiday), taxonomy="builtin")

@@ -145,3 +145,13 @@ def test_city_preset_shape_at_small_scale() -> None:
 
     problem = problem_from_tables(tables, taxonomy="builtin")
     assert violations(problem, solve(problem)) == []
+
+
+def test_holiday_frees_students_on_weekdays() -> None:
+    def weekday_daytime(tables: dict) -> int:  # type: ignore[type-arg]
+        return sum(1 for ws in tables["volunteers"]["availability"] for w in ws if "T09:00:00" in w.split("/")[0]
+                   and int(w[8:10]) - 23 < 5)
+
+    normal = generate_tables("community", seed=4)
+    holiday = generate_tables("community", seed=4, holiday=True)
+    assert weekday_daytime(holiday) > weekday_daytime(normal) + 50
