@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from pydantic import BaseModel
 from matcher.errors import ProblemError
 from matcher.model import Problem, Taxonomy
 
-__all__ = ["load_problem", "load_taxonomy_file", "read_json", "read_text", "write_json_atomic"]
+__all__ = ["load_problem", "load_taxonomy_file", "read_json", "read_text", "write_atomic", "write_json_atomic"]
 
 
 def read_text(path: str | Path) -> str:
@@ -78,20 +79,27 @@ def load_taxonomy_file(base: Path, name: str, *, source: str) -> Taxonomy:
         raise ProblemError([f"{target}: not a valid taxonomy: {exc}"]) from None
 
 
-def write_json_atomic(path: str | Path, value: BaseModel | Any) -> None:
-    """Write JSON to ``path`` atomically (temporary file + fsync + rename)."""
+def write_atomic(path: str | Path, write: Callable[[str], object]) -> None:
+    """Create ``path`` atomically: ``write(tmp)`` fills a temporary file beside it, which is fsynced and renamed.
+
+    A reader never sees half a file, and a failure leaves the previous file intact.
+    """
     path = Path(path)
-    text = value.model_dump_json(indent=1) if isinstance(value, BaseModel) else json.dumps(value, indent=1)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.write("\n")
-            fh.flush()
+        write(tmp)
+        with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)  # mkstemp makes 0600; outputs are meant to be shared
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_json_atomic(path: str | Path, value: BaseModel | Any) -> None:
+    """Write JSON to ``path`` atomically (temporary file + fsync + rename)."""
+    text = value.model_dump_json(indent=1) if isinstance(value, BaseModel) else json.dumps(value, indent=1)
+    write_atomic(path, lambda tmp: Path(tmp).write_text(text + "\n", encoding="utf-8"))

@@ -25,13 +25,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from matcher.errors import ProblemError
-from matcher.io import read_json, read_text
+from matcher.io import read_json, read_text, write_atomic
 from matcher.model import Locator, Problem
 
 __all__ = ["COLUMNS", "problem_from_tables", "read_tables", "table_rows", "write_tables"]
@@ -258,19 +256,7 @@ def read_tables(folder: str | Path) -> Problem:
                                labels=labels)
 
 
-def _atomic_bytes(path: Path, write: Any) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _cell(col: str, value: Any) -> str:
+def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -297,7 +283,7 @@ def write_tables(tables: dict[str, dict[str, list[Any]]], folder: str | Path, *,
                 with open(tmp, "w", encoding="utf-8", newline="") as fh:
                     w = csv.writer(fh, lineterminator="\n")
                     w.writerow(cols)
-                    w.writerows(zip(*([_cell(c, v) for v in vals] for c, vals in cols.items()), strict=True))
+                    w.writerows(zip(*([_cell(v) for v in vals] for vals in cols.values()), strict=True))
         elif fmt == "parquet":
             def write(tmp: str, cols: dict[str, list[Any]] = cols) -> None:
                 import pyarrow as pa
@@ -308,11 +294,11 @@ def write_tables(tables: dict[str, dict[str, list[Any]]], folder: str | Path, *,
                 pq.write_table(pa.table(arrays), tmp, compression="zstd")
         else:
             raise ValueError(f"unknown table format {fmt!r} (csv or parquet)")
-        _atomic_bytes(path, write)
+        write_atomic(path, write)
         written.append(path)
     if settings is not None:
         path = folder / _SETTINGS
-        _atomic_bytes(path, lambda tmp: Path(tmp).write_text(json.dumps(settings, indent=1) + "\n", encoding="utf-8"))
+        write_atomic(path, lambda tmp: Path(tmp).write_text(json.dumps(settings, indent=1) + "\n", encoding="utf-8"))
         written.append(path)
     return written
 
