@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -42,9 +43,11 @@ from matcher.candidates import Pairs, candidate_pairs, covers
 from matcher.errors import PinnedError
 from matcher.model import Problem, Solution, SolveOptions, Status
 from matcher.report import build_solution
-from matcher.solvers.cpsat import CpsatInput, solve_cpsat
 from matcher.solvers.flow import FlowInput, solve_flow
-from matcher.solvers.lp import LpInput, LpResult, solve_lp
+
+if TYPE_CHECKING:  # the solver modules import OR-Tools' CP-SAT and linear solver (about 1 s): only when used
+    from matcher.solvers.cpsat import CpsatInput
+    from matcher.solvers.lp import LpResult
 
 log = logging.getLogger(__name__)
 
@@ -593,6 +596,8 @@ def _repair_regions(
             continue
         region_cov_flow = int(dem_weight[rp.d[region & flow_chosen]].sum()) if flow_chosen is not None else 0
         inp = _region_input(arr, rp, res, chosen, region, dem_weight, pair_cost, pref, opts)
+        from matcher.solvers.cpsat import solve_cpsat
+
         result = solve_cpsat(inp.cp, budget, opts.seed, opts.threads, wall)
         chosen = chosen.copy()
         chosen[inp.index] = result.chosen
@@ -666,6 +671,8 @@ def lp_seconds_estimate(n_pairs: int) -> float:
 def _lp_tier(arr: ProblemArrays, rp: Pairs, res: _Residual, dem_weight: I64, pair_cost: I64,
              wall_s: float) -> LpResult:
     """Solve the exact model's LP relaxation (pairs sorted by volunteer and start for it); ``x`` in rp's order."""
+    from matcher.solvers.lp import LpInput, LpResult, solve_lp
+
     order = np.lexsort((arr.d_start[rp.d], rp.v))
     v, d = rp.v[order], rp.d[order]
     result = solve_lp(LpInput(v, d, arr.d_start[d], arr.d_end[d], dem_weight[d], pair_cost[order],
@@ -701,6 +708,8 @@ def _region_input(
     index = np.flatnonzero(region & ~clash)
     sub = rp.take(index)
     hint = _greedy_feasible(arr, sub, chosen[index], dem_weight, tasks, hours, seats)
+    from matcher.solvers.cpsat import CpsatInput
+
     cp = CpsatInput(
         pair_v=sub.v, pair_d=sub.d, pair_cost=pair_cost[index], pair_pref=pref[index] & (bonus[sub.d] > 0),
         pair_start=arr.d_start[sub.d], pair_end=arr.d_end[sub.d], vol_cap=tasks, vol_hours=hours, vol_base=base,
