@@ -11,8 +11,8 @@ rules 6-8 exactly, so the LP optimum bounds every feasible solution:
   contains all of it).
 
 Unlike the flow, this relaxation keeps the overlap and hour rules, so its bound
-is much tighter (on the street preset 15,675 against the flow's 15,731, with the
-optimum at 15,669), and its solution is nearly integral.
+is much tighter (on the street preset, seed 1: 15,944 against the flow's 16,007,
+with the optimum at 15,938), and its solution is nearly integral.
 
 The objective is coverage minus a small multiple of the secondary cost, so that
 the LP's choice among coverage-equivalent solutions is the cheaper one:
