@@ -107,15 +107,20 @@ def _generate(args: argparse.Namespace) -> int:
         raise ProblemError([f"--formats: unknown format {bad[0] if bad else ''!r} (csv, parquet, json)"])
     if not args.scale > 0:
         raise ProblemError(["--scale: must be > 0"])
+    if args.seed < 0:
+        raise ProblemError(["--seed: must be >= 0"])
     tables = generate_tables(args.preset, args.seed, scale=args.scale, holiday=args.holiday or None)
     out = Path(args.out)
     settings = {"taxonomy": "builtin"}
-    for fmt in ("csv", "parquet"):
-        if fmt in formats:
-            write_tables(tables, out / fmt, fmt=fmt, settings=settings)
-    if "json" in formats:
-        data = {name: table_rows(name, cols) for name, cols in tables.items()} | settings
-        write_json_atomic(out / "problem.json", data)
+    try:
+        for fmt in ("csv", "parquet"):
+            if fmt in formats:
+                write_tables(tables, out / fmt, fmt=fmt, settings=settings)
+        if "json" in formats:
+            data = {name: table_rows(name, cols) for name, cols in tables.items()} | settings
+            write_json_atomic(out / "problem.json", data)
+    except OSError as exc:
+        raise ProblemError([f"--out {out}: cannot write: {exc.strerror or exc}"]) from None
     nv, nd = len(tables["volunteers"]["id"]), len(tables["demands"]["id"])
     print(f"matcher: {args.preset} (seed {args.seed}): {nv} volunteers, {nd} demands -> {out} ({', '.join(formats)})",
           file=sys.stderr)
@@ -158,7 +163,10 @@ def _solve_logged(args: argparse.Namespace) -> int:
     # the limit covers the whole command: the solver's wall deadline counts from the start and
     # keeps a reserve for writing (its deterministic budgets still follow the limit itself)
     solution = solve(problem, options, deadline=args.started + options.time_limit_s * (1 - WRITE_SHARE))
-    write_json_atomic(args.out, solution)
+    try:
+        write_json_atomic(args.out, solution)
+    except OSError as exc:
+        raise ProblemError([f"--out {args.out}: cannot write: {exc.strerror or exc}"]) from None
     unmet = sum(u.missing for u in solution.unmet)
     print(
         f"matcher: {solution.status.value}: coverage {solution.coverage:g} of bound {solution.coverage_bound:g}, "

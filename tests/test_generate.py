@@ -155,3 +155,13 @@ def test_holiday_frees_students_on_weekdays() -> None:
     normal = generate_tables("community", seed=4)
     holiday = generate_tables("community", seed=4, holiday=True)
     assert weekday_daytime(holiday) > weekday_daytime(normal) + 50
+
+
+def test_cli_generate_bad_seed_and_unwritable_out(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["generate", "--preset", "community", "--seed", "-1", "--out", str(tmp_path / "x")]) == 2
+    assert "--seed: must be >= 0" in capsys.readouterr().err
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    assert main(["generate", "--preset", "community", "--scale", "0.05", "--out", str(blocker)]) == 2
+    assert "cannot write" in capsys.readouterr().err
+    assert blocker.read_text(encoding="utf-8") == "not a folder"

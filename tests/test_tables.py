@@ -144,3 +144,12 @@ def test_cli_solves_a_folder_and_keeps_old_output_on_error(tiny_tables: Path, tm
     assert "volunteers.csv line 2 (id 'a'), column lat:" in err
     assert "Traceback" not in err
     assert out.read_bytes() == first
+
+
+def test_cli_unwritable_out_is_a_clear_error(tiny_tables: Path, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    assert main(["solve", str(tiny_tables), "--out", str(blocker / "solution.json"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write" in err and "Traceback" not in err
