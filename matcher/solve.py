@@ -476,9 +476,6 @@ def _swap_improve(arr: ProblemArrays, rp: Pairs, res: _Residual, chosen: B, dem_
     held: dict[int, dict[int, int]] = {}
     filled = [0] * arr.nd
     out = chosen.copy()
-    for i in np.flatnonzero(chosen).tolist():
-        held.setdefault(v_l[i], {})[d_l[i]] = i
-        filled[d_l[i]] += 1
 
     def fits(v: int, d: int) -> bool:
         mine = held.get(v, {})
@@ -492,6 +489,9 @@ def _swap_improve(arr: ProblemArrays, rp: Pairs, res: _Residual, chosen: B, dem_
         held.setdefault(v_l[i], {})[d_l[i]] = i
         filled[d_l[i]] += 1
         out[i] = True
+
+    for i in np.flatnonzero(chosen).tolist():
+        take(i)
 
     def offer(d: int) -> None:
         for k in range(first_l[d], first_l[d + 1]):

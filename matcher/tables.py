@@ -25,6 +25,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -87,13 +88,18 @@ def _windows(value: Any, bad: list[str]) -> Any:
     return windows
 
 
+def _row_label(where: str) -> Callable[[int], str]:
+    """Names row ``i`` (from 0) as ``WHERE row i+1``, as Parquet and in-memory tables count rows."""
+    return lambda i: f"{where} row {i + 1}"
+
+
 def table_rows(name: str, columns: dict[str, list[Any]], *, label: Any = None) -> list[dict[str, Any]]:
     """Turn one table's columns into SPEC records (dicts), decoding the list encodings.
 
     ``label(i)`` names row ``i`` in error messages. Raises :class:`ProblemError`
     for unknown columns, ragged columns and malformed availability.
     """
-    file_label = label or (lambda i: f"{name} row {i + 1}")
+    file_label = label or _row_label(name)
     unknown = [c for c in columns if c not in COLUMNS[name]]
     if unknown:
         raise ProblemError([f"{name}: unknown column {c!r} (known: {', '.join(COLUMNS[name])})" for c in unknown])
@@ -170,7 +176,7 @@ def problem_from_tables(
     for name in tables:
         if name not in COLUMNS:
             raise ProblemError([f"{source}: unknown table {name!r} (known: {', '.join(COLUMNS)})"])
-        labels.setdefault(name, lambda i, name=name: f"{name} row {i + 1}")
+        labels.setdefault(name, _row_label(name))
     data: dict[str, Any] = {name: table_rows(name, cols, label=labels[name]) for name, cols in tables.items()}
     if taxonomy is not None:
         data["taxonomy"] = taxonomy
@@ -240,7 +246,7 @@ def read_tables(folder: str | Path) -> Problem:
             labels[name] = lambda i, p=path: f"{p} line {i + 2}"
         else:
             tables[name] = _read_parquet(path)
-            labels[name] = lambda i, p=path: f"{p} row {i + 1}"
+            labels[name] = _row_label(str(path))
     settings: dict[str, Any] = {}
     if (folder / _SETTINGS).exists():
         raw = read_json(folder / _SETTINGS)
