@@ -1,13 +1,12 @@
 """matcher's coverage model as a HiGHS MIP, to compare solvers on exactly the same model.
 
 The variables are matcher's own candidate pairs (``matcher.candidates``: rules 1-5
-already applied); the rows are SPEC.md's rules 6-8 stated exactly:
+already applied); the rows are the ones matcher's LP tier relaxes
+(``matcher.solvers.lp.model_rows``), stating SPEC.md's rules 6-8 exactly:
 
 - seats: ``sum_v x[v, d] <= headcount(d)`` (rule 6);
-- no overlap (rule 7): for each volunteer and each start point of one of its
-  candidate demands, the candidates whose window contains that point sum to at most 1.
-  Every maximal set of pairwise-overlapping intervals contains the latest start
-  among them, so these rows are all the maximal cliques (and a few smaller ones);
+- no overlap (rule 7): for each volunteer, one row per maximal set of its
+  candidate demands whose windows share a point;
 - tasks and hours (rule 8): ``sum x <= max_tasks``, ``sum hours(d) x <= max_hours``.
 
 The objective is coverage, ``sum w(priority(d)) x[v, d]`` (SPEC.md objective 1).
@@ -16,18 +15,17 @@ The secondary objective is not part of this model: the comparison is on coverage
 
 from __future__ import annotations
 
-import itertools
 import time
 from dataclasses import dataclass
 
 import highspy
 import numpy as np
-from scipy.sparse import csr_matrix
 
 from matcher import Problem, SolveOptions
 from matcher.arrays import build_arrays
 from matcher.candidates import candidate_pairs
 from matcher.costs import priority_weights
+from matcher.solvers.lp import LpInput, model_rows
 
 
 @dataclass
@@ -49,54 +47,13 @@ def build_and_solve(problem: Problem, *, time_limit_s: float, relax: bool = Fals
     assert not problem.pinned, "the benchmark instances have no pinned pairs"
     arr = build_arrays(problem)
     pairs = candidate_pairs(arr)
-    v, d = pairs.v, pairs.d
-    order = np.lexsort((arr.d_start[d], v))
-    v, d = v[order], d[order]
+    order = np.lexsort((arr.d_start[pairs.d], pairs.v))
+    v, d = pairs.v[order], pairs.d[order]
     n = len(v)
-    weight = priority_weights(SolveOptions())[arr.d_priority][d].astype(float)
-    rows_i: list[np.ndarray] = []
-    rows_j: list[np.ndarray] = []
-    vals: list[np.ndarray] = []
-    upper: list[np.ndarray] = []
-    n_rows = 0
-    # seats
-    rows_i.append(d.astype(np.int64))
-    rows_j.append(np.arange(n))
-    vals.append(np.ones(n))
-    upper.append(arr.d_headcount.astype(float))
-    n_rows += arr.nd
-    # tasks and hours
-    hours = arr.d_duration_us[d] / 3.6e9
-    rows_i += [n_rows + v, n_rows + arr.nv + v]
-    rows_j += [np.arange(n), np.arange(n)]
-    vals += [np.ones(n), hours]
-    upper += [arr.v_max_tasks.astype(float), arr.v_hours_cap_us / 3.6e9]
-    n_rows += 2 * arr.nv
-    # cliques at each start point, per volunteer
-    start, end = arr.d_start[d], arr.d_end[d]
-    bounds = np.flatnonzero(np.r_[True, v[1:] != v[:-1], True])
-    ci: list[np.ndarray] = []
-    cj: list[np.ndarray] = []
-    for lo, hi in itertools.pairwise(bounds.tolist()):
-        if hi - lo < 2:
-            continue
-        s, e = start[lo:hi], end[lo:hi]
-        inside = (s[None, :] <= s[:, None]) & (s[:, None] < e[None, :])  # row: point s_i; column: pair j
-        keep = inside.sum(axis=1) >= 2
-        if not keep.any():
-            continue
-        inside = np.unique(inside[keep], axis=0)
-        r, c = np.nonzero(inside)
-        ci.append(n_rows + r)
-        cj.append(lo + c)
-        n_rows += inside.shape[0]
-    if ci:
-        rows_i.append(np.concatenate(ci))
-        rows_j.append(np.concatenate(cj))
-        vals.append(np.ones(sum(len(x) for x in ci)))
-        upper.append(np.ones(n_rows - (arr.nd + 2 * arr.nv)))
-    a = csr_matrix((np.concatenate(vals), (np.concatenate(rows_i), np.concatenate(rows_j))), shape=(n_rows, n))
-    row_upper = np.concatenate(upper)
+    weight = priority_weights(SolveOptions())[arr.d_priority][d]
+    a, row_upper = model_rows(LpInput(v, d, arr.d_start[d], arr.d_end[d], weight, np.zeros(n, dtype=np.int64),
+                                      arr.v_max_tasks, arr.v_hours_cap_us, arr.d_headcount))
+    n_rows = a.shape[0]
 
     h = highspy.Highs()
     h.silent()
@@ -105,7 +62,7 @@ def build_and_solve(problem: Problem, *, time_limit_s: float, relax: bool = Fals
     h.setOptionValue("mip_rel_gap", 0.0)
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = n, n_rows
-    lp.col_cost_ = weight
+    lp.col_cost_ = weight.astype(float)
     lp.col_lower_ = np.zeros(n)
     lp.col_upper_ = np.ones(n)
     lp.row_lower_ = np.full(n_rows, -highspy.kHighsInf)

@@ -102,11 +102,8 @@ def max_clique_rows(v: I64, s: I64, e: I64) -> tuple[I64, I64, int]:
     return row[mi[sel]], mj[sel], int(keep.sum())
 
 
-def solve_lp(inp: LpInput, wall_s: float) -> LpResult:
-    """Solve the relaxation; ``wall_s`` caps GLOP's wall time (then ``x`` is ``None``)."""
-    import time
-
-    t0 = time.perf_counter()
+def model_rows(inp: LpInput) -> tuple[csr_matrix, F64]:
+    """The exact model's rows ``A x <= upper`` (seats, tasks, hours in hours, maximal cliques), as CSR."""
     n = len(inp.pair_v)
     nv, nd = len(inp.vol_tasks), len(inp.dem_seats)
     v, d = inp.pair_v, inp.pair_d
@@ -115,9 +112,21 @@ def solve_lp(inp: LpInput, wall_s: float) -> LpResult:
     rows = np.concatenate([d, nd + v, nd + nv + v, nd + 2 * nv + ri])
     cols = np.concatenate([rng, rng, rng, rj])
     vals = np.concatenate([np.ones(2 * n), (inp.pair_end - inp.pair_start) / _US_PER_HOUR, np.ones(len(ri))])
-    m = nd + 2 * nv + nc
-    a = csr_matrix((vals, (rows, cols)), shape=(m, n))
+    a = csr_matrix((vals, (rows, cols)), shape=(nd + 2 * nv + nc, n))
     upper = np.concatenate([inp.dem_seats, inp.vol_tasks, inp.vol_hours_us / _US_PER_HOUR, np.ones(nc)]).astype(float)
+    return a, upper
+
+
+def solve_lp(inp: LpInput, wall_s: float) -> LpResult:
+    """Solve the relaxation; ``wall_s`` caps GLOP's wall time (then ``x`` is ``None``)."""
+    import time
+
+    t0 = time.perf_counter()
+    n = len(inp.pair_v)
+    nv, nd = len(inp.vol_tasks), len(inp.dem_seats)
+    v = inp.pair_v
+    a, upper = model_rows(inp)
+    m = a.shape[0]
     # a tiny tolerance on the hour rows: the division by 3.6e9 must not cut off an exactly-fitting task
     upper[nd + nv : nd + 2 * nv] += 1e-9
     # any solution y: cov(y) - eps*cost(y) <= LP, so cov(y) <= LP + eps * (largest cost a solution can have);
