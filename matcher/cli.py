@@ -1,8 +1,13 @@
 """The ``matcher`` command.
 
-Exit codes: 0 solved (also when some demand is unmet), 2 bad input (a one-line
-message naming file, record and field), 3 pinned assignments break a hard rule,
-1 an internal error (a bug: please report it with the input).
+Commands: ``solve`` (one solution JSON), ``run`` (the nightly batch run: a
+published folder of tables and a manifest, see :mod:`matcher.batch`),
+``generate`` (synthetic places), ``schema``.
+
+Exit codes: 0 solved (also when some demand is unmet), 2 bad input (a message
+naming file, record and field; nothing is written), 3 pinned assignments break
+a hard rule, 1 an internal error (a bug: please report it with the input).
+Killed or failed runs publish nothing.
 """
 
 from __future__ import annotations
@@ -18,8 +23,6 @@ from collections.abc import Sequence
 from matcher.errors import PinnedError, ProblemError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_PINNED = 0, 1, 2, 3
-WRITE_SHARE = 0.05
-"""Share of the time limit kept back for writing the solution."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,7 +36,19 @@ def _parser() -> argparse.ArgumentParser:
                    help="seconds for the whole command: loading, solving and writing (default: the options' limit)")
     s.add_argument("--seed", type=int)
     s.add_argument("--threads", type=int)
-    s.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
+    _verbosity(s)
+    r = sub.add_parser("run", help="the nightly batch run: a new folder of assignments, unmet, KPIs and a manifest")
+    r.add_argument("input", help="a folder of tables (CSV/Parquet) or a SPEC JSON problem")
+    r.add_argument("--out", required=True,
+                   help="folder holding the runs: the run goes to OUT/run-<UTC time>, OUT/latest links to it")
+    r.add_argument("--options", help="SolveOptions as TOML, YAML or JSON (command-line flags override it)")
+    r.add_argument("--previous", help="the previous plan to keep where possible: a run folder (e.g. OUT/latest) "
+                   "or an assignments table")
+    r.add_argument("--time-limit", type=float, dest="time_limit_s",
+                   help="seconds for the whole run: loading, solving and writing")
+    r.add_argument("--seed", type=int)
+    r.add_argument("--threads", type=int)
+    _verbosity(r)
     g = sub.add_parser("generate", help="write a realistic synthetic place (tables and a SPEC JSON problem)")
     g.add_argument("--preset", default="district", help="community, street, district or city (default district)")
     g.add_argument("--seed", type=int, default=0)
@@ -44,6 +59,12 @@ def _parser() -> argparse.ArgumentParser:
     sc = sub.add_parser("schema", help="print the JSON Schema of a model")
     sc.add_argument("model", nargs="?", default="problem", choices=["problem", "solution", "options"])
     return p
+
+
+def _verbosity(p: argparse.ArgumentParser) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+    g.add_argument("-v", "--verbose", action="store_true", help="every step, as plain lines")
 
 
 def main(argv: Sequence[str] | None = None, *, started: float | None = None) -> int:
@@ -60,6 +81,8 @@ def main(argv: Sequence[str] | None = None, *, started: float | None = None) -> 
             return _schema(args.model)
         if args.command == "generate":
             return _generate(args)
+        if args.command == "run":
+            return _run(args)
         return _solve(args)
     except PinnedError as exc:
         print(f"matcher: pinned assignments break a hard rule: {exc}", file=sys.stderr)
@@ -128,38 +151,40 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _solve(args: argparse.Namespace) -> int:
-    root = logging.getLogger("matcher")
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("matcher: %(message)s"))
-    if not args.quiet:
-        root.addHandler(handler)
-        root.setLevel(logging.INFO)
-    try:
+    from matcher.progress import cli_logging
+
+    with cli_logging(sys.stderr, quiet=args.quiet, verbose=args.verbose, started=args.started,
+                     budget_s=args.time_limit_s):
         return _solve_logged(args)
-    finally:
-        root.removeHandler(handler)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from matcher.batch import run_batch
+    from matcher.progress import cli_logging
+
+    overrides = {k: getattr(args, k) for k in ("time_limit_s", "seed", "threads")}
+    with cli_logging(sys.stderr, quiet=args.quiet, verbose=args.verbose, started=args.started,
+                     budget_s=args.time_limit_s):
+        result = run_batch(args.input, args.out, options_file=args.options, overrides=overrides,
+                           previous=args.previous, started=args.started, command=["matcher", *sys.argv[1:]])
+    res = result.manifest["result"]
+    print(f"matcher: {res['status']}: coverage {res['coverage']:g} of bound {res['coverage_bound']:g}, "
+          f"{res['assignments']} assignments, {res['unmet_headcount']} seats unmet, "
+          f"{result.manifest['seconds']['total']:.2f} s", file=sys.stderr)
+    print(result.path)
+    return EXIT_OK
 
 
 def _solve_logged(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from pydantic import ValidationError
-
-    from matcher.io import load_problem, write_json_atomic
-    from matcher.model import SolveOptions, format_validation_error
+    from matcher.batch import WRITE_SHARE, load_input, resolve_options
+    from matcher.io import write_json_atomic
     from matcher.solve import solve
-    from matcher.tables import read_tables
 
-    problem = read_tables(args.problem) if Path(args.problem).is_dir() else load_problem(args.problem)
+    problem = load_input(args.problem)
     logging.getLogger("matcher.cli").info(
         "loaded %s: %d volunteers, %d demands in %.2f s", args.problem, len(problem.volunteers),
         len(problem.demands), time.perf_counter() - args.started)
-    base = SolveOptions.from_file(args.options) if args.options else (problem.options or SolveOptions())
-    flags = {k: getattr(args, k) for k in ("time_limit_s", "seed", "threads") if getattr(args, k) is not None}
-    try:
-        options = SolveOptions.model_validate({**base.model_dump(), **flags})
-    except ValidationError as exc:
-        raise ProblemError(format_validation_error(exc, flags, source="command line")) from None
+    options = resolve_options(problem, args.options, {k: getattr(args, k) for k in ("time_limit_s", "seed", "threads")})
     # the limit covers the whole command: the solver's wall deadline counts from the start and
     # keeps a reserve for writing (its deterministic budgets still follow the limit itself)
     solution = solve(problem, options, deadline=args.started + options.time_limit_s * (1 - WRITE_SHARE))

@@ -233,17 +233,29 @@ class SolveOptions(_Frozen):
 
     @classmethod
     def from_file(cls, path: str | Path) -> SolveOptions:
-        """Load options from a JSON or TOML file (unknown keys are an error)."""
+        """Load options from a TOML, YAML or JSON file, by its suffix (unknown keys are an error).
+
+        YAML errors name the line of the bad key; TOML and JSON errors name the key.
+        """
         path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-            raw = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            raise ProblemError([f"{path}: cannot read options: {exc}"]) from None
+        locator: Locator | None = None
+        if path.suffix in (".yaml", ".yml"):
+            from matcher.yamlfile import read_yaml
+
+            doc = read_yaml(path)
+            raw, locator = doc.data, doc.render
+        else:
+            try:
+                text = path.read_text(encoding="utf-8")
+                raw = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+            except (OSError, UnicodeDecodeError, ValueError) as exc:
+                raise ProblemError([f"{path}: cannot read options: {exc}"]) from None
+        if not isinstance(raw, Mapping):
+            raise ProblemError([f"{path}: options must be a mapping of names to values"])
         try:
             return cls.model_validate(raw)
         except ValidationError as exc:
-            raise ProblemError(format_validation_error(exc, raw, source=str(path))) from None
+            raise ProblemError(format_validation_error(exc, raw, source=str(path), locator=locator)) from None
 
 
 class Problem(_Frozen):

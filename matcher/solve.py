@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -249,6 +249,9 @@ def solve(problem: Problem, options: SolveOptions | None = None, *, deadline: fl
     coverage = int(dem_weight[final_d].sum())
     bound += pinned_cov
     status = Status.OPTIMAL if coverage >= bound else Status.FEASIBLE
+    ran = cast(list[dict[str, Any]], stats.get("cpsat_regions", []))
+    # a run is reproducible unless the wall clock, not a deterministic budget, cut a CP-SAT region short
+    stats["reproducible"] = not any(r.get("skipped") == "deadline" or r.get("wall_capped") for r in ran)
     stats.update(engine=engine, secondary_optimal=bool(secondary_optimal and status is Status.OPTIMAL),
                  time_limit_s=round(opts.time_limit_s, 3), wall_budget_s=round(deadline - ph.t0, 3), seed=opts.seed,
                  threads=opts.threads)
@@ -607,8 +610,12 @@ def _repair_regions(
         if whole and flow_chosen is not None:
             bound -= region_cov_flow - min(region_cov_flow, result.coverage_bound)
         sec_ok = sec_ok and whole and result.secondary_proven
+        log.debug("CP-SAT region of %d pairs (whole component: %s): coverage %d, bound %d, %.2f s%s", len(inp.index),
+                  whole, result.coverage, result.coverage_bound, result.seconds,
+                  " (stopped by the wall clock)" if result.wall_capped else "")
         out.append({"pairs": len(inp.index), "whole_component": whole, "seconds": round(result.seconds, 3),
-                    "coverage_proven": result.coverage_proven, "secondary_proven": result.secondary_proven})
+                    "coverage_proven": result.coverage_proven, "secondary_proven": result.secondary_proven,
+                    "wall_capped": result.wall_capped})
     return chosen, bound, out, sec_ok
 
 

@@ -228,6 +228,12 @@ def _read_parquet(path: Path) -> dict[str, list[Any]]:
     return {name: table.column(name).to_pylist() for name in table.column_names}
 
 
+def read_columns(path: str | Path) -> dict[str, list[Any]]:
+    """Read one CSV or Parquet table (by suffix) as columns of raw cells; errors name the file and line."""
+    path = Path(path)
+    return _read_parquet(path) if path.suffix == ".parquet" else _read_csv(path)
+
+
 def read_tables(folder: str | Path) -> Problem:
     """Load a problem from a folder of CSV or Parquet tables (see the module's notes)."""
     folder = Path(folder)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -67,6 +68,8 @@ class CpsatResult:
     coverage_proven: bool
     secondary_proven: bool
     seconds: float
+    wall_capped: bool = False
+    """A stage stopped at the wall-clock cap, before its deterministic budget: the only non-reproducible stop."""
 
 
 def solve_cpsat(inp: CpsatInput, time_limit_s: float, seed: int, workers: int, wall_s: float) -> CpsatResult:
@@ -116,6 +119,7 @@ def solve_cpsat(inp: CpsatInput, time_limit_s: float, seed: int, workers: int, w
     solver.parameters.linearization_level = 2
     _limit(solver, COVERAGE_SHARE * time_limit_s, workers, wall_s - (time.perf_counter() - t0))
     status = solver.solve(model)
+    capped = _wall_capped(solver, status)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         chosen = _values(solver, n)
         bound = int(np.floor(solver.best_objective_bound + 1e-6))
@@ -148,11 +152,17 @@ def solve_cpsat(inp: CpsatInput, time_limit_s: float, seed: int, workers: int, w
     _limit(solver, SECONDARY_SHARE * time_limit_s, workers, wall_s - (time.perf_counter() - t0))
     solver.parameters.relative_gap_limit = SECONDARY_GAP
     status2 = solver.solve(model)
+    capped = capped or _wall_capped(solver, status2)
     secondary_proven = False
     if status2 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         chosen = _values(solver, n)
         secondary_proven = status2 == cp_model.OPTIMAL
-    return CpsatResult(chosen, found, max(bound, found), proven, secondary_proven, time.perf_counter() - t0)
+    return CpsatResult(chosen, found, max(bound, found), proven, secondary_proven, time.perf_counter() - t0, capped)
+
+
+def _wall_capped(solver: cp_model.CpSolver, status: Any) -> bool:
+    """Whether the last solve stopped at the wall-clock cap rather than its deterministic budget or a proof."""
+    return bool(status != cp_model.OPTIMAL and solver.wall_time >= 0.98 * solver.parameters.max_time_in_seconds)
 
 
 def _set_hint(model: cp_model.CpModel, hint: B) -> None:
