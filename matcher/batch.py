@@ -32,12 +32,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import platform
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +44,14 @@ from pydantic import ValidationError
 from matcher.errors import ProblemError
 from matcher.io import load_problem, read_json
 from matcher.model import Assignment, Problem, Solution, SolveOptions, format_validation_error
-from matcher.outputs import publish_dir, result_tables, utc_stamp, write_csv, write_text_synced
+from matcher.outputs import (
+    publish_dir,
+    result_tables,
+    software_versions,
+    utc_stamp,
+    write_csv,
+    write_text_synced,
+)
 from matcher.tables import read_columns, read_tables
 
 __all__ = ["RunResult", "load_input", "read_assignments", "resolve_options", "run_batch"]
@@ -160,16 +165,6 @@ def _input_files(path: Path) -> dict[str, dict[str, Any]]:
     return {p.name: {"sha256": _sha256(p), "bytes": p.stat().st_size} for p in files}
 
 
-def _versions() -> dict[str, str]:
-    out = {"python": platform.python_version(), "platform": platform.platform()}
-    for dist in ("matcher", "ortools", "numpy", "pydantic", "networkx", "scipy", "pyarrow"):
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            out[dist] = "not installed"
-    return out
-
-
 def run_batch(
     input_path: str | Path,
     out_root: str | Path,
@@ -241,7 +236,7 @@ def run_batch(
         "previous": {"path": str(Path(previous).resolve()), "assignments": len(problem.previous) + len(stale),
                      "no_longer_possible": len(stale)} if previous is not None else None,
         "options": options.model_dump(mode="json"),
-        "versions": _versions(),
+        "versions": software_versions(),
         "result": {
             "status": solution.status.value,
             "coverage": solution.coverage,

@@ -2,6 +2,7 @@
 
 Commands: ``solve`` (one solution JSON), ``run`` (the nightly batch run: a
 published folder of tables and a manifest, see :mod:`matcher.batch`),
+``scenario run|check`` (what-if files, see :mod:`matcher.scenario`),
 ``generate`` (synthetic places), ``schema``.
 
 Exit codes: 0 solved (also when some demand is unmet), 2 bad input (a message
@@ -49,6 +50,21 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int)
     r.add_argument("--threads", type=int)
     _verbosity(r)
+    w = sub.add_parser("scenario", help="what-if scenarios: solve a base and its variants and compare them")
+    wsub = w.add_subparsers(dest="scenario_command", required=True)
+    wr = wsub.add_parser("run", help="solve the base and every variant; print the comparison, write tables and charts")
+    wr.add_argument("file", help="a scenario YAML file (see scenarios/)")
+    wr.add_argument("--out", default="scenario-results",
+                    help="folder for the results: OUT/<file stem>-<UTC time>, linked as OUT/<file stem>-latest "
+                         "(default scenario-results)")
+    wr.add_argument("--time-limit", type=float, dest="time_limit_s", help="seconds per solve (overrides the file)")
+    wr.add_argument("--data-root", help="folder a base 'data:' path must stay inside (default: the file's folder)")
+    wr.add_argument("--no-charts", action="store_true", help="tables only")
+    _verbosity(wr)
+    wc = wsub.add_parser("check", help="check a scenario file and build its variants without solving")
+    wc.add_argument("file")
+    wc.add_argument("--data-root")
+    _verbosity(wc)
     g = sub.add_parser("generate", help="write a realistic synthetic place (tables and a SPEC JSON problem)")
     g.add_argument("--preset", default="district", help="community, street, district or city (default district)")
     g.add_argument("--seed", type=int, default=0)
@@ -83,6 +99,8 @@ def main(argv: Sequence[str] | None = None, *, started: float | None = None) -> 
             return _generate(args)
         if args.command == "run":
             return _run(args)
+        if args.command == "scenario":
+            return _scenario(args)
         return _solve(args)
     except PinnedError as exc:
         print(f"matcher: pinned assignments break a hard rule: {exc}", file=sys.stderr)
@@ -156,6 +174,32 @@ def _solve(args: argparse.Namespace) -> int:
     with cli_logging(sys.stderr, quiet=args.quiet, verbose=args.verbose, started=args.started,
                      budget_s=args.time_limit_s):
         return _solve_logged(args)
+
+
+def _scenario(args: argparse.Namespace) -> int:
+    from matcher.progress import cli_logging
+    from matcher.scenario import load_scenario
+
+    with cli_logging(sys.stderr, quiet=args.quiet, verbose=args.verbose, started=args.started, budget_s=None):
+        scenario = load_scenario(args.file, data_root=args.data_root,
+                                 time_limit_s=getattr(args, "time_limit_s", None))
+        cases = 1 + len(scenario.variants)
+        if args.scenario_command == "check":
+            for variant, problem, _opts in scenario.variants:
+                print(f"{variant.name}: {len(problem.volunteers)} volunteers, {len(problem.demands)} demands")
+            print(f"matcher: {args.file}: valid; base and {cases - 1} variant(s) built", file=sys.stderr)
+            return EXIT_OK
+        from matcher.compare import format_comparison, publish_scenario, run_scenario
+
+        results = run_scenario(scenario)
+        try:
+            path = publish_scenario(scenario, results, args.out, charts=not args.no_charts)
+        except OSError as exc:
+            raise ProblemError([f"--out {args.out}: cannot write: {exc.strerror or exc}"]) from None
+    print(format_comparison(results, f"{scenario.name}: base and {cases - 1} variant(s)"))
+    print(f"matcher: tables and charts in {path}", file=sys.stderr)
+    print(path)
+    return EXIT_OK
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -14,10 +14,12 @@ from __future__ import annotations
 import csv
 import io
 import os
+import platform
 import shutil
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -208,6 +210,17 @@ def _fsync_dir(path: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def software_versions() -> dict[str, str]:
+    """Versions of Python, the platform and the packages a result depends on, for manifests."""
+    out = {"python": platform.python_version(), "platform": platform.platform()}
+    for dist in ("matcher", "ortools", "numpy", "pydantic", "networkx", "scipy", "pyarrow"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = "not installed"
+    return out
 
 
 def utc_stamp(now: datetime | None = None) -> str:
