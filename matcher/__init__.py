@@ -8,6 +8,8 @@ from __future__ import annotations
 import logging
 
 from matcher.baseline import greedy_dispatch
+from matcher.batch import RunResult, run_batch
+from matcher.compare import CaseResult, comparison_table, format_comparison, publish_scenario, run_scenario
 from matcher.errors import MatcherError, PinnedError, ProblemError
 from matcher.generate import PRESETS, generate_problem, generate_tables
 from matcher.io import load_problem, write_json_atomic
@@ -26,6 +28,7 @@ from matcher.model import (
     Volunteer,
     Window,
 )
+from matcher.scenario import Scenario, load_scenario
 from matcher.solve import solve
 from matcher.tables import problem_from_tables, read_tables, write_tables
 from matcher.taxonomy import builtin_taxonomy
@@ -37,11 +40,14 @@ __all__ = [
     "Area",
     "Assignment",
     "AssignmentOut",
+    "CaseResult",
     "Demand",
     "MatcherError",
     "PinnedError",
     "Problem",
     "ProblemError",
+    "RunResult",
+    "Scenario",
     "Solution",
     "SolveOptions",
     "Status",
@@ -51,12 +57,18 @@ __all__ = [
     "Volunteer",
     "Window",
     "builtin_taxonomy",
+    "comparison_table",
+    "format_comparison",
     "generate_problem",
     "generate_tables",
     "greedy_dispatch",
     "load_problem",
+    "load_scenario",
     "problem_from_tables",
+    "publish_scenario",
     "read_tables",
+    "run_batch",
+    "run_scenario",
     "solve",
     "write_json_atomic",
     "write_tables",
