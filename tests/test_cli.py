@@ -70,7 +70,7 @@ def test_bad_flag_value_exits_2(tmp_path: Path, tiny_path: Path, capsys: pytest.
 
 def test_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["solve", str(tmp_path / "nope.json"), "--out", str(tmp_path / "s.json")]) == 2
-    assert "nope.json: cannot read" in capsys.readouterr().err
+    assert "nope.json: no such file or folder" in capsys.readouterr().err
 
 
 def test_options_file(tmp_path: Path, tiny_path: Path) -> None:
