@@ -250,8 +250,11 @@ def solve(problem: Problem, options: SolveOptions | None = None, *, deadline: fl
     bound += pinned_cov
     status = Status.OPTIMAL if coverage >= bound else Status.FEASIBLE
     ran = cast(list[dict[str, Any]], stats.get("cpsat_regions", []))
-    # a run is reproducible unless the wall clock, not a deterministic budget, cut a CP-SAT region short
-    stats["reproducible"] = not any(r.get("skipped") == "deadline" or r.get("wall_capped") for r in ran)
+    # a run is reproducible unless the wall clock, not a deterministic budget, cut a CP-SAT region
+    # short or stopped the LP (its only stop short of an answer)
+    lp_stopped = "lp" in stats and not cast(dict[str, Any], stats["lp"]).get("solved", True)
+    stats["reproducible"] = not lp_stopped and not any(
+        r.get("skipped") == "deadline" or r.get("wall_capped") for r in ran)
     stats.update(engine=engine, secondary_optimal=bool(secondary_optimal and status is Status.OPTIMAL),
                  time_limit_s=round(opts.time_limit_s, 3), wall_budget_s=round(deadline - ph.t0, 3), seed=opts.seed,
                  threads=opts.threads)

@@ -24,3 +24,14 @@ def test_same_seed_same_solution_two_workers() -> None:
     a = solve(p, SolveOptions(seed=2, threads=2, time_limit_s=20))
     b = solve(p, SolveOptions(seed=2, threads=2, time_limit_s=20))
     assert _key(a) == _key(b)
+
+
+def test_a_run_cut_by_the_wall_clock_says_it_may_differ() -> None:
+    import time
+
+    p = tight_problem(11)
+    on_time = solve(p, SolveOptions(seed=5, time_limit_s=20))
+    late = solve(p, SolveOptions(seed=5, time_limit_s=20), deadline=time.perf_counter())  # already past
+    assert on_time.stats["reproducible"] is True
+    assert late.stats["reproducible"] is False
+    assert any(r.get("skipped") == "deadline" for r in late.stats["cpsat_regions"])
