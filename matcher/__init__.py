@@ -5,6 +5,10 @@ The public surface is listed in ``__all__``; everything else is private.
 
 from __future__ import annotations
 
+import time as _time
+
+_IMPORT_STARTED = _time.perf_counter()  # the command line's time limit counts from here at the latest
+
 import logging
 
 from matcher.baseline import greedy_dispatch

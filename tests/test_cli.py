@@ -87,3 +87,13 @@ def test_schema_prints_json_schema() -> None:
     schema = json.loads(r.stdout)
     assert {"volunteers", "demands", "pinned", "forbidden"} <= set(schema["properties"])
     assert json.loads(run("schema", "solution").stdout)["properties"]["status"]
+
+
+def test_time_limit_ignores_work_the_process_did_before_becoming_matcher(tmp_path: Path, tiny_path: Path) -> None:
+    """``sh -c "pip install ... && matcher run ..."`` may exec into matcher: the setup is not matcher's time."""
+    script = Path(sys.executable).parent / "matcher"
+    cmd = f"sleep 3; exec {script} solve {tiny_path} --out {tmp_path / 's.json'} --time-limit 2 -q"
+    r = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    sol = json.loads((tmp_path / "s.json").read_text())
+    assert sol["status"] == "optimal" and sol["stats"]["wall_budget_s"] > 0.5
