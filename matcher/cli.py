@@ -103,11 +103,27 @@ def main(argv: Sequence[str] | None = None, *, started: float | None = None) -> 
             return _scenario(args)
         return _solve(args)
     except PinnedError as exc:
-        print(f"matcher: pinned assignments break a hard rule: {exc}", file=sys.stderr)
+        _print_errors("pinned assignments break a hard rule", exc)
         return EXIT_PINNED
     except ProblemError as exc:
-        print(f"matcher: bad input: {exc}", file=sys.stderr)
+        _print_errors("bad input", exc)
         return EXIT_BAD_INPUT
+
+
+MAX_SHOWN_ERRORS = 50
+"""The command line prints at most this many problems of one input (it says how many there were)."""
+
+
+def _print_errors(kind: str, exc: ProblemError) -> None:
+    """One line per problem found, up to :data:`MAX_SHOWN_ERRORS`."""
+    errors = exc.errors or [str(exc)]
+    if len(errors) == 1:
+        print(f"matcher: {kind}: {errors[0]}", file=sys.stderr)
+        return
+    more = f", the first {MAX_SHOWN_ERRORS} shown" if len(errors) > MAX_SHOWN_ERRORS else ""
+    print(f"matcher: {kind}: {len(errors)} problems{more}:", file=sys.stderr)
+    for line in errors[:MAX_SHOWN_ERRORS]:
+        print(f"  {line}", file=sys.stderr)
 
 
 def _process_age_s() -> float:

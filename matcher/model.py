@@ -7,6 +7,14 @@ construction; rules that span records (unique ids, references, taxonomy codes)
 are checked by :meth:`Problem._check_records`, which raises
 :class:`~matcher.errors.ProblemError` naming every bad record at once.
 
+Sizes are bounded, so that a slip in an export cannot exhaust the machine
+(an *extension*: SPEC.md gives no upper limits): ids, codes and names at most
+500 characters; a volunteer at most 200 skills and 1,000 availability windows,
+``max_tasks`` <= 1,000, ``max_hours`` <= 10,000, ``max_travel_km`` <= 1,000,
+``recent_hours`` <= 100,000; a demand at most 50 required skills and 100
+preferred volunteers, ``headcount`` <= 100,000. NaN and infinite numbers are
+refused everywhere.
+
 Models are immutable; change them with :meth:`Problem.replace`, which
 re-validates.
 """
@@ -52,8 +60,12 @@ __all__ = [
 DEFAULT_PRIORITY_WEIGHTS: dict[int, int] = {1: 1, 2: 2, 3: 4, 4: 8, 5: 16}
 
 
+MAX_TEXT = 500
+"""Longest id, code or name accepted (characters)."""
+
+
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, str_max_length=MAX_TEXT)
 
 
 Latitude = Field(ge=-90.0, le=90.0, description="WGS84 latitude in degrees")
@@ -89,14 +101,14 @@ class Volunteer(_Frozen):
     id: str = Field(min_length=1)
     lat: float = Latitude
     lon: float = Longitude
-    skills: tuple[str, ...] = ()
-    availability: tuple[Window, ...] = ()
-    max_tasks: int = Field(default=3, ge=0)
-    max_hours: float = Field(default=8.0, ge=0.0)
-    max_travel_km: float = Field(default=2.0, gt=0.0)
+    skills: tuple[str, ...] = Field(default=(), max_length=200)
+    availability: tuple[Window, ...] = Field(default=(), max_length=1000)
+    max_tasks: int = Field(default=3, ge=0, le=1000)
+    max_hours: float = Field(default=8.0, ge=0.0, le=10_000.0)
+    max_travel_km: float = Field(default=2.0, gt=0.0, le=1000.0)
     team_id: str | None = None
     insured: bool = True
-    recent_hours: float = Field(default=0.0, ge=0.0)
+    recent_hours: float = Field(default=0.0, ge=0.0, le=100_000.0)
 
 
 class Demand(_Frozen):
@@ -107,14 +119,14 @@ class Demand(_Frozen):
     lat: float | None = Field(default=None, ge=-90.0, le=90.0)
     lon: float | None = Field(default=None, ge=-180.0, le=180.0)
     category: str = Field(min_length=1)
-    required_skills: tuple[str, ...] = ()
-    headcount: int = Field(ge=1)
+    required_skills: tuple[str, ...] = Field(default=(), max_length=50)
+    headcount: int = Field(ge=1, le=100_000)
     start: AwareDatetime
     end: AwareDatetime
     priority: int = Field(ge=1, le=5)
     requires_insured: bool = False
     team_id: str | None = None
-    preferred_volunteers: tuple[str, ...] = ()
+    preferred_volunteers: tuple[str, ...] = Field(default=(), max_length=100)
 
     @model_validator(mode="after")
     def _check(self) -> Self:

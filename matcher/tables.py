@@ -31,7 +31,7 @@ from typing import Any
 
 from matcher.errors import ProblemError
 from matcher.io import read_json, read_text, write_atomic
-from matcher.model import Locator, Problem
+from matcher.model import Area, Assignment, Demand, Locator, Problem, Volunteer
 
 __all__ = ["COLUMNS", "problem_from_tables", "read_tables", "table_rows", "write_tables"]
 
@@ -48,6 +48,12 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 """The columns each table may have, in SPEC.md order."""
 
 _REQUIRED_TABLES = ("volunteers", "demands")
+_MODELS: dict[str, type[Area | Volunteer | Demand | Assignment]] = {
+    "areas": Area, "volunteers": Volunteer, "demands": Demand,
+    "pinned": Assignment, "forbidden": Assignment, "previous": Assignment,
+}
+MAX_ROW_ERRORS = 50
+"""A CSV file stops being read after this many malformed lines (all are reported)."""
 _LISTS = {"skills", "required_skills", "preferred_volunteers"}
 _SETTINGS = "settings.json"
 
@@ -103,6 +109,10 @@ def table_rows(name: str, columns: dict[str, list[Any]], *, label: Any = None) -
     unknown = [c for c in columns if c not in COLUMNS[name]]
     if unknown:
         raise ProblemError([f"{name}: unknown column {c!r} (known: {', '.join(COLUMNS[name])})" for c in unknown])
+    required = [f for f, info in _MODELS[name].model_fields.items() if info.is_required()]
+    missing = [f for f in required if f not in columns]
+    if missing:
+        raise ProblemError([f"{name}: missing column {c!r} (required: {', '.join(required)})" for c in missing])
     lengths = {len(v) for v in columns.values()}
     if len(lengths) > 1:
         raise ProblemError([f"{name}: columns have different lengths {sorted(lengths)}"])
@@ -205,15 +215,22 @@ def _read_csv(path: Path) -> dict[str, list[Any]]:
             dup = sorted({h for h in header if header.count(h) > 1})
             raise ProblemError([f"{path} line 1: column {d!r} given twice" for d in dup])
         lists = list(columns.values())
+        bad: list[str] = []
         for row in reader:
             if not row:
-                raise ProblemError([f"{path} line {reader.line_num}: empty line inside the table"])
-            if len(row) != len(header):
-                raise ProblemError([f"{path} line {reader.line_num}: {len(row)} cells, the header has {len(header)}"])
-            for target, cell in zip(lists, row, strict=True):
-                target.append(cell)
+                bad.append(f"{path} line {reader.line_num}: empty line inside the table")
+            elif len(row) != len(header):
+                bad.append(f"{path} line {reader.line_num}: {len(row)} cells, the header has {len(header)}")
+            else:
+                for target, cell in zip(lists, row, strict=True):
+                    target.append(cell)
+            if len(bad) >= MAX_ROW_ERRORS:
+                bad.append(f"{path}: stopped reading after {MAX_ROW_ERRORS} bad lines")
+                break
     except csv.Error as exc:
-        raise ProblemError([f"{path} line {reader.line_num}: malformed CSV: {exc}"]) from None
+        raise ProblemError([*bad, f"{path} line {reader.line_num}: malformed CSV: {exc}"]) from None
+    if bad:
+        raise ProblemError(bad)
     return columns
 
 
