@@ -351,6 +351,11 @@ class Problem(_Frozen):
         return type(self).model_validate(data)
 
 
+def shown_id(value: str, limit: int = 40) -> str:
+    """An id quoted for a message, shortened when it is absurdly long (the message must stay readable)."""
+    return repr(value) if len(value) <= limit else f"{value[:limit]!r}... ({len(value)} characters)"
+
+
 RecordIssue = tuple[tuple[str | int, ...], str]
 """A problem found across records: its location (table, row index, field) and the message."""
 
@@ -367,7 +372,7 @@ def _unique_ids(kind: str, records: Iterable[Area | Volunteer | Demand], errors:
     ids: set[str] = set()
     for i, r in enumerate(records):
         if r.id in ids:
-            errors.append(((kind, i, "id"), f"duplicate id {r.id!r}"))
+            errors.append(((kind, i, "id"), f"duplicate id {shown_id(r.id)}"))
         ids.add(r.id)
     return ids
 
@@ -405,7 +410,7 @@ def json_locator(source: str) -> Locator:
                 where += f"[{part}]"
                 node = node[part] if isinstance(node, list | tuple) and part < len(node) else None
                 if isinstance(node, Mapping) and isinstance(node.get("id"), str):
-                    where += f" (id {node['id']!r})"
+                    where += f" (id {shown_id(node['id'])})"
             else:
                 where += f".{part}"
                 node = node.get(part) if isinstance(node, Mapping) else None

@@ -31,7 +31,7 @@ from typing import Any
 
 from matcher.errors import ProblemError
 from matcher.io import read_json, read_text, write_atomic
-from matcher.model import Area, Assignment, Demand, Locator, Problem, Volunteer
+from matcher.model import Area, Assignment, Demand, Locator, Problem, Volunteer, shown_id
 
 __all__ = ["COLUMNS", "problem_from_tables", "read_tables", "table_rows", "write_tables"]
 
@@ -127,7 +127,7 @@ def table_rows(name: str, columns: dict[str, list[Any]], *, label: Any = None) -
             for i, v in enumerate(values):
                 bad: list[str] = []
                 out.append(_windows(v, bad))
-                who = f" (id {ids[i]!r})" if ids is not None and isinstance(ids[i], str) else ""
+                who = f" (id {shown_id(ids[i])})" if ids is not None and isinstance(ids[i], str) else ""
                 errors.extend(f"{file_label(i)}{who}, column availability: {b}" for b in bad)
             decoded.append(out)
         else:
@@ -147,7 +147,7 @@ def _table_locator(labels: dict[str, Any], source: str) -> Locator:
             where = str(labels[table](i))
             rec = data.get(table, [])[i] if i < len(data.get(table, [])) else {}
             if isinstance(rec, dict) and isinstance(rec.get("id"), str):
-                where += f" (id {rec['id']!r})"
+                where += f" (id {shown_id(rec['id'])})"
             if len(loc) >= 3:
                 where += f", column {loc[2]}"
             if len(loc) >= 4 and isinstance(loc[3], int):
