@@ -205,6 +205,7 @@ def _find(folder: Path, name: str) -> Path | None:
 def _read_csv(path: Path) -> dict[str, list[Any]]:
     text = read_text(path)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    bad: list[str] = []
     try:
         header = next(reader, None)
         if header is None:
@@ -215,7 +216,6 @@ def _read_csv(path: Path) -> dict[str, list[Any]]:
             dup = sorted({h for h in header if header.count(h) > 1})
             raise ProblemError([f"{path} line 1: column {d!r} given twice" for d in dup])
         lists = list(columns.values())
-        bad: list[str] = []
         for row in reader:
             if not row:
                 bad.append(f"{path} line {reader.line_num}: empty line inside the table")

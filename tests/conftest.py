@@ -6,8 +6,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from matcher import Problem, load_problem
+
+# fuzz profiles: "fast" in the default run; "long" with  pytest tests/test_fuzz.py --hypothesis-profile=long
+settings.register_profile("fast", max_examples=60, deadline=None)
+settings.register_profile("long", max_examples=3000, deadline=None)
+settings.load_profile("fast")
 
 DATA = Path(__file__).parent / "data"
 sys.path.insert(0, str(Path(__file__).parent))

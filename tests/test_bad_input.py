@@ -131,6 +131,8 @@ CASES = [
     Case("CSV malformed quote", csv_case("volunteers", replace_line(2, "general;nurse", '"general;nurse')),
          "volunteers.csv line 4: malformed CSV: unexpected end of data"),
     Case("CSV empty", csv_case("demands", raw=b""), "demands.csv: file is empty"),
+    Case("CSV malformed header", csv_case("areas", raw=b'id,"lat\n'),  # found by the fuzzer
+         "areas.csv line 1: malformed CSV: unexpected end of data"),
     Case("CSV ragged lines", csv_case("volunteers", lambda t: t + "x,1\ny\n"),
          "volunteers.csv line 5: 2 cells, the header has 7"),
     Case("Parquet not Parquet", parquet_case("volunteers", raw=b"PAR1 this is not parquet"),
