@@ -222,9 +222,15 @@ def solve(problem: Problem, options: SolveOptions | None = None, *, deadline: fl
         ph.done("repair")
         seeds = bad
         if lp_planned:
-            lp = _lp_tier(arr, rp, res, dem_weight, pair_cost, deadline - time.perf_counter())
-            stats["lp"] = {"rows": lp.rows, "seconds": round(lp.seconds, 3), "solved": lp.x is not None}
-            if lp.x is not None:
+            try:
+                lp: LpResult | None = _lp_tier(arr, rp, res, dem_weight, pair_cost, deadline - time.perf_counter())
+            except Exception as exc:  # the flow's answer and bound stand; CP-SAT still improves it
+                log.warning("the LP tier failed (%s: %s); going on without it", type(exc).__name__, exc)
+                stats["lp"] = {"error": f"{type(exc).__name__}: {exc}", "solved": False}
+                lp = None
+            if lp is not None:
+                stats["lp"] = {"rows": lp.rows, "seconds": round(lp.seconds, 3), "solved": lp.x is not None}
+            if lp is not None and lp.x is not None:
                 bound = min(bound, lp.coverage_bound)
                 rounded = _swap_improve(arr, rp, res, _round_lp(arr, rp, res, lp.x, dem_weight, pair_cost),
                                         dem_weight, pair_cost, SWAP_MOVES)
@@ -604,7 +610,13 @@ def _repair_regions(
         inp = _region_input(arr, rp, res, chosen, region, dem_weight, pair_cost, pref, opts)
         from matcher.solvers.cpsat import solve_cpsat
 
-        result = solve_cpsat(inp.cp, budget, opts.seed, opts.threads, wall)
+        try:
+            result = solve_cpsat(inp.cp, budget, opts.seed, opts.threads, wall)
+        except Exception as exc:  # a failing region keeps its feasible start; the other regions go on
+            log.warning("CP-SAT failed on a region of %d pairs (%s: %s); it keeps its greedy assignment",
+                        len(inp.index), type(exc).__name__, exc)
+            out.append({"pairs": len(inp.index), "whole_component": whole, "error": f"{type(exc).__name__}: {exc}"})
+            continue
         chosen = chosen.copy()
         chosen[inp.index] = result.chosen
         freed = region.copy()

@@ -1,0 +1,70 @@
+"""Faults inside the engine: a failing solver step loses only its own improvement, never the answer."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import pytest
+from instances import tight_problem
+from oracle import violations
+
+import matcher.solvers.cpsat as cpsat
+import matcher.solvers.lp as lp
+from matcher import Problem, SolveOptions, solve
+
+
+def two_towns(seed: int) -> Problem:
+    """Two copies of a tight instance 100 km apart: at least two independent CP-SAT regions."""
+    a = tight_problem(seed).model_dump(mode="json")
+    b = tight_problem(seed + 1).model_dump(mode="json")
+    for v in b["volunteers"]:
+        v["id"] = "far-" + v["id"]
+        v["lat"] += 0.9
+    for d in b["demands"]:
+        d["id"] = "far-" + d["id"]
+        d["lat"] += 0.9
+        d["preferred_volunteers"] = ["far-" + x for x in d["preferred_volunteers"]]
+    for f in b["forbidden"]:
+        f["volunteer_id"], f["demand_id"] = "far-" + f["volunteer_id"], "far-" + f["demand_id"]
+    merged = {k: a[k] + b[k] for k in ("volunteers", "demands", "forbidden")}
+    return Problem.from_dict(merged)
+
+
+def test_a_failing_cpsat_region_keeps_the_others(monkeypatch: pytest.MonkeyPatch,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    problem = two_towns(11)
+    healthy = solve(problem, SolveOptions(time_limit_s=20, seed=1))
+    assert len(healthy.stats["cpsat_regions"]) >= 2
+    real = cpsat.solve_cpsat
+    calls: list[int] = []
+
+    def first_fails(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("injected: the solver crashed")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cpsat, "solve_cpsat", first_fails)
+    hurt = solve(problem, SolveOptions(time_limit_s=20, seed=1))
+    assert violations(problem, hurt) == []
+    regions = hurt.stats["cpsat_regions"]
+    assert "injected" in regions[0]["error"] and all("error" not in r for r in regions[1:])
+    assert any(r.get("coverage_proven") for r in regions[1:])  # the other regions were solved as before
+    assert hurt.coverage <= healthy.coverage and hurt.coverage >= hurt.stats["repaired_coverage"]
+    assert hurt.coverage <= hurt.coverage_bound
+    assert "CP-SAT failed on a region" in caplog.text
+
+
+def test_a_failing_lp_tier_leaves_the_flow_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = importlib.import_module("matcher.solve")  # the module (matcher.solve the name is the function)
+    monkeypatch.setattr(engine, "REGION_PAIR_BUDGET", 50)  # make the LP tier run on a small instance
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise MemoryError("injected")
+
+    monkeypatch.setattr(lp, "solve_lp", broken)
+    problem = tight_problem(3)
+    s = solve(problem, SolveOptions(time_limit_s=20))
+    assert s.stats["lp"]["error"].startswith("MemoryError") and s.stats["reproducible"] is False
+    assert violations(problem, s) == [] and s.coverage <= s.coverage_bound
