@@ -14,7 +14,7 @@ import logging
 from matcher.baseline import greedy_dispatch
 from matcher.batch import RunResult, run_batch
 from matcher.compare import CaseResult, comparison_table, format_comparison, publish_scenario, run_scenario
-from matcher.errors import MatcherError, PinnedError, ProblemError
+from matcher.errors import MatcherError, PinnedError, ProblemError, ResourceLimitError
 from matcher.generate import PRESETS, generate_problem, generate_tables
 from matcher.io import load_problem, write_json_atomic
 from matcher.model import (
@@ -50,6 +50,7 @@ __all__ = [
     "PinnedError",
     "Problem",
     "ProblemError",
+    "ResourceLimitError",
     "RunResult",
     "Scenario",
     "Solution",

@@ -7,7 +7,9 @@ published folder of tables and a manifest, see :mod:`matcher.batch`),
 
 Exit codes: 0 solved (also when some demand is unmet), 2 bad input (a message
 naming file, record and field; nothing is written), 3 pinned assignments break
-a hard rule, 1 an internal error (a bug: please report it with the input).
+a hard rule, 4 too large for this machine (the memory estimate is in the
+message; nothing is written), 1 an internal error (a bug: please report it
+with the input).
 Killed or failed runs publish nothing.
 """
 
@@ -21,9 +23,9 @@ import sys
 import time
 from collections.abc import Sequence
 
-from matcher.errors import PinnedError, ProblemError
+from matcher.errors import PinnedError, ProblemError, ResourceLimitError
 
-EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_PINNED = 0, 1, 2, 3
+EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_PINNED, EXIT_TOO_LARGE = 0, 1, 2, 3, 4
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -108,6 +110,9 @@ def main(argv: Sequence[str] | None = None, *, started: float | None = None) -> 
     except ProblemError as exc:
         _print_errors("bad input", exc)
         return EXIT_BAD_INPUT
+    except ResourceLimitError as exc:
+        print(f"matcher: too large for this machine: {exc}", file=sys.stderr)
+        return EXIT_TOO_LARGE
 
 
 MAX_SHOWN_ERRORS = 50

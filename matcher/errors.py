@@ -32,3 +32,11 @@ class ProblemError(MatcherError, ValueError):
 
 class PinnedError(ProblemError):
     """A pinned assignment breaks a hard rule (SPEC.md rule 9)."""
+
+
+class ResourceLimitError(MatcherError):
+    """The problem is estimated to need more memory than the machine (or ``SolveOptions.max_memory_mb``) allows.
+
+    Raised before the large allocations, with the estimate in the message, so
+    that a run is refused with a reason instead of being killed by the OS.
+    """

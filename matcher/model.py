@@ -230,6 +230,10 @@ class SolveOptions(_Frozen):
     continuity_weight: float = Field(
         default=5.0, ge=0.0, le=1e6, description="points per demand served by none of its preferred_volunteers"
     )
+    max_memory_mb: float | None = Field(
+        default=None, gt=0.0, le=1e9,
+        description="refuse a problem whose estimated peak memory exceeds this (default: 90% of what is available)",
+    )
     change_weight: float = Field(
         default=10.0, ge=0.0, le=1e6, description="points per assignment of Problem.previous that is not kept"
     )

@@ -144,6 +144,8 @@ def solve(problem: Problem, options: SolveOptions | None = None, *, deadline: fl
     ------
     PinnedError
         When the pinned assignments themselves break a hard rule.
+    ResourceLimitError
+        When the solve is estimated to need more memory than allowed (see :mod:`matcher.limits`).
 
     """
     opts = options or problem.options or SolveOptions()
@@ -151,6 +153,9 @@ def solve(problem: Problem, options: SolveOptions | None = None, *, deadline: fl
     deadline = ph.t0 + opts.time_limit_s if deadline is None else deadline
     arr = build_arrays(problem)
     ph.done("arrays")
+    from matcher.limits import check_memory
+
+    memory = check_memory(arr, opts, lp_pairs_over=REGION_PAIR_BUDGET)  # refuse before the big allocations
     pairs = candidate_pairs(arr)
     ph.done("candidates")
     log.info("%d candidate pairs for %d volunteers x %d demands", len(pairs), arr.nv, arr.nd)
@@ -166,88 +171,104 @@ def solve(problem: Problem, options: SolveOptions | None = None, *, deadline: fl
     cap = np.minimum(res.tasks, np.minimum(n_groups_v, _hours_task_cap(rp, dur, res.hours, arr.nv)))
     ph.done("model")
 
-    # Flow rounds. Any partition of a volunteer's pairs into cliques gives a valid
-    # relaxation, so every round's coverage is an upper bound and the least is kept.
-    # Round 1 groups nobody (cheap). Later rounds give volunteers the flow overbooked
-    # a clique cover anchored at the points where their tasks clashed, which rules
-    # that clash out; a volunteer who never clashes needs no group at all.
-    lp_planned = len(rp) > REGION_PAIR_BUDGET and lp_seconds_estimate(len(rp)) <= LP_SHARE * opts.time_limit_s
-    grouped = np.zeros(arr.nv, dtype=bool)
-    pair_group = np.arange(len(rp), dtype=np.int64) + int(group.max(initial=-1)) + 1
-    next_group = int(pair_group.max(initial=-1)) + 1
-    anchors: dict[int, set[int]] = {}
-    bound = -1
-    flow_rounds = stale = 0
-    while True:
-        flow_rounds += 1
-        flow = solve_flow(
-            FlowInput(arr.nv, arr.nd, rp.v, rp.d, pair_cost, pair_group, pref, cap,
-                      res.base, costs.load_unit(opts), res.seats, dem_weight, res.bonus)
-        )
-        stale = stale + 1 if 0 <= bound <= flow.coverage else 0
-        bound = flow.coverage if bound < 0 else min(bound, flow.coverage)
-        chosen = flow.chosen.copy()
-        bad = _overbooked(arr, rp, chosen, res.hours)
-        log.info("flow round %d: coverage bound %d, %d volunteers overbooked", flow_rounds, flow.coverage, len(bad))
-        if len(bad) == 0 or flow_rounds >= MAX_FLOW_ROUNDS or stale >= 2 or lp_planned:
-            break  # (when the LP relaxation will run, its bound is the tighter one: no more rounds)
-        if (flow_rounds + 1) * FLOW_SECONDS_PER_ARC * flow.arcs > FLOW_TIME_SHARE * opts.time_limit_s:
-            break  # another round would only tighten the bound; keep the time for CP-SAT
-        fresh = bad[~grouped[bad] & (n_groups_v[bad] > 1) & (cap[bad] > 1)]
-        grouped[fresh] = True
-        pair_group = np.where(member(rp.v, fresh), group, pair_group)
-        changed = _add_clash_anchors(arr, rp, chosen, grouped, anchors, first=flow_rounds == 1)
-        if len(fresh) == 0 and not changed:
-            break
-        pair_group, next_group = _anchored_groups(arr, rp, pair_group, changed, anchors, next_group)
-    ph.done("flow")
-    stats: dict[str, object] = {
-        "candidate_pairs": len(pairs),
-        "flow_arcs": flow.arcs,
-        "flow_nodes": flow.nodes,
-        "flow_cost_scale": flow.cost_scale,
-        "flow_coverage_bound": bound + int(dem_weight[arr.pinned[1]].sum()),
-        "overbooked_volunteers": len(bad),
-        "flow_rounds": flow_rounds,
-    }
-    secondary_optimal = flow.cost_scale == 1
-    engine = "flow"
-    if len(bad):
-        engine = "flow+cpsat"
-        relaxed: B | None = chosen
-        chosen = _repair_and_refill(arr, rp, res, chosen, dem_weight, pair_cost)
-        chosen = _swap_improve(arr, rp, res, chosen, dem_weight, pair_cost, SWAP_MOVES)
-        stats["repaired_coverage"] = int(dem_weight[rp.d[chosen]].sum()) + int(dem_weight[arr.pinned[1]].sum())
-        log.info("greedy repair and swaps: coverage %d", stats["repaired_coverage"])
-        ph.done("repair")
-        seeds = bad
-        if lp_planned:
-            try:
-                lp: LpResult | None = _lp_tier(arr, rp, res, dem_weight, pair_cost, deadline - time.perf_counter())
-            except Exception as exc:  # the flow's answer and bound stand; CP-SAT still improves it
-                log.warning("the LP tier failed (%s: %s); going on without it", type(exc).__name__, exc)
-                stats["lp"] = {"error": f"{type(exc).__name__}: {exc}", "solved": False}
-                lp = None
-            if lp is not None:
-                stats["lp"] = {"rows": lp.rows, "seconds": round(lp.seconds, 3), "solved": lp.x is not None}
-            if lp is not None and lp.x is not None:
-                bound = min(bound, lp.coverage_bound)
-                rounded = _swap_improve(arr, rp, res, _round_lp(arr, rp, res, lp.x, dem_weight, pair_cost),
-                                        dem_weight, pair_cost, SWAP_MOVES)
-                log.info("LP relaxation: coverage bound %d, rounded coverage %d", lp.coverage_bound,
-                         int(dem_weight[rp.d[rounded]].sum()))
-                if dem_weight[rp.d[rounded]].sum() >= dem_weight[rp.d[chosen]].sum():
-                    engine = "flow+lp+cpsat"
-                    chosen, relaxed = rounded, None  # CP-SAT regions grow around the LP's fractional pairs
-                    seeds = np.unique(rp.v[(lp.x > 1e-6) & (lp.x < 1 - 1e-6)])
-            ph.done("lp")
-        # CP-SAT's bounds on whole components tighten the last round's bound, not an earlier one's
-        chosen, last_bound, regions, sec_ok = _repair_regions(arr, rp, res, chosen, relaxed, seeds, flow.coverage,
-                                                              dem_weight, pair_cost, pref, opts, ph, deadline)
-        bound = min(bound, last_bound)
-        stats["cpsat_regions"] = regions
-        secondary_optimal = secondary_optimal and sec_ok
-        ph.done("cpsat")
+    # Too little time left for even one flow round (a tight limit on a big problem): answer greedily
+    # now rather than overrun the limit; the bound is then the seats each demand has candidates for.
+    flow_estimate_s = FLOW_SECONDS_PER_ARC * (len(rp) + 3 * arr.nv + 2 * arr.nd)
+    hurried = deadline - time.perf_counter() < flow_estimate_s
+    if hurried:
+        log.warning("%.1f s left, the flow needs about %.1f s: answering with the greedy dispatcher instead",
+                    deadline - time.perf_counter(), flow_estimate_s)
+        order = np.lexsort((pair_cost, -dem_weight[rp.d]))
+        chosen = _refill(arr, rp, res, np.zeros(len(rp), dtype=bool), order)
+        bound = int((dem_weight * np.minimum(res.seats, np.bincount(rp.d, minlength=arr.nd))).sum())
+        stats: dict[str, object] = {**memory.as_stats(), "candidate_pairs": len(pairs),
+                                    "flow_estimate_s": round(flow_estimate_s, 3)}
+        engine, secondary_optimal = "greedy (time limit too short for the flow)", False
+        ph.done("greedy")
+    else:
+        # Flow rounds. Any partition of a volunteer's pairs into cliques gives a valid
+        # relaxation, so every round's coverage is an upper bound and the least is kept.
+        # Round 1 groups nobody (cheap). Later rounds give volunteers the flow overbooked
+        # a clique cover anchored at the points where their tasks clashed, which rules
+        # that clash out; a volunteer who never clashes needs no group at all.
+        lp_planned = len(rp) > REGION_PAIR_BUDGET and lp_seconds_estimate(len(rp)) <= LP_SHARE * opts.time_limit_s
+        grouped = np.zeros(arr.nv, dtype=bool)
+        pair_group = np.arange(len(rp), dtype=np.int64) + int(group.max(initial=-1)) + 1
+        next_group = int(pair_group.max(initial=-1)) + 1
+        anchors: dict[int, set[int]] = {}
+        bound = -1
+        flow_rounds = stale = 0
+        while True:
+            flow_rounds += 1
+            flow = solve_flow(
+                FlowInput(arr.nv, arr.nd, rp.v, rp.d, pair_cost, pair_group, pref, cap,
+                          res.base, costs.load_unit(opts), res.seats, dem_weight, res.bonus)
+            )
+            stale = stale + 1 if 0 <= bound <= flow.coverage else 0
+            bound = flow.coverage if bound < 0 else min(bound, flow.coverage)
+            chosen = flow.chosen.copy()
+            bad = _overbooked(arr, rp, chosen, res.hours)
+            log.info("flow round %d: coverage bound %d, %d volunteers overbooked", flow_rounds, flow.coverage, len(bad))
+            if len(bad) == 0 or flow_rounds >= MAX_FLOW_ROUNDS or stale >= 2 or lp_planned:
+                break  # (when the LP relaxation will run, its bound is the tighter one: no more rounds)
+            if (flow_rounds + 1) * FLOW_SECONDS_PER_ARC * flow.arcs > FLOW_TIME_SHARE * opts.time_limit_s:
+                break  # another round would only tighten the bound; keep the time for CP-SAT
+            fresh = bad[~grouped[bad] & (n_groups_v[bad] > 1) & (cap[bad] > 1)]
+            grouped[fresh] = True
+            pair_group = np.where(member(rp.v, fresh), group, pair_group)
+            changed = _add_clash_anchors(arr, rp, chosen, grouped, anchors, first=flow_rounds == 1)
+            if len(fresh) == 0 and not changed:
+                break
+            pair_group, next_group = _anchored_groups(arr, rp, pair_group, changed, anchors, next_group)
+        ph.done("flow")
+        stats = {
+            **memory.as_stats(),
+            "candidate_pairs": len(pairs),
+            "flow_arcs": flow.arcs,
+            "flow_nodes": flow.nodes,
+            "flow_cost_scale": flow.cost_scale,
+            "flow_coverage_bound": bound + int(dem_weight[arr.pinned[1]].sum()),
+            "overbooked_volunteers": len(bad),
+            "flow_rounds": flow_rounds,
+        }
+        secondary_optimal = flow.cost_scale == 1
+        engine = "flow"
+        if len(bad):
+            engine = "flow+cpsat"
+            relaxed: B | None = chosen
+            chosen = _repair_and_refill(arr, rp, res, chosen, dem_weight, pair_cost)
+            chosen = _swap_improve(arr, rp, res, chosen, dem_weight, pair_cost, SWAP_MOVES)
+            stats["repaired_coverage"] = int(dem_weight[rp.d[chosen]].sum()) + int(dem_weight[arr.pinned[1]].sum())
+            log.info("greedy repair and swaps: coverage %d", stats["repaired_coverage"])
+            ph.done("repair")
+            seeds = bad
+            if lp_planned:
+                try:
+                    lp: LpResult | None = _lp_tier(arr, rp, res, dem_weight, pair_cost, deadline - time.perf_counter())
+                except Exception as exc:  # the flow's answer and bound stand; CP-SAT still improves it
+                    log.warning("the LP tier failed (%s: %s); going on without it", type(exc).__name__, exc)
+                    stats["lp"] = {"error": f"{type(exc).__name__}: {exc}", "solved": False}
+                    lp = None
+                if lp is not None:
+                    stats["lp"] = {"rows": lp.rows, "seconds": round(lp.seconds, 3), "solved": lp.x is not None}
+                if lp is not None and lp.x is not None:
+                    bound = min(bound, lp.coverage_bound)
+                    rounded = _swap_improve(arr, rp, res, _round_lp(arr, rp, res, lp.x, dem_weight, pair_cost),
+                                            dem_weight, pair_cost, SWAP_MOVES)
+                    log.info("LP relaxation: coverage bound %d, rounded coverage %d", lp.coverage_bound,
+                             int(dem_weight[rp.d[rounded]].sum()))
+                    if dem_weight[rp.d[rounded]].sum() >= dem_weight[rp.d[chosen]].sum():
+                        engine = "flow+lp+cpsat"
+                        chosen, relaxed = rounded, None  # CP-SAT regions grow around the LP's fractional pairs
+                        seeds = np.unique(rp.v[(lp.x > 1e-6) & (lp.x < 1 - 1e-6)])
+                ph.done("lp")
+            # CP-SAT's bounds on whole components tighten the last round's bound, not an earlier one's
+            chosen, last_bound, regions, sec_ok = _repair_regions(arr, rp, res, chosen, relaxed, seeds, flow.coverage,
+                                                                  dem_weight, pair_cost, pref, opts, ph, deadline)
+            bound = min(bound, last_bound)
+            stats["cpsat_regions"] = regions
+            secondary_optimal = secondary_optimal and sec_ok
+            ph.done("cpsat")
     final_v = np.concatenate([arr.pinned[0], rp.v[chosen]])
     final_d = np.concatenate([arr.pinned[1], rp.d[chosen]])
     _verify(arr, pairs, final_v, final_d)
@@ -259,7 +280,7 @@ def solve(problem: Problem, options: SolveOptions | None = None, *, deadline: fl
     # a run is reproducible unless the wall clock, not a deterministic budget, cut a CP-SAT region
     # short or stopped the LP (its only stop short of an answer)
     lp_stopped = "lp" in stats and not cast(dict[str, Any], stats["lp"]).get("solved", True)
-    stats["reproducible"] = not lp_stopped and not any(
+    stats["reproducible"] = not hurried and not lp_stopped and not any(
         r.get("skipped") == "deadline" or r.get("wall_capped") for r in ran)
     stats.update(engine=engine, secondary_optimal=bool(secondary_optimal and status is Status.OPTIMAL),
                  time_limit_s=round(opts.time_limit_s, 3), wall_budget_s=round(deadline - ph.t0, 3), seed=opts.seed,

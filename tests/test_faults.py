@@ -68,3 +68,16 @@ def test_a_failing_lp_tier_leaves_the_flow_answer(monkeypatch: pytest.MonkeyPatc
     s = solve(problem, SolveOptions(time_limit_s=20))
     assert s.stats["lp"]["error"].startswith("MemoryError") and s.stats["reproducible"] is False
     assert violations(problem, s) == [] and s.coverage <= s.coverage_bound
+
+
+def test_no_time_for_the_flow_gives_a_greedy_answer_at_once() -> None:
+    import time
+
+    problem = tight_problem(5)
+    full = solve(problem, SolveOptions(time_limit_s=20))
+    t0 = time.perf_counter()
+    late = solve(problem, SolveOptions(time_limit_s=20), deadline=t0 - 1.0)  # the caller already used it all
+    assert late.stats["engine"].startswith("greedy") and late.stats["reproducible"] is False
+    assert violations(problem, late) == [] and 0 < late.coverage <= full.coverage
+    assert late.coverage_bound >= full.coverage  # the seats-with-candidates bound is valid
+    assert time.perf_counter() - t0 < 2.0

@@ -84,6 +84,8 @@ def near_valid_data(draw: st.DrawFn) -> dict[str, Any]:
             break
         table = draw(st.sampled_from(tables))
         rec = draw(st.sampled_from(data[table]))
+        if not rec:
+            continue
         how = draw(st.sampled_from(["value", "drop", "duplicate", "dangling", "swap", "extra"]))
         field = draw(st.sampled_from(sorted(rec)))
         if how == "value":
