@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import resource
+from collections.abc import Callable
 
 import numpy as np
 
@@ -27,10 +28,16 @@ __all__ = ["BYTES_PER_PAIR", "MemoryEstimate", "available_memory_mib", "check_me
 
 log = logging.getLogger(__name__)
 
-BYTES_PER_PAIR = 700
-"""Peak bytes per candidate pair above what the loaded problem holds (flow, repair, CP-SAT, report)."""
-LP_BYTES_PER_PAIR = 1_400
-"""The same when the LP tier runs (its sparse model and GLOP's copy)."""
+BYTES_PER_PAIR = 300
+"""Peak bytes per candidate pair above what the loaded problem holds (flow, repair, report).
+
+Measured: 251 on the district preset (2.08M pairs, 20 s limit)."""
+LP_BYTES_PER_PAIR = 1_500
+"""The same when the LP tier runs (its sparse model and GLOP's copy).
+
+Measured: 1,465 on the district (300 s limit, 3.2 GiB peak)."""
+CPSAT_RESERVE_MIB = 200.0
+"""CP-SAT's regions (up to 60,000 pairs each) on top, for problems big enough to fill one."""
 SAMPLE_DEMANDS = 512
 """Demands whose pairs are counted to estimate the total."""
 AVAILABLE_SHARE = 0.9
@@ -84,15 +91,15 @@ def _held_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def check_memory(arr: ProblemArrays, opts: SolveOptions, *, lp_pairs_over: int) -> MemoryEstimate:
+def check_memory(arr: ProblemArrays, opts: SolveOptions, *, lp_planned: Callable[[int], bool]) -> MemoryEstimate:
     """Estimate the solve's peak; raise :class:`ResourceLimitError` when it exceeds the budget.
 
-    ``lp_pairs_over``: above this many pairs the LP tier may run (its cost per pair is higher).
+    ``lp_planned(pairs)`` says whether the LP tier would run on that many pairs (it costs more per pair).
     """
     pairs = estimate_pairs(arr)
     held = _held_mib()
-    per_pair = LP_BYTES_PER_PAIR if pairs > lp_pairs_over else BYTES_PER_PAIR
-    need = held + pairs * per_pair / 2**20
+    per_pair = LP_BYTES_PER_PAIR if lp_planned(pairs) else BYTES_PER_PAIR
+    need = held + pairs * per_pair / 2**20 + min(CPSAT_RESERVE_MIB, pairs * 2_000 / 2**20)
     if opts.max_memory_mb is not None:
         budget: float | None = opts.max_memory_mb
     else:

@@ -155,7 +155,7 @@ def solve(problem: Problem, options: SolveOptions | None = None, *, deadline: fl
     ph.done("arrays")
     from matcher.limits import check_memory
 
-    memory = check_memory(arr, opts, lp_pairs_over=REGION_PAIR_BUDGET)  # refuse before the big allocations
+    memory = check_memory(arr, opts, lp_planned=lambda n: _lp_planned(n, opts))  # refuse before big allocations
     pairs = candidate_pairs(arr)
     ph.done("candidates")
     log.info("%d candidate pairs for %d volunteers x %d demands", len(pairs), arr.nv, arr.nd)
@@ -191,7 +191,7 @@ def solve(problem: Problem, options: SolveOptions | None = None, *, deadline: fl
         # Round 1 groups nobody (cheap). Later rounds give volunteers the flow overbooked
         # a clique cover anchored at the points where their tasks clashed, which rules
         # that clash out; a volunteer who never clashes needs no group at all.
-        lp_planned = len(rp) > REGION_PAIR_BUDGET and lp_seconds_estimate(len(rp)) <= LP_SHARE * opts.time_limit_s
+        lp_planned = _lp_planned(len(rp), opts)
         grouped = np.zeros(arr.nv, dtype=bool)
         pair_group = np.arange(len(rp), dtype=np.int64) + int(group.max(initial=-1)) + 1
         next_group = int(pair_group.max(initial=-1)) + 1
@@ -704,6 +704,11 @@ def _region(rp: Pairs, pair_cost: I64, chosen: B, in_comp: B, seeds: I64, budget
         others = order[rank < per]
     region[others] = True
     return region, False
+
+
+def _lp_planned(n_pairs: int, opts: SolveOptions) -> bool:
+    """The LP tier runs when the problem is too big for CP-SAT whole and its estimated time fits the limit."""
+    return n_pairs > REGION_PAIR_BUDGET and lp_seconds_estimate(n_pairs) <= LP_SHARE * opts.time_limit_s
 
 
 def lp_seconds_estimate(n_pairs: int) -> float:
