@@ -619,14 +619,15 @@ def _repair_regions(
             (int(c), chunk) for chunk in _seed_chunks(arr, rp, chosen, seeds, REGION_PAIR_BUDGET // 3)]
     total_pairs = sum(min(int(comp_pairs[c]), REGION_PAIR_BUDGET) for c, _ in work)
     for c, seeds in work:
-        in_comp = pair_comp == c
-        region, whole = _region(rp, pair_cost, chosen, in_comp, seeds, REGION_PAIR_BUDGET)
-        # a deterministic share of the limit; the wall cap leaves the report its time
-        budget = CPSAT_SHARE * opts.time_limit_s * min(1.0, len(region) / max(total_pairs, 1))
+        # the wall cap leaves the report its time
         wall = deadline - time.perf_counter() - ph.elapsed() * REPORT_SHARE
         if wall < MIN_REGION_WALL_S:  # past the deadline (only then can two runs differ): keep what we have
-            out.append({"pairs": int(region.sum()), "whole_component": whole, "skipped": "deadline"})
+            out.append({"seed_volunteers": len(seeds), "skipped": "deadline"})
             continue
+        in_comp = pair_comp == c
+        region, whole = _region(rp, pair_cost, chosen, in_comp, seeds, REGION_PAIR_BUDGET)
+        # a deterministic share of the limit
+        budget = CPSAT_SHARE * opts.time_limit_s * min(1.0, len(region) / max(total_pairs, 1))
         region_cov_flow = int(dem_weight[rp.d[region & flow_chosen]].sum()) if flow_chosen is not None else 0
         inp = _region_input(arr, rp, res, chosen, region, dem_weight, pair_cost, pref, opts)
         from matcher.solvers.cpsat import solve_cpsat
