@@ -166,10 +166,6 @@ def solve(problem: Problem, options: SolveOptions | None = None, *, deadline: fl
     pair_cost = costs.pair_costs(
         opts, rp.km, arr.v_recent_hours[rp.v], member(arr.pair_key(rp.v, rp.d), arr.pair_key(*arr.previous))
     )
-    pref = member(arr.pair_key(rp.v, rp.d), arr.pair_key(*arr.preferred)) & (res.bonus[rp.d] > 0)
-    group, n_groups_v = _clique_groups(arr, rp)
-    cap = np.minimum(res.tasks, np.minimum(n_groups_v, _hours_task_cap(rp, dur, res.hours, arr.nv)))
-    ph.done("model")
 
     # Too little time left for even one flow round (a tight limit on a big problem): answer greedily
     # now rather than overrun the limit; the bound is then the seats each demand has candidates for.
@@ -186,6 +182,10 @@ def solve(problem: Problem, options: SolveOptions | None = None, *, deadline: fl
         engine, secondary_optimal = "greedy (time limit too short for the flow)", False
         ph.done("greedy")
     else:
+        pref = member(arr.pair_key(rp.v, rp.d), arr.pair_key(*arr.preferred)) & (res.bonus[rp.d] > 0)
+        group, n_groups_v = _clique_groups(arr, rp)
+        cap = np.minimum(res.tasks, np.minimum(n_groups_v, _hours_task_cap(rp, dur, res.hours, arr.nv)))
+        ph.done("model")
         # Flow rounds. Any partition of a volunteer's pairs into cliques gives a valid
         # relaxation, so every round's coverage is an upper bound and the least is kept.
         # Round 1 groups nobody (cheap). Later rounds give volunteers the flow overbooked
