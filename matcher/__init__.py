@@ -15,6 +15,7 @@ from matcher.baseline import greedy_dispatch
 from matcher.batch import RunResult, run_batch
 from matcher.compare import CaseResult, comparison_table, format_comparison, publish_scenario, run_scenario
 from matcher.errors import MatcherError, PinnedError, ProblemError, ResourceLimitError
+from matcher.explain import DemandExplanation, Exclusion, VolunteerExplanation, explain_demand, explain_volunteer
 from matcher.generate import PRESETS, generate_problem, generate_tables
 from matcher.io import load_problem, write_json_atomic
 from matcher.model import (
@@ -46,6 +47,8 @@ __all__ = [
     "AssignmentOut",
     "CaseResult",
     "Demand",
+    "DemandExplanation",
+    "Exclusion",
     "MatcherError",
     "PinnedError",
     "Problem",
@@ -60,9 +63,12 @@ __all__ = [
     "Unmet",
     "UnmetReason",
     "Volunteer",
+    "VolunteerExplanation",
     "Window",
     "builtin_taxonomy",
     "comparison_table",
+    "explain_demand",
+    "explain_volunteer",
     "format_comparison",
     "generate_problem",
     "generate_tables",

@@ -3,6 +3,7 @@
 Commands: ``solve`` (one solution JSON), ``run`` (the nightly batch run: a
 published folder of tables and a manifest, see :mod:`matcher.batch`),
 ``scenario run|check`` (what-if files, see :mod:`matcher.scenario`),
+``explain`` (why a demand is unmet, see :mod:`matcher.explain`),
 ``generate`` (synthetic places), ``schema``.
 
 Exit codes: 0 solved (also when some demand is unmet), 2 bad input (a message
@@ -67,6 +68,13 @@ def _parser() -> argparse.ArgumentParser:
     wc.add_argument("file")
     wc.add_argument("--data-root")
     _verbosity(wc)
+    x = sub.add_parser("explain", help="why a demand's seats are (not) filled, or a volunteer's score parts")
+    x.add_argument("input", help="the problem: a folder of tables or a SPEC JSON file")
+    x.add_argument("solution", help="its solution: a solution JSON, or a run folder (e.g. RUNS/latest)")
+    who = x.add_mutually_exclusive_group(required=True)
+    who.add_argument("--demand", help="a demand id")
+    who.add_argument("--volunteer", help="a volunteer id")
+    x.add_argument("--json", action="store_true", help="print the explanation as JSON")
     g = sub.add_parser("generate", help="write a realistic synthetic place (tables and a SPEC JSON problem)")
     g.add_argument("--preset", default="district", help="community, street, district or city (default district)")
     g.add_argument("--seed", type=int, default=0)
@@ -103,6 +111,8 @@ def main(argv: Sequence[str] | None = None, *, started: float | None = None) -> 
             return _run(args)
         if args.command == "scenario":
             return _scenario(args)
+        if args.command == "explain":
+            return _explain(args)
         return _solve(args)
     except PinnedError as exc:
         _print_errors("pinned assignments break a hard rule", exc)
@@ -215,6 +225,29 @@ def _solve(args: argparse.Namespace) -> int:
         return _solve_logged(args)
 
 
+def _explain(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from pydantic import ValidationError
+
+    from matcher.batch import load_input
+    from matcher.explain import DemandExplanation, VolunteerExplanation, explain_demand, explain_volunteer
+    from matcher.io import read_json
+    from matcher.model import Solution
+
+    problem = load_input(args.input)
+    path = Path(args.solution)
+    path = path / "solution.json" if path.is_dir() else path
+    try:
+        solution = Solution.model_validate(read_json(path))
+    except ValidationError as exc:
+        raise ProblemError([f"{path}: not a matcher solution ({exc.error_count()} problems)"]) from None
+    result: DemandExplanation | VolunteerExplanation = explain_demand(problem, solution, args.demand) \
+        if args.demand else explain_volunteer(problem, solution, args.volunteer)
+    print(result.model_dump_json(indent=1) if args.json else result.text())
+    return EXIT_OK
+
+
 def _scenario(args: argparse.Namespace) -> int:
     from matcher.progress import cli_logging
     from matcher.scenario import load_scenario
@@ -291,8 +324,11 @@ def run() -> None:
     on disk (fsynced), and tearing down a district's millions of objects would
     only add about half a second to the run.
     """
-    code = main(started=_command_started())
-    sys.stdout.flush()
+    try:
+        code = main(started=_command_started())
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader went away (``matcher explain ... | head``): not an error of ours
+        code = EXIT_OK
     sys.stderr.flush()
     os._exit(code)
 

@@ -97,3 +97,11 @@ def test_time_limit_ignores_work_the_process_did_before_becoming_matcher(tmp_pat
     assert r.returncode == 0, r.stderr
     sol = json.loads((tmp_path / "s.json").read_text())
     assert sol["status"] == "optimal" and sol["stats"]["wall_budget_s"] > 0.5
+
+
+def test_a_closed_pipe_is_not_a_traceback(tmp_path: Path, tiny_path: Path) -> None:
+    script = Path(sys.executable).parent / "matcher"
+    # the reader exits at once, long before matcher has imported and writes: the write finds no reader
+    r = subprocess.run(["bash", "-c", f"{script} schema problem | true; echo ${{PIPESTATUS[0]}}"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.stdout.strip() == "0" and "Traceback" not in r.stderr and "BrokenPipe" not in r.stderr, r.stderr

@@ -1,0 +1,288 @@
+"""Why a demand's seats are (not) filled, and what an assignment's score is made of.
+
+:func:`explain_demand` looks at the volunteers near a demand and says, for
+each, what kept them off it: the first hard rule they break (skill,
+insurance, team, forbidden pair, distance, time), or, when they could have
+gone, which of their assignments used the capacity (an overlapping task, all
+their tasks, or their hours), with those demands' priorities.
+:func:`explain_volunteer` gives each of a volunteer's assignments its score
+parts (coverage points, travel, recent hours, load, continuity, change).
+Both return plain pydantic data with a ``text()`` form for a dispatcher.
+
+Works on the :class:`~matcher.model.Problem` and :class:`~matcher.model.Solution`
+alone (no solver state), in time proportional to the volunteers near the demand.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Sequence
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from matcher.errors import ProblemError
+from matcher.model import Demand, Problem, Solution, SolveOptions, Unmet, Volunteer
+
+__all__ = ["AssignmentScore", "CandidateNote", "DemandExplanation", "Exclusion", "VolunteerExplanation",
+           "explain_demand", "explain_volunteer"]
+
+NEAR_FACTOR = 2.0
+"""Volunteers up to this many times their own max travel away are shown as 'near' (too far, but close)."""
+MAX_NOTES = 50
+"""At most this many volunteers are listed per demand (nearest first)."""
+
+
+class Exclusion(enum.StrEnum):
+    """Why a near volunteer is not on the demand (or that they are)."""
+
+    ASSIGNED = "assigned"
+    FORBIDDEN = "forbidden"
+    MISSING_SKILL = "missing_skill"
+    NOT_INSURED = "not_insured"
+    OTHER_TEAM = "other_team"
+    TOO_FAR = "too_far"
+    NOT_AVAILABLE = "not_available"
+    BUSY = "busy"
+    """Assigned to an overlapping demand."""
+    TASKS_USED = "tasks_used"
+    """All of ``max_tasks`` used by other demands."""
+    HOURS_USED = "hours_used"
+    """Too few of ``max_hours`` left after other demands."""
+    FREE = "free"
+    """Could go and is free: only when the demand's seats are all filled (or the solution is not optimal)."""
+
+
+class _Plain(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class CandidateNote(_Plain):
+    """One near volunteer and what kept them off the demand."""
+
+    volunteer_id: str
+    distance_km: float
+    reason: Exclusion
+    detail: str
+    taken_by: tuple[str, ...] = ()
+    """For busy / tasks_used / hours_used: the demands that used the capacity."""
+    more_urgent: bool | None = None
+    """For busy / tasks_used / hours_used: whether every one of those demands has a higher priority."""
+
+
+class DemandExplanation(_Plain):
+    """A demand's seats: who fills them, why the rest are unmet, and what kept each near volunteer off."""
+
+    demand_id: str
+    priority: int
+    headcount: int
+    assigned: tuple[str, ...]
+    unmet: tuple[Unmet, ...]
+    near_by_reason: dict[str, int]
+    """How many near volunteers each reason kept off (all of them; ``candidates`` lists at most 50)."""
+    candidates: tuple[CandidateNote, ...]
+    """The near volunteers: the assigned first, then those closest to being able to go, nearest first."""
+
+    def text(self) -> str:
+        """A readable summary for a dispatcher."""
+        lines = [f"Demand {self.demand_id} (priority {self.priority}): {len(self.assigned)} of {self.headcount} "
+                 f"seats filled" + (f" by {', '.join(self.assigned)}" if self.assigned else "") + "."]
+        for u in self.unmet:
+            lines.append(f"  {u.missing} seat(s) unmet: {u.reason.value}")
+        if self.near_by_reason:
+            lines.append("  near volunteers: " + ", ".join(f"{n} {r}" for r, n in self.near_by_reason.items()))
+        for c in self.candidates:
+            if c.reason is not Exclusion.ASSIGNED:
+                lines.append(f"  - {c.volunteer_id} ({c.distance_km:.2f} km): {c.reason.value}: {c.detail}")
+        return "\n".join(lines)
+
+
+class AssignmentScore(_Plain):
+    """The score parts of one assignment (SPEC.md objective, in points)."""
+
+    demand_id: str
+    priority: int
+    coverage_points: int
+    travel_km: float
+    travel_points: float
+    recent_hours_points: float
+    load_points: float
+    """This assignment's share of the volunteer's load term (load_weight * tasks^2, split evenly)."""
+    continuity: bool | None
+    """True: served by a preferred volunteer; False: the demand has preferred volunteers, not this one."""
+    kept_from_previous: bool | None
+
+
+class VolunteerExplanation(_Plain):
+    """A volunteer's assignments with their score parts, and the capacity left."""
+
+    volunteer_id: str
+    assignments: tuple[AssignmentScore, ...]
+    tasks_used: int
+    max_tasks: int
+    hours_used: float
+    max_hours: float
+
+    def text(self) -> str:
+        """A readable summary for a dispatcher."""
+        lines = [f"Volunteer {self.volunteer_id}: {self.tasks_used} of {self.max_tasks} tasks, "
+                 f"{self.hours_used:g} of {self.max_hours:g} hours."]
+        for a in self.assignments:
+            extra = []
+            if a.continuity is not None:
+                extra.append("keeps continuity" if a.continuity else "not the household's usual volunteer")
+            if a.kept_from_previous is not None:
+                extra.append("kept from the previous plan" if a.kept_from_previous else "new since the previous plan")
+            lines.append(f"  - {a.demand_id} (priority {a.priority}): +{a.coverage_points} coverage; "
+                         f"travel {a.travel_km:.2f} km = {a.travel_points:.2f} pt, recent hours "
+                         f"{a.recent_hours_points:.2f} pt, load {a.load_points:.2f} pt"
+                         + (f"; {', '.join(extra)}" if extra else ""))
+        return "\n".join(lines)
+
+
+def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(a)))
+
+
+def _where(problem: Problem, d: Demand) -> tuple[float, float]:
+    if d.lat is not None and d.lon is not None:
+        return d.lat, d.lon
+    area = next(a for a in problem.areas if a.id == d.area_id)
+    return area.lat, area.lon
+
+
+def _free(v: Volunteer, start: datetime, end: datetime) -> bool:
+    """Whether the union of v's windows (touching ones joined) covers [start, end]."""
+    spans = sorted((w.start, w.end) for w in v.availability)
+    merged: list[list[datetime]] = []
+    for s, e in spans:
+        if merged and s <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], e)
+        else:
+            merged.append([s, e])
+    return any(s <= start and end <= e for s, e in merged)
+
+
+def _hours(d: Demand) -> float:
+    return (d.end - d.start).total_seconds() / 3600
+
+
+def explain_demand(problem: Problem, solution: Solution, demand_id: str) -> DemandExplanation:
+    """Why the demand's seats are filled or not, volunteer by volunteer (nearest first).
+
+    Raises
+    ------
+    ProblemError
+        When no demand has that id.
+
+    """
+    demands = {d.id: d for d in problem.demands}
+    if demand_id not in demands:
+        raise ProblemError([f"demand_id: no demand {demand_id!r}"])
+    d = demands[demand_id]
+    lat, lon = _where(problem, d)
+    forbidden = {(a.volunteer_id, a.demand_id) for a in problem.forbidden}
+    by_vol: dict[str, list[str]] = {}
+    for a in solution.assignments:
+        by_vol.setdefault(a.volunteer_id, []).append(a.demand_id)
+    assigned = tuple(sorted(v for v, ds in by_vol.items() if demand_id in ds))
+    notes: list[CandidateNote] = []
+    for v in problem.volunteers:
+        km = _km(v.lat, v.lon, lat, lon)
+        if km > NEAR_FACTOR * v.max_travel_km:
+            continue
+        notes.append(_note(v, d, km, demands, by_vol.get(v.id, []), (v.id, d.id) in forbidden))
+    # the assigned first, then those closest to being able to go, nearest first
+    notes.sort(key=lambda n: (_RANK[n.reason], n.distance_km, n.volunteer_id))
+    counts: dict[str, int] = {}
+    for n in notes:
+        counts[n.reason.value] = counts.get(n.reason.value, 0) + 1
+    return DemandExplanation(demand_id=d.id, priority=d.priority, headcount=d.headcount, assigned=assigned,
+                             unmet=tuple(u for u in solution.unmet if u.demand_id == d.id),
+                             near_by_reason=dict(sorted(counts.items())), candidates=tuple(notes[:MAX_NOTES]))
+
+
+_RANK = {r: i for i, r in enumerate([
+    Exclusion.ASSIGNED, Exclusion.FREE, Exclusion.BUSY, Exclusion.TASKS_USED, Exclusion.HOURS_USED,
+    Exclusion.NOT_AVAILABLE, Exclusion.TOO_FAR, Exclusion.FORBIDDEN, Exclusion.OTHER_TEAM, Exclusion.NOT_INSURED,
+    Exclusion.MISSING_SKILL])}
+
+
+def _note(v: Volunteer, d: Demand, km: float, demands: dict[str, Demand], tasks: Sequence[str],
+          forbidden: bool) -> CandidateNote:
+    def note(reason: Exclusion, detail: str, taken: Sequence[str] = ()) -> CandidateNote:
+        urgent = all(demands[t].priority > d.priority for t in taken) if taken else None
+        return CandidateNote(volunteer_id=v.id, distance_km=round(km, 3), reason=reason, detail=detail,
+                             taken_by=tuple(taken), more_urgent=urgent)
+
+    if d.id in tasks:
+        return note(Exclusion.ASSIGNED, "assigned to this demand")
+    missing = [s for s in d.required_skills if s not in v.skills]
+    if missing:
+        return note(Exclusion.MISSING_SKILL, f"lacks {', '.join(missing)}")
+    if d.requires_insured and not v.insured:
+        return note(Exclusion.NOT_INSURED, "the demand requires insured volunteers")
+    if d.team_id is not None and v.team_id != d.team_id:
+        return note(Exclusion.OTHER_TEAM, f"the demand is reserved for team {d.team_id}")
+    if forbidden:
+        return note(Exclusion.FORBIDDEN, "the pair is forbidden (declined or a conflict of interest)")
+    if km > v.max_travel_km:
+        return note(Exclusion.TOO_FAR, f"{km:.2f} km away, travels at most {v.max_travel_km:g} km")
+    if not _free(v, d.start, d.end):
+        return note(Exclusion.NOT_AVAILABLE, "not available for the whole window")
+    if _hours(d) > v.max_hours or v.max_tasks == 0:
+        return note(Exclusion.HOURS_USED if v.max_tasks else Exclusion.TASKS_USED,
+                    "the demand alone exceeds the volunteer's max_hours or max_tasks")
+    clash = [t for t in tasks if demands[t].start < d.end and d.start < demands[t].end]
+    if clash:
+        return note(Exclusion.BUSY, "assigned to an overlapping demand: " + _list(clash, demands), clash)
+    if len(tasks) >= v.max_tasks:
+        return note(Exclusion.TASKS_USED, f"all {v.max_tasks} tasks used by: " + _list(tasks, demands), tasks)
+    used = sum(_hours(demands[t]) for t in tasks)
+    if used + _hours(d) > v.max_hours + 1e-9:
+        return note(Exclusion.HOURS_USED, f"{used:g} of {v.max_hours:g} hours used by: " + _list(tasks, demands),
+                    tasks)
+    return note(Exclusion.FREE, "could go and is free")
+
+
+def _list(ids: Sequence[str], demands: dict[str, Demand]) -> str:
+    return ", ".join(f"{t} (priority {demands[t].priority})" for t in ids)
+
+
+def explain_volunteer(problem: Problem, solution: Solution, volunteer_id: str,
+                      options: SolveOptions | None = None) -> VolunteerExplanation:
+    """A volunteer's assignments with their score parts (weights from ``options``, else the problem's).
+
+    Raises
+    ------
+    ProblemError
+        When no volunteer has that id.
+
+    """
+    vols = {v.id: v for v in problem.volunteers}
+    if volunteer_id not in vols:
+        raise ProblemError([f"volunteer_id: no volunteer {volunteer_id!r}"])
+    v = vols[volunteer_id]
+    opts = options or problem.options or SolveOptions()
+    weights = opts.priority_weights
+    demands = {d.id: d for d in problem.demands}
+    previous = {(a.volunteer_id, a.demand_id) for a in problem.previous}
+    mine = [a for a in solution.assignments if a.volunteer_id == volunteer_id]
+    n = len(mine)
+    load_each = opts.load_weight * n  # load_weight * n^2 for the volunteer, split over the n tasks
+    scores = []
+    for a in mine:
+        d = demands[a.demand_id]
+        scores.append(AssignmentScore(
+            demand_id=d.id, priority=d.priority, coverage_points=weights[d.priority], travel_km=a.travel_km,
+            travel_points=round(opts.travel_weight * a.travel_km, 6),
+            recent_hours_points=round(opts.recent_hours_weight * v.recent_hours, 6),
+            load_points=round(load_each, 6),
+            continuity=(v.id in d.preferred_volunteers) if d.preferred_volunteers else None,
+            kept_from_previous=((v.id, d.id) in previous) if problem.previous else None))
+    return VolunteerExplanation(volunteer_id=v.id, assignments=tuple(scores), tasks_used=n, max_tasks=v.max_tasks,
+                                hours_used=round(sum(_hours(demands[a.demand_id]) for a in mine), 4),
+                                max_hours=v.max_hours)
