@@ -114,15 +114,11 @@ def read_assignments(path: str | Path) -> list[tuple[str, str]]:
     missing = [c for c in ("volunteer_id", "demand_id") if c not in cols]
     if missing:
         raise ProblemError([f"{path}: missing column {', '.join(missing)}"])
-    first = 2 if path.suffix != ".parquet" else 1
-    unit = "line" if path.suffix != ".parquet" else "row"
-    rows = [(f"{path.name} {unit} {i + first}", {"volunteer_id": v, "demand_id": d})
-            for i, (v, d) in enumerate(zip(cols["volunteer_id"], cols["demand_id"]))]
+    first, unit = (1, "row") if path.suffix == ".parquet" else (2, "line")
     out = []
-    for where, row in rows:
-        vid, did = row.get("volunteer_id"), row.get("demand_id")
+    for i, (vid, did) in enumerate(zip(cols["volunteer_id"], cols["demand_id"])):
         if not vid or not did:
-            raise ProblemError([f"{where}: needs columns volunteer_id and demand_id with values"])
+            raise ProblemError([f"{path.name} {unit} {i + first}: needs a volunteer_id and a demand_id"])
         out.append((str(vid), str(did)))
     return out
 

@@ -219,7 +219,7 @@ def test_previous_given_twice_is_an_error(tmp_path: Path) -> None:
 def test_previous_table_errors_name_the_line(tmp_path: Path) -> None:
     prev = tmp_path / "prev.csv"
     prev.write_text("volunteer_id,demand_id\nB,d1\n,d2\n")
-    with pytest.raises(ProblemError, match=r"prev.csv line 3: needs columns volunteer_id and demand_id"):
+    with pytest.raises(ProblemError, match=r"prev.csv line 3: needs a volunteer_id and a demand_id"):
         read_assignments(prev)
     prev.write_text("volunteer,demand_id\nB,d1\n")
     with pytest.raises(ProblemError, match="missing column volunteer_id"):
