@@ -33,6 +33,7 @@ from matcher.model import (
     Volunteer,
     Window,
 )
+from matcher.recommend import Recommendation, recommend
 from matcher.scenario import Scenario, load_scenario
 from matcher.solve import solve
 from matcher.tables import problem_from_tables, read_tables, write_tables
@@ -53,6 +54,7 @@ __all__ = [
     "PinnedError",
     "Problem",
     "ProblemError",
+    "Recommendation",
     "ResourceLimitError",
     "RunResult",
     "Scenario",
@@ -78,6 +80,7 @@ __all__ = [
     "problem_from_tables",
     "publish_scenario",
     "read_tables",
+    "recommend",
     "run_batch",
     "run_scenario",
     "solve",

@@ -141,13 +141,13 @@ class VolunteerExplanation(_Plain):
         return "\n".join(lines)
 
 
-def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+def great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     p1, p2 = math.radians(lat1), math.radians(lat2)
     a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
     return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(a)))
 
 
-def _where(problem: Problem, d: Demand) -> tuple[float, float]:
+def demand_place(problem: Problem, d: Demand) -> tuple[float, float]:
     if d.lat is not None and d.lon is not None:
         return d.lat, d.lon
     area = next(a for a in problem.areas if a.id == d.area_id)
@@ -166,7 +166,7 @@ def _free(v: Volunteer, start: datetime, end: datetime) -> bool:
     return any(s <= start and end <= e for s, e in merged)
 
 
-def _hours(d: Demand) -> float:
+def service_hours(d: Demand) -> float:
     return (d.end - d.start).total_seconds() / 3600
 
 
@@ -183,7 +183,7 @@ def explain_demand(problem: Problem, solution: Solution, demand_id: str) -> Dema
     if demand_id not in demands:
         raise ProblemError([f"demand_id: no demand {demand_id!r}"])
     d = demands[demand_id]
-    lat, lon = _where(problem, d)
+    lat, lon = demand_place(problem, d)
     forbidden = {(a.volunteer_id, a.demand_id) for a in problem.forbidden}
     by_vol: dict[str, list[str]] = {}
     for a in solution.assignments:
@@ -191,10 +191,10 @@ def explain_demand(problem: Problem, solution: Solution, demand_id: str) -> Dema
     assigned = tuple(sorted(v for v, ds in by_vol.items() if demand_id in ds))
     notes: list[CandidateNote] = []
     for v in problem.volunteers:
-        km = _km(v.lat, v.lon, lat, lon)
+        km = great_circle_km(v.lat, v.lon, lat, lon)
         if km > NEAR_FACTOR * v.max_travel_km:
             continue
-        notes.append(_note(v, d, km, demands, by_vol.get(v.id, []), (v.id, d.id) in forbidden))
+        notes.append(volunteer_note(v, d, km, demands, by_vol.get(v.id, []), (v.id, d.id) in forbidden))
     # the assigned first, then those closest to being able to go, nearest first
     notes.sort(key=lambda n: (_RANK[n.reason], n.distance_km, n.volunteer_id))
     counts: dict[str, int] = {}
@@ -211,7 +211,7 @@ _RANK = {r: i for i, r in enumerate([
     Exclusion.MISSING_SKILL])}
 
 
-def _note(v: Volunteer, d: Demand, km: float, demands: dict[str, Demand], tasks: Sequence[str],
+def volunteer_note(v: Volunteer, d: Demand, km: float, demands: dict[str, Demand], tasks: Sequence[str],
           forbidden: bool) -> CandidateNote:
     def note(reason: Exclusion, detail: str, taken: Sequence[str] = ()) -> CandidateNote:
         urgent = all(demands[t].priority > d.priority for t in taken) if taken else None
@@ -233,7 +233,7 @@ def _note(v: Volunteer, d: Demand, km: float, demands: dict[str, Demand], tasks:
         return note(Exclusion.TOO_FAR, f"{km:.2f} km away, travels at most {v.max_travel_km:g} km")
     if not _free(v, d.start, d.end):
         return note(Exclusion.NOT_AVAILABLE, "not available for the whole window")
-    if _hours(d) > v.max_hours or v.max_tasks == 0:
+    if service_hours(d) > v.max_hours or v.max_tasks == 0:
         return note(Exclusion.HOURS_USED if v.max_tasks else Exclusion.TASKS_USED,
                     "the demand alone exceeds the volunteer's max_hours or max_tasks")
     clash = [t for t in tasks if demands[t].start < d.end and d.start < demands[t].end]
@@ -241,8 +241,8 @@ def _note(v: Volunteer, d: Demand, km: float, demands: dict[str, Demand], tasks:
         return note(Exclusion.BUSY, "assigned to an overlapping demand: " + _list(clash, demands), clash)
     if len(tasks) >= v.max_tasks:
         return note(Exclusion.TASKS_USED, f"all {v.max_tasks} tasks used by: " + _list(tasks, demands), tasks)
-    used = sum(_hours(demands[t]) for t in tasks)
-    if used + _hours(d) > v.max_hours + 1e-9:
+    used = sum(service_hours(demands[t]) for t in tasks)
+    if used + service_hours(d) > v.max_hours + 1e-9:
         return note(Exclusion.HOURS_USED, f"{used:g} of {v.max_hours:g} hours used by: " + _list(tasks, demands),
                     tasks)
     return note(Exclusion.FREE, "could go and is free")
@@ -284,5 +284,5 @@ def explain_volunteer(problem: Problem, solution: Solution, volunteer_id: str,
             continuity=(v.id in d.preferred_volunteers) if d.preferred_volunteers else None,
             kept_from_previous=((v.id, d.id) in previous) if problem.previous else None))
     return VolunteerExplanation(volunteer_id=v.id, assignments=tuple(scores), tasks_used=n, max_tasks=v.max_tasks,
-                                hours_used=round(sum(_hours(demands[a.demand_id]) for a in mine), 4),
+                                hours_used=round(sum(service_hours(demands[a.demand_id]) for a in mine), 4),
                                 max_hours=v.max_hours)
