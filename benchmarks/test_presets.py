@@ -20,7 +20,7 @@ import pytest
 from oracle import violations
 
 from matcher import Problem, Solution, SolveOptions, Status, greedy_dispatch, solve
-from matcher.cli import WRITE_SHARE
+from matcher.batch import WRITE_SHARE
 from matcher.io import write_json_atomic
 from matcher.tables import read_tables
 

@@ -20,8 +20,10 @@ import math
 from collections.abc import Sequence
 from datetime import datetime
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict
 
+from matcher.arrays import haversine_km
 from matcher.errors import ProblemError
 from matcher.model import Demand, Problem, Solution, SolveOptions, Unmet, Volunteer
 
@@ -190,10 +192,14 @@ def explain_demand(problem: Problem, solution: Solution, demand_id: str) -> Dema
         by_vol.setdefault(a.volunteer_id, []).append(a.demand_id)
     assigned = tuple(sorted(v for v, ds in by_vol.items() if demand_id in ds))
     notes: list[CandidateNote] = []
-    for v in problem.volunteers:
+    vols = problem.volunteers
+    v_lat = np.array([v.lat for v in vols], dtype=np.float64)
+    v_lon = np.array([v.lon for v in vols], dtype=np.float64)
+    reach = NEAR_FACTOR * np.array([v.max_travel_km for v in vols], dtype=np.float64)
+    dist = haversine_km(v_lat, v_lon, np.full_like(v_lat, lat), np.full_like(v_lon, lon))
+    for i in np.flatnonzero(dist <= reach).tolist():
+        v = vols[i]
         km = great_circle_km(v.lat, v.lon, lat, lon)
-        if km > NEAR_FACTOR * v.max_travel_km:
-            continue
         notes.append(volunteer_note(v, d, km, demands, by_vol.get(v.id, []), (v.id, d.id) in forbidden))
     # the assigned first, then those closest to being able to go, nearest first
     notes.sort(key=lambda n: (_RANK[n.reason], n.distance_km, n.volunteer_id))

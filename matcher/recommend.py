@@ -25,8 +25,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict
 
+from matcher.arrays import haversine_km
 from matcher.errors import ProblemError
 from matcher.explain import Exclusion, demand_place, great_circle_km, service_hours, volunteer_note
 from matcher.model import Demand, Problem, Solution, SolveOptions, Volunteer
@@ -105,12 +107,21 @@ def recommend(problem: Problem, solution: Solution, demand: Demand | str, k: int
     filled: dict[str, int] = {}
     for a in solution.assignments:
         filled[a.demand_id] = filled.get(a.demand_id, 0) + 1
-    vols = {v.id: v for v in problem.volunteers}
+    near = _Near(problem)
+    free_cache: dict[str, list[tuple[float, str]]] = {}
+
+    def free_for(t: str) -> list[tuple[float, str]]:
+        """Volunteers free for demand ``t`` in the current plan, nearest first (computed once per demand)."""
+        if t not in free_cache:
+            dt = demands[t]
+            free_cache[t] = sorted(
+                (km, u.id) for u, km in near.within_range(*demand_place(problem, dt))
+                if volunteer_note(u, dt, km, demands, tasks.get(u.id, []), (u.id, t) in forbidden).reason
+                is Exclusion.FREE)
+        return free_cache[t]
+
     out: list[Recommendation] = []
-    for v in problem.volunteers:
-        km = great_circle_km(v.lat, v.lon, lat, lon)
-        if km > v.max_travel_km:
-            continue
+    for v, km in near.within_range(lat, lon):
         mine = tasks.get(v.id, [])
         note = volunteer_note(v, d, km, demands, mine, (v.id, d.id) in forbidden)
         if note.reason not in USABLE:
@@ -118,7 +129,13 @@ def recommend(problem: Problem, solution: Solution, demand: Demand | str, k: int
         leaves = _to_leave(v, d, mine, demands, pinned)
         if leaves is None:
             continue  # only pinned tasks stand in the way
-        refilled = _refill(problem, leaves, v, vols, demands, tasks, forbidden)
+        refilled: dict[str, str] = {}
+        used = {v.id}
+        for t in sorted(leaves, key=lambda t: (-demands[t].priority, t)):  # each seat left, most valuable first
+            taker = next((uid for _, uid in free_for(t) if uid not in used), None)
+            if taker is not None:
+                refilled[t] = taker
+                used.add(taker)
         lost = sum(weights[demands[t].priority] for t in leaves if t not in refilled)
         n_after = len(mine) - len(leaves) + 1
         secondary = (opts.travel_weight * km + opts.recent_hours_weight * v.recent_hours
@@ -152,25 +169,17 @@ def _to_leave(v: Volunteer, d: Demand, mine: Sequence[str], demands: dict[str, D
     return leave
 
 
-def _refill(problem: Problem, leaves: Sequence[str], v: Volunteer, vols: dict[str, Volunteer],
-            demands: dict[str, Demand], tasks: dict[str, list[str]], forbidden: set[tuple[str, str]]
-            ) -> dict[str, str]:
-    """For each seat left (most valuable first), a near volunteer free for it, each used once."""
-    out: dict[str, str] = {}
-    used = {v.id}
-    for t in sorted(leaves, key=lambda t: (-demands[t].priority, t)):
-        dt = demands[t]
-        lat, lon = demand_place(problem, dt)
-        best: tuple[float, str] | None = None
-        for u in vols.values():
-            if u.id in used:
-                continue
-            km = great_circle_km(u.lat, u.lon, lat, lon)
-            if km > u.max_travel_km:
-                continue
-            if volunteer_note(u, dt, km, demands, tasks.get(u.id, []), (u.id, t) in forbidden).reason is Exclusion.FREE:
-                best = min(best, (km, u.id)) if best else (km, u.id)
-        if best is not None:
-            out[t] = best[1]
-            used.add(best[1])
-    return out
+class _Near:
+    """Volunteers within their own travel range of a point: numpy prefilter, exact distance after."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.vols = problem.volunteers
+        self.lat = np.array([v.lat for v in self.vols], dtype=np.float64)
+        self.lon = np.array([v.lon for v in self.vols], dtype=np.float64)
+        self.reach = np.array([v.max_travel_km for v in self.vols], dtype=np.float64)
+
+    def within_range(self, lat: float, lon: float) -> list[tuple[Volunteer, float]]:
+        km = haversine_km(self.lat, self.lon, np.full_like(self.lat, lat), np.full_like(self.lon, lon))
+        return [(self.vols[i], great_circle_km(self.vols[i].lat, self.vols[i].lon, lat, lon))
+                for i in np.flatnonzero(km <= self.reach + 1e-6).tolist()
+                if great_circle_km(self.vols[i].lat, self.vols[i].lon, lat, lon) <= self.vols[i].max_travel_km]
