@@ -34,6 +34,17 @@ from matcher.model import (
     Window,
 )
 from matcher.recommend import Recommendation, recommend
+from matcher.repair import (
+    AssignmentPinned,
+    Change,
+    DemandAdded,
+    DemandChanged,
+    DemandWithdrawn,
+    PairForbidden,
+    VolunteerUnavailable,
+    apply_changes,
+    repair,
+)
 from matcher.scenario import Scenario, load_scenario
 from matcher.solve import solve
 from matcher.tables import problem_from_tables, read_tables, write_tables
@@ -46,11 +57,17 @@ __all__ = [
     "Area",
     "Assignment",
     "AssignmentOut",
+    "AssignmentPinned",
     "CaseResult",
+    "Change",
     "Demand",
+    "DemandAdded",
+    "DemandChanged",
     "DemandExplanation",
+    "DemandWithdrawn",
     "Exclusion",
     "MatcherError",
+    "PairForbidden",
     "PinnedError",
     "Problem",
     "ProblemError",
@@ -66,7 +83,9 @@ __all__ = [
     "UnmetReason",
     "Volunteer",
     "VolunteerExplanation",
+    "VolunteerUnavailable",
     "Window",
+    "apply_changes",
     "builtin_taxonomy",
     "comparison_table",
     "explain_demand",
@@ -81,6 +100,7 @@ __all__ = [
     "publish_scenario",
     "read_tables",
     "recommend",
+    "repair",
     "run_batch",
     "run_scenario",
     "solve",
