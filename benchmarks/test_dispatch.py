@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from matcher import SolveOptions, explain_demand, recommend, solve
+from matcher import SolveOptions, VolunteerUnavailable, explain_demand, recommend, repair, solve
 from matcher.tables import read_tables
 
 
@@ -35,6 +35,15 @@ def test_district_recommend_and_explain(benchmark: Any, preset_folder: Callable[
         return rec, exp
 
     rec, exp = benchmark.pedantic(ask, rounds=1, iterations=1)
+    busy = sorted({a.volunteer_id for a in solution.assignments})[::4000][:5]
+    fixes = []
+    for vid in busy:
+        t = time.perf_counter()
+        r = repair(problem, solution, [VolunteerUnavailable(volunteer_id=vid)], SolveOptions(time_limit_s=20))
+        fixes.append((time.perf_counter() - t, r.stats["repair"]["changed"], r.stats["repair"]["region_volunteers"],
+                      r.coverage - solution.coverage, r.stats["seconds"].get("assess", 0.0)))
+    print("\n  repair after one cancellation (seconds, changed, region volunteers, coverage change, assess s): "
+          + "; ".join(f"{a:.2f} s, {b}, {c}, {d:+g}, {e:.2f}" for a, b, c, d, e in fixes))
     print(f"\n  full solve {full:.2f} s; over {len(asked)} unmet demands: recommend median "
           f"{statistics.median(rec) * 1000:.0f} ms, max {max(rec) * 1000:.0f} ms; explain median "
           f"{statistics.median(exp) * 1000:.0f} ms, max {max(exp) * 1000:.0f} ms")

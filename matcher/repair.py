@@ -4,9 +4,9 @@ A dispatch service holds a solved plan when a volunteer cancels, an order
 arrives, changes or is withdrawn, a pair is ruled out, or an assignment is
 accepted and must stay. :func:`repair` applies the changes
 (:func:`apply_changes`) and re-optimises a *region* around them: the changed
-volunteers and demands, the volunteers who could serve the affected demands,
-the demands those volunteers serve, and the open demands the freed volunteers
-could take (two rounds). Everything outside the region is kept as it is.
+volunteers and demands, the volunteers who could serve the affected demands, and
+the demands those volunteers serve (a second round while the region is small).
+Everything outside the region is kept as it is.
 
 Inside the region the objective is lexicographic: coverage first, then the
 number of current assignments changed (each costs :data:`CHANGE_POINTS`, far
@@ -41,6 +41,12 @@ CHANGE_POINTS = 1000.0
 """Secondary points one changed assignment costs inside the region (dominates travel, load and fairness)."""
 WHOLE_BELOW = 2_000
 """Problems with fewer volunteers are repaired whole (exact)."""
+REGION_ROUNDS = 2
+"""Rounds of growth of the region (able volunteers, then what they serve)."""
+REGION_GROW_BELOW = 200
+"""The region grows another round only while it has fewer volunteers than this."""
+SUB_SOLVE_SECONDS = 2.0
+"""Most seconds the region's solve may take (it is small; this is a cap, not a target)."""
 
 
 class _Change(BaseModel):
@@ -222,7 +228,8 @@ def repair(problem: Problem, solution: Solution, changes: Sequence[Change] | Seq
         pinned=inside(new.pinned), forbidden=inside(new.forbidden), previous=keep, options=None, taxonomy=None)
     from matcher.solve import solve
 
-    sub_solution = solve(sub, opts.model_copy(update={"change_weight": CHANGE_POINTS}))
+    limit = opts.time_limit_s if whole else min(opts.time_limit_s, SUB_SOLVE_SECONDS)
+    sub_solution = solve(sub, opts.model_copy(update={"change_weight": CHANGE_POINTS, "time_limit_s": limit}))
     final = sorted(set(outside) | {(a.volunteer_id, a.demand_id) for a in sub_solution.assignments})
 
     weights = opts.priority_weights
@@ -294,12 +301,14 @@ def _region(problem: Problem, current: Sequence[tuple[str, str]], touched_v: set
             affected_d.add(d)
     region_v = set(affected_v)
     region_d = set(affected_d)
-    for _ in range(2):  # two rounds: the volunteers able to help, what they serve, and who serves that
+    for _ in range(REGION_ROUNDS):  # the volunteers able to help, and what they serve; again while small
         for d in list(region_d):
             region_v.update(able(d))
             region_v.update(served_by.get(d, []))
         for v in list(region_v):
             region_d.update(serves.get(v, []))
+        if len(region_v) > REGION_GROW_BELOW:
+            break
     return region_v, region_d
 
 
