@@ -242,9 +242,9 @@ def repair(problem: Problem, solution: Solution, changes: Sequence[Change] | Seq
     stats = {"changed": len(before - set(final)), "kept": len(before & set(final)), "added": len(set(final) - before),
              "region_volunteers": len(region_v), "region_demands": len(region_d), "whole_problem": whole,
              "seconds": 0.0}
-    out = assess(new, final, opts, bound=bound, stats={"repair": stats, "engine": "repair"})
+    out = assess(new, final, opts, bound=bound, stats={"engine": "repair"})
     stats["seconds"] = round(time.perf_counter() - t0, 4)
-    return out
+    return out.model_copy(update={"stats": {**out.stats, "repair": stats}})
 
 
 def _parse(changes: Sequence[Change] | Sequence[dict[str, object]]) -> list[Change]:

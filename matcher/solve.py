@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -107,6 +108,14 @@ class _Phases:
         return time.perf_counter() - self.t0
 
 
+class Cancel(Protocol):
+    """Anything with ``is_set()``, e.g. :class:`threading.Event`."""
+
+    def is_set(self) -> bool:
+        """Whether the caller asked the solve to stop."""
+        ...
+
+
 @dataclass(frozen=True, eq=False)
 class _Residual:
     """What is left for the optimiser once pinned pairs are placed."""
@@ -119,7 +128,8 @@ class _Residual:
     bonus: I64
 
 
-def solve(problem: Problem, options: SolveOptions | None = None, *, deadline: float | None = None) -> Solution:
+def solve(problem: Problem, options: SolveOptions | None = None, *, deadline: float | None = None,
+          cancel: Cancel | None = None) -> Solution:
     """Solve a problem: the best assignment by SPEC.md's objective, with a proven bound.
 
     Parameters
@@ -134,6 +144,12 @@ def solve(problem: Problem, options: SolveOptions | None = None, *, deadline: fl
         A ``time.perf_counter()`` value after which CP-SAT stops whatever its
         budget (default: start + ``time_limit_s``). Callers that spent time
         before calling (the CLI, loading) pass their own.
+    cancel
+        Cooperative cancellation, e.g. a :class:`threading.Event`: once it is
+        set, the solve stops at its next step (between flow rounds, before the
+        LP tier and before each CP-SAT region) and returns the best feasible
+        answer so far, with ``stats["cancelled"]`` true. Set before the call,
+        it gets the greedy answer at once.
 
     Returns
     -------
@@ -170,10 +186,16 @@ def solve(problem: Problem, options: SolveOptions | None = None, *, deadline: fl
     # Too little time left for even one flow round (a tight limit on a big problem): answer greedily
     # now rather than overrun the limit; the bound is then the seats each demand has candidates for.
     flow_estimate_s = FLOW_SECONDS_PER_ARC * (len(rp) + 3 * arr.nv + 2 * arr.nd)
-    hurried = deadline - time.perf_counter() < flow_estimate_s
+    def stopped() -> bool:
+        return cancel is not None and cancel.is_set()
+
+    hurried = stopped() or deadline - time.perf_counter() < flow_estimate_s
     if hurried:
-        log.warning("%.1f s left, the flow needs about %.1f s: answering with the greedy dispatcher instead",
-                    deadline - time.perf_counter(), flow_estimate_s)
+        if stopped():
+            log.warning("cancelled before the flow: answering with the greedy dispatcher")
+        else:
+            log.warning("%.1f s left, the flow needs about %.1f s: answering with the greedy dispatcher instead",
+                        deadline - time.perf_counter(), flow_estimate_s)
         order = np.lexsort((pair_cost, -dem_weight[rp.d]))
         chosen = _refill(arr, rp, res, np.zeros(len(rp), dtype=bool), order)
         bound = int((dem_weight * np.minimum(res.seats, np.bincount(rp.d, minlength=arr.nd))).sum())
@@ -209,7 +231,7 @@ def solve(problem: Problem, options: SolveOptions | None = None, *, deadline: fl
             chosen = flow.chosen.copy()
             bad = _overbooked(arr, rp, chosen, res.hours)
             log.info("flow round %d: coverage bound %d, %d volunteers overbooked", flow_rounds, flow.coverage, len(bad))
-            if len(bad) == 0 or flow_rounds >= MAX_FLOW_ROUNDS or stale >= 2 or lp_planned:
+            if len(bad) == 0 or flow_rounds >= MAX_FLOW_ROUNDS or stale >= 2 or lp_planned or stopped():
                 break  # (when the LP relaxation will run, its bound is the tighter one: no more rounds)
             if (flow_rounds + 1) * FLOW_SECONDS_PER_ARC * flow.arcs > FLOW_TIME_SHARE * opts.time_limit_s:
                 break  # another round would only tighten the bound; keep the time for CP-SAT
@@ -242,7 +264,7 @@ def solve(problem: Problem, options: SolveOptions | None = None, *, deadline: fl
             log.info("greedy repair and swaps: coverage %d", stats["repaired_coverage"])
             ph.done("repair")
             seeds = bad
-            if lp_planned:
+            if lp_planned and not stopped():
                 try:
                     lp: LpResult | None = _lp_tier(arr, rp, res, dem_weight, pair_cost, deadline - time.perf_counter())
                 except Exception as exc:  # the flow's answer and bound stand; CP-SAT still improves it
@@ -264,7 +286,8 @@ def solve(problem: Problem, options: SolveOptions | None = None, *, deadline: fl
                 ph.done("lp")
             # CP-SAT's bounds on whole components tighten the last round's bound, not an earlier one's
             chosen, last_bound, regions, sec_ok = _repair_regions(arr, rp, res, chosen, relaxed, seeds, flow.coverage,
-                                                                  dem_weight, pair_cost, pref, opts, ph, deadline)
+                                                                  dem_weight, pair_cost, pref, opts, ph, deadline,
+                                                                  stopped)
             bound = min(bound, last_bound)
             stats["cpsat_regions"] = regions
             secondary_optimal = secondary_optimal and sec_ok
@@ -280,7 +303,8 @@ def solve(problem: Problem, options: SolveOptions | None = None, *, deadline: fl
     # a run is reproducible unless the wall clock, not a deterministic budget, cut a CP-SAT region
     # short or stopped the LP (its only stop short of an answer)
     lp_stopped = "lp" in stats and not cast(dict[str, Any], stats["lp"]).get("solved", True)
-    stats["reproducible"] = not hurried and not lp_stopped and not any(
+    stats["cancelled"] = stopped()
+    stats["reproducible"] = not hurried and not lp_stopped and not stats["cancelled"] and not any(
         r.get("skipped") == "deadline" or r.get("wall_capped") for r in ran)
     stats.update(engine=engine, secondary_optimal=bool(secondary_optimal and status is Status.OPTIMAL),
                  time_limit_s=round(opts.time_limit_s, 3), wall_budget_s=round(deadline - ph.t0, 3), seed=opts.seed,
@@ -596,6 +620,7 @@ def _refill(arr: ProblemArrays, rp: Pairs, res: _Residual, kept: B, order: I64) 
 def _repair_regions(
     arr: ProblemArrays, rp: Pairs, res: _Residual, chosen: B, flow_chosen: B | None, bad: I64, flow_cov: int,
     dem_weight: I64, pair_cost: I64, pref: B, opts: SolveOptions, ph: _Phases, deadline: float,
+    stopped: Callable[[], bool],
 ) -> tuple[B, int, list[dict[str, object]], bool]:
     """Improve the regions around seed volunteers with CP-SAT, starting from the feasible ``chosen``.
 
@@ -621,8 +646,8 @@ def _repair_regions(
     for c, seeds in work:
         # the wall cap leaves the report its time
         wall = deadline - time.perf_counter() - ph.elapsed() * REPORT_SHARE
-        if wall < MIN_REGION_WALL_S:  # past the deadline (only then can two runs differ): keep what we have
-            out.append({"seed_volunteers": len(seeds), "skipped": "deadline"})
+        if wall < MIN_REGION_WALL_S or stopped():  # past the deadline, or cancelled: keep what we have
+            out.append({"seed_volunteers": len(seeds), "skipped": "cancelled" if stopped() else "deadline"})
             continue
         in_comp = pair_comp == c
         region, whole = _region(rp, pair_cost, chosen, in_comp, seeds, REGION_PAIR_BUDGET)
@@ -633,7 +658,7 @@ def _repair_regions(
         from matcher.solvers.cpsat import solve_cpsat
 
         try:
-            result = solve_cpsat(inp.cp, budget, opts.seed, opts.threads, wall)
+            result = solve_cpsat(inp.cp, budget, opts.seed, opts.threads, wall, stop=stopped)
         except Exception as exc:  # a failing region keeps its feasible start; the other regions go on
             log.warning("CP-SAT failed on a region of %d pairs (%s: %s); it keeps its greedy assignment",
                         len(inp.index), type(exc).__name__, exc)

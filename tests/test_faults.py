@@ -81,3 +81,35 @@ def test_no_time_for_the_flow_gives_a_greedy_answer_at_once() -> None:
     assert violations(problem, late) == [] and 0 < late.coverage <= full.coverage
     assert late.coverage_bound >= full.coverage  # the seats-with-candidates bound is valid
     assert time.perf_counter() - t0 < 2.0
+
+
+def test_cancelled_before_the_call_answers_at_once() -> None:
+    import threading
+    import time
+
+    problem = tight_problem(6)
+    cancel = threading.Event()
+    cancel.set()
+    t0 = time.perf_counter()
+    s = solve(problem, SolveOptions(time_limit_s=20), cancel=cancel)
+    assert time.perf_counter() - t0 < 2.0
+    assert s.stats["cancelled"] is True and s.stats["engine"].startswith("greedy") and not s.stats["reproducible"]
+    assert violations(problem, s) == [] and s.coverage <= s.coverage_bound
+
+
+def test_cancelled_midway_keeps_the_best_so_far() -> None:
+    import threading
+    import time
+
+    from matcher import generate_problem
+
+    problem = generate_problem("street", 1, scale=0.5)  # CP-SAT regions take seconds here
+    cancel = threading.Event()
+    timer = threading.Timer(2.0, cancel.set)
+    t0 = time.perf_counter()
+    timer.start()
+    s = solve(problem, SolveOptions(time_limit_s=60), cancel=cancel)
+    took = time.perf_counter() - t0
+    timer.cancel()
+    assert s.stats["cancelled"] is True and violations(problem, s) == [] and s.coverage <= s.coverage_bound
+    assert took < 2.0 + 3.0  # CP-SAT's search is stopped too; uncancelled, the 60 s limit runs about 45 s

@@ -17,7 +17,10 @@ search deterministic for a given seed.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,11 +75,14 @@ class CpsatResult:
     """A stage stopped at the wall-clock cap, before its deterministic budget: the only non-reproducible stop."""
 
 
-def solve_cpsat(inp: CpsatInput, time_limit_s: float, seed: int, workers: int, wall_s: float) -> CpsatResult:
+def solve_cpsat(inp: CpsatInput, time_limit_s: float, seed: int, workers: int, wall_s: float,
+                stop: Callable[[], bool] | None = None) -> CpsatResult:
     """Solve a region exactly within a deterministic budget, coverage first.
 
     ``time_limit_s`` sizes the deterministic budget (reproducible); ``wall_s``
     is a wall-clock safety cap that only an overloaded machine reaches first.
+    ``stop`` (polled every 0.1 s from a watcher thread) interrupts the search:
+    the best solution found so far stands.
     """
     t0 = time.perf_counter()
     n = len(inp.pair_v)
@@ -118,7 +124,8 @@ def solve_cpsat(inp: CpsatInput, time_limit_s: float, seed: int, workers: int, w
     solver.parameters.interleave_search = workers > 1
     solver.parameters.linearization_level = 2
     _limit(solver, COVERAGE_SHARE * time_limit_s, workers, wall_s - (time.perf_counter() - t0))
-    status = solver.solve(model)
+    with _watching(solver, stop):
+        status = solver.solve(model)
     capped = _wall_capped(solver, status)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         chosen = _values(solver, n)
@@ -151,7 +158,8 @@ def solve_cpsat(inp: CpsatInput, time_limit_s: float, seed: int, workers: int, w
     # the secondary rarely closes its gap: it gets a share of the budget, not all of it
     _limit(solver, SECONDARY_SHARE * time_limit_s, workers, wall_s - (time.perf_counter() - t0))
     solver.parameters.relative_gap_limit = SECONDARY_GAP
-    status2 = solver.solve(model)
+    with _watching(solver, stop):
+        status2 = solver.solve(model)
     capped = capped or _wall_capped(solver, status2)
     secondary_proven = False
     if status2 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -159,6 +167,29 @@ def solve_cpsat(inp: CpsatInput, time_limit_s: float, seed: int, workers: int, w
         # OPTIMAL also means "within SECONDARY_GAP"; a proof needs the bound to meet the value (integer costs)
         secondary_proven = status2 == cp_model.OPTIMAL and solver.objective_value - solver.best_objective_bound < 0.5
     return CpsatResult(chosen, found, max(bound, found), proven, secondary_proven, time.perf_counter() - t0, capped)
+
+
+@contextmanager
+def _watching(solver: cp_model.CpSolver, stop: Callable[[], bool] | None) -> Iterator[None]:
+    """Stop the solver's search from a watcher thread as soon as ``stop()`` is true."""
+    if stop is None:
+        yield
+        return
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(0.1):
+            if stop():
+                solver.stop_search()
+                return
+
+    watcher = threading.Thread(target=watch, name="matcher-cpsat-stop", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watcher.join()
 
 
 def _wall_capped(solver: cp_model.CpSolver, status: Any) -> bool:
