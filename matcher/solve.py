@@ -35,8 +35,6 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import numpy as np
 import numpy.typing as npt
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from matcher import costs
 from matcher.arrays import ProblemArrays, build_arrays, member
@@ -629,6 +627,9 @@ def _repair_regions(
     the seeds come from the LP, and the bound is left as it is).
     """
     n_nodes = arr.nv + arr.nd
+    from scipy.sparse import coo_matrix  # imported when first needed: scipy costs 0.3 s to import
+    from scipy.sparse.csgraph import connected_components
+
     graph = coo_matrix((np.ones(len(rp)), (rp.v, arr.nv + rp.d)), shape=(n_nodes, n_nodes))
     _, label = connected_components(graph, directed=False)
     pair_comp = label[rp.v]
