@@ -22,7 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from matcher.model import Problem, Solution, SolveOptions, UnmetReason
-from matcher.outputs import Table, publish_dir, software_versions, utc_stamp, write_csv, write_text_synced
+from matcher.outputs import (
+    Table,
+    publish_dir,
+    seats_by_demand,
+    software_versions,
+    utc_stamp,
+    write_csv,
+    write_text_synced,
+)
 from matcher.scenario import Scenario
 
 __all__ = ["CaseResult", "breakdown_tables", "comparison_table", "format_comparison", "publish_scenario",
@@ -163,12 +171,7 @@ def breakdown_tables(cases: Sequence[CaseResult]) -> dict[str, Table]:
     by_area: list[list[Any]] = []
     for case in cases:
         parent = _parents(case.problem)
-        filled: dict[str, int] = defaultdict(int)
-        for asg in case.solution.assignments:
-            filled[asg.demand_id] += 1
-        unmet: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        for u in case.solution.unmet:
-            unmet[u.demand_id][u.reason.value] += u.missing
+        filled, unmet = seats_by_demand(case.solution)
         cat: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         prio: dict[int, list[int]] = defaultdict(lambda: [0, 0])
         area: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))

@@ -16,7 +16,6 @@ alone (no solver state), in time proportional to the volunteers near the demand.
 from __future__ import annotations
 
 import enum
-import math
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -144,16 +143,34 @@ class VolunteerExplanation(_Plain):
 
 
 def great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
-    return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(a)))
+    """Haversine distance of one pair, by the engine's own formula (:func:`matcher.arrays.haversine_km`)."""
+    return float(haversine_km(np.asarray([lat1]), np.asarray([lon1]), np.asarray([lat2]), np.asarray([lon2]))[0])
 
 
-def demand_place(problem: Problem, d: Demand) -> tuple[float, float]:
-    if d.lat is not None and d.lon is not None:
-        return d.lat, d.lon
-    area = next(a for a in problem.areas if a.id == d.area_id)
-    return area.lat, area.lon
+class Surroundings:
+    """A problem's volunteers as arrays for distance queries, and each demand's place.
+
+    Built once per call of :func:`explain_demand`, :func:`matcher.recommend`
+    or :func:`matcher.repair`, and queried for every demand they look at.
+    """
+
+    def __init__(self, problem: Problem) -> None:
+        self.volunteers = problem.volunteers
+        self._lat = np.array([v.lat for v in self.volunteers], dtype=np.float64)
+        self._lon = np.array([v.lon for v in self.volunteers], dtype=np.float64)
+        self._reach = np.array([v.max_travel_km for v in self.volunteers], dtype=np.float64)
+        self._areas = {a.id: (a.lat, a.lon) for a in problem.areas}
+
+    def place(self, d: Demand) -> tuple[float, float]:
+        """Where the demand happens: its own lat/lon, else its area's centre."""
+        if d.lat is not None and d.lon is not None:
+            return d.lat, d.lon
+        return self._areas[d.area_id or ""]
+
+    def near(self, lat: float, lon: float, factor: float = 1.0) -> list[tuple[Volunteer, float]]:
+        """Volunteers within ``factor`` times their own max travel of the point, with their distance in km."""
+        km = haversine_km(self._lat, self._lon, np.full_like(self._lat, lat), np.full_like(self._lon, lon))
+        return [(self.volunteers[i], float(km[i])) for i in np.flatnonzero(km <= factor * self._reach).tolist()]
 
 
 def _free(v: Volunteer, start: datetime, end: datetime) -> bool:
@@ -185,22 +202,14 @@ def explain_demand(problem: Problem, solution: Solution, demand_id: str) -> Dema
     if demand_id not in demands:
         raise ProblemError([f"demand_id: no demand {demand_id!r}"])
     d = demands[demand_id]
-    lat, lon = demand_place(problem, d)
+    around = Surroundings(problem)
     forbidden = {(a.volunteer_id, a.demand_id) for a in problem.forbidden}
     by_vol: dict[str, list[str]] = {}
     for a in solution.assignments:
         by_vol.setdefault(a.volunteer_id, []).append(a.demand_id)
     assigned = tuple(sorted(v for v, ds in by_vol.items() if demand_id in ds))
-    notes: list[CandidateNote] = []
-    vols = problem.volunteers
-    v_lat = np.array([v.lat for v in vols], dtype=np.float64)
-    v_lon = np.array([v.lon for v in vols], dtype=np.float64)
-    reach = NEAR_FACTOR * np.array([v.max_travel_km for v in vols], dtype=np.float64)
-    dist = haversine_km(v_lat, v_lon, np.full_like(v_lat, lat), np.full_like(v_lon, lon))
-    for i in np.flatnonzero(dist <= reach).tolist():
-        v = vols[i]
-        km = great_circle_km(v.lat, v.lon, lat, lon)
-        notes.append(volunteer_note(v, d, km, demands, by_vol.get(v.id, []), (v.id, d.id) in forbidden))
+    notes = [volunteer_note(v, d, km, demands, by_vol.get(v.id, []), (v.id, d.id) in forbidden)
+             for v, km in around.near(*around.place(d), factor=NEAR_FACTOR)]
     # the assigned first, then those closest to being able to go, nearest first
     notes.sort(key=lambda n: (_RANK[n.reason], n.distance_km, n.volunteer_id))
     counts: dict[str, int] = {}

@@ -64,16 +64,21 @@ def estimate_pairs(arr: ProblemArrays, sample: int = SAMPLE_DEMANDS, seed: int =
     return round(len(candidate_pairs(arr, picked.astype(np.int64))) * arr.nd / sample)
 
 
-def available_memory_mib() -> float | None:
-    """Memory the machine can still give (``MemAvailable``), or ``None`` where that is unknown."""
+def _proc_mib(path: str, key: str) -> float | None:
+    """A ``key: N kB`` line of a ``/proc`` file, in MiB (``None`` where there is no such file or line)."""
     try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
+        with open(path, encoding="ascii") as fh:
             for line in fh:
-                if line.startswith("MemAvailable:"):
+                if line.startswith(key):
                     return int(line.split()[1]) / 1024
     except (OSError, ValueError, IndexError):
         return None
     return None
+
+
+def available_memory_mib() -> float | None:
+    """Memory the machine can still give (``MemAvailable``), or ``None`` where that is unknown."""
+    return _proc_mib("/proc/meminfo", "MemAvailable:")
 
 
 def _size(mib: float) -> str:
@@ -81,14 +86,9 @@ def _size(mib: float) -> str:
 
 
 def _held_mib() -> float:
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Memory this process holds now (``VmRSS``; its peak so far where that is unknown)."""
+    held = _proc_mib("/proc/self/status", "VmRSS:")
+    return held if held is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def check_memory(arr: ProblemArrays, opts: SolveOptions, *, lp_planned: Callable[[int], bool]) -> MemoryEstimate:

@@ -25,7 +25,7 @@ from typing import Any
 
 from matcher.model import Problem, Solution, UnmetReason
 
-__all__ = ["Table", "publish_dir", "result_tables", "write_csv"]
+__all__ = ["Table", "publish_dir", "result_tables", "seats_by_demand", "write_csv"]
 
 Table = tuple[list[str], list[list[Any]]]
 """A table: its header and its rows."""
@@ -78,12 +78,7 @@ def result_tables(
                    "volunteer withdrawn" if p.volunteer_id not in volunteer_ids else "reassigned")
             dropped.append([p.volunteer_id, p.demand_id, why])
         tables["dropped"] = (["volunteer_id", "demand_id", "why"], sorted(dropped))
-    filled: dict[str, int] = defaultdict(int)
-    for a in solution.assignments:
-        filled[a.demand_id] += 1
-    unmet: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(REASONS, 0))
-    for u in solution.unmet:
-        unmet[u.demand_id][u.reason.value] += u.missing
+    filled, unmet = seats_by_demand(solution)
 
     def breakdown(key: Callable[[str], tuple[Any, ...]], names: list[str]) -> Table:
         acc: dict[tuple[Any, ...], list[int]] = {}
@@ -105,6 +100,17 @@ def result_tables(
     tables["kpi_by_category"] = breakdown(lambda did: (demands[did].category,), ["category"])
     tables["kpi_by_priority"] = breakdown(lambda did: (demands[did].priority,), ["priority"])
     return tables
+
+
+def seats_by_demand(solution: Solution) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
+    """Seats filled per demand, and seats unmet per demand and reason (every reason present, 0 when none)."""
+    filled: dict[str, int] = defaultdict(int)
+    for a in solution.assignments:
+        filled[a.demand_id] += 1
+    unmet: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(REASONS, 0))
+    for u in solution.unmet:
+        unmet[u.demand_id][u.reason.value] += u.missing
+    return dict(filled), dict(unmet)
 
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:

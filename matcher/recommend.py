@@ -25,12 +25,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from matcher.arrays import haversine_km
 from matcher.errors import ProblemError
-from matcher.explain import Exclusion, demand_place, great_circle_km, service_hours, volunteer_note
+from matcher.explain import Exclusion, Surroundings, service_hours, volunteer_note
 from matcher.model import Demand, Problem, Solution, SolveOptions, Volunteer
 
 __all__ = ["Recommendation", "recommend"]
@@ -98,7 +96,6 @@ def recommend(problem: Problem, solution: Solution, demand: Demand | str, k: int
     if k < 1:
         raise ProblemError(["k: must be at least 1"])
     weights = opts.priority_weights
-    lat, lon = demand_place(problem, d)
     forbidden = {(a.volunteer_id, a.demand_id) for a in problem.forbidden}
     pinned = {(a.volunteer_id, a.demand_id) for a in problem.pinned}
     tasks: dict[str, list[str]] = {}
@@ -107,7 +104,7 @@ def recommend(problem: Problem, solution: Solution, demand: Demand | str, k: int
     filled: dict[str, int] = {}
     for a in solution.assignments:
         filled[a.demand_id] = filled.get(a.demand_id, 0) + 1
-    near = _Near(problem)
+    around = Surroundings(problem)
     free_cache: dict[str, list[tuple[float, str]]] = {}
 
     def free_for(t: str) -> list[tuple[float, str]]:
@@ -115,13 +112,13 @@ def recommend(problem: Problem, solution: Solution, demand: Demand | str, k: int
         if t not in free_cache:
             dt = demands[t]
             free_cache[t] = sorted(
-                (km, u.id) for u, km in near.within_range(*demand_place(problem, dt))
+                (km, u.id) for u, km in around.near(*around.place(dt))
                 if volunteer_note(u, dt, km, demands, tasks.get(u.id, []), (u.id, t) in forbidden).reason
                 is Exclusion.FREE)
         return free_cache[t]
 
     out: list[Recommendation] = []
-    for v, km in near.within_range(lat, lon):
+    for v, km in around.near(*around.place(d)):
         mine = tasks.get(v.id, [])
         note = volunteer_note(v, d, km, demands, mine, (v.id, d.id) in forbidden)
         if note.reason not in USABLE:
@@ -167,19 +164,3 @@ def _to_leave(v: Volunteer, d: Demand, mine: Sequence[str], demands: dict[str, D
     if over() or any((v.id, t) in pinned for t in leave):
         return None
     return leave
-
-
-class _Near:
-    """Volunteers within their own travel range of a point: numpy prefilter, exact distance after."""
-
-    def __init__(self, problem: Problem) -> None:
-        self.vols = problem.volunteers
-        self.lat = np.array([v.lat for v in self.vols], dtype=np.float64)
-        self.lon = np.array([v.lon for v in self.vols], dtype=np.float64)
-        self.reach = np.array([v.max_travel_km for v in self.vols], dtype=np.float64)
-
-    def within_range(self, lat: float, lon: float) -> list[tuple[Volunteer, float]]:
-        km = haversine_km(self.lat, self.lon, np.full_like(self.lat, lat), np.full_like(self.lon, lon))
-        return [(self.vols[i], great_circle_km(self.vols[i].lat, self.vols[i].lon, lat, lon))
-                for i in np.flatnonzero(km <= self.reach + 1e-6).tolist()
-                if great_circle_km(self.vols[i].lat, self.vols[i].lon, lat, lon) <= self.vols[i].max_travel_km]

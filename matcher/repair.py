@@ -28,9 +28,9 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from matcher.arrays import build_arrays, haversine_km
+from matcher.arrays import build_arrays
 from matcher.errors import ProblemError
-from matcher.explain import demand_place, great_circle_km, volunteer_note
+from matcher.explain import Exclusion, Surroundings, great_circle_km, volunteer_note
 from matcher.model import Assignment, Demand, Problem, Solution, SolveOptions, Status, Window, format_validation_error
 from matcher.recommend import USABLE
 
@@ -269,24 +269,14 @@ def _region(problem: Problem, current: Sequence[tuple[str, str]], touched_v: set
     for v, d in current:
         serves.setdefault(v, []).append(d)
         served_by.setdefault(d, []).append(v)
-    lat = np.array([v.lat for v in problem.volunteers])
-    lon = np.array([v.lon for v in problem.volunteers])
-    reach = np.array([v.max_travel_km for v in problem.volunteers])
-    order = [v.id for v in problem.volunteers]
+    around = Surroundings(problem)
 
     def able(d: str) -> list[str]:
         """Volunteers who may serve demand d (rules 1-5; capacity ignored)."""
         dd = dems[d]
-        la, lo = demand_place(problem, dd)
-        km = haversine_km(lat, lon, np.full_like(lat, la), np.full_like(lon, lo))
-        out = []
-        for i in np.flatnonzero(km <= reach + 1e-6).tolist():
-            v = vols[order[i]]
-            note = volunteer_note(v, dd, great_circle_km(v.lat, v.lon, la, lo), dems, serves.get(v.id, []),
-                                  (v.id, d) in forbidden)
-            if note.reason in USABLE or note.reason.value == "assigned":
-                out.append(v.id)
-        return out
+        return [v.id for v, km in around.near(*around.place(dd))
+                if volunteer_note(v, dd, km, dems, serves.get(v.id, []), (v.id, d) in forbidden).reason
+                in (*USABLE, Exclusion.ASSIGNED)]
 
     # affected: touched records, and current pairs that the changes made impossible
     affected_d = {d for d in touched_d if d in dems}
@@ -295,8 +285,8 @@ def _region(problem: Problem, current: Sequence[tuple[str, str]], touched_v: set
         if v not in touched_v and d not in touched_d:
             continue  # neither side changed: the pair is as valid as it was
         dd = dems[d]
-        km = great_circle_km(vols[v].lat, vols[v].lon, *demand_place(problem, dd))
-        if volunteer_note(vols[v], dd, km, dems, [], (v, d) in forbidden).reason.value != "free":
+        km = great_circle_km(vols[v].lat, vols[v].lon, *around.place(dd))
+        if volunteer_note(vols[v], dd, km, dems, [], (v, d) in forbidden).reason is not Exclusion.FREE:
             affected_v.add(v)
             affected_d.add(d)
     region_v = set(affected_v)
