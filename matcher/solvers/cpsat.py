@@ -9,8 +9,9 @@ has one Boolean per candidate pair and every hard rule exactly:
 * no overlap (rule 7): one ``AtMostOne`` per maximal clique of the volunteer's
   intervals, which describes interval-graph independence exactly.
 
-Lexicographic objective in two stages: maximise coverage, then, with coverage
-held at the value found, minimise the secondary cost. Both stages start from a
+Lexicographic objective in two stages: maximise coverage (breaking ties
+towards keeping the previous plan's pairs, when the change weight is not zero),
+then, with coverage held at the value found, minimise the secondary cost. Both stages start from a
 feasible hint. With more than one worker, ``interleave_search`` keeps the
 search deterministic for a given seed.
 """
@@ -59,6 +60,11 @@ class CpsatInput:
     dem_weight: I64
     dem_bonus: I64
     hint: B
+    pair_keep: B | None = None
+    """Pairs of the previous plan: among plans of equal coverage, stage 1 keeps as many as it can."""
+    cost_offset: int = 0
+    """Added to the secondary cost so that it counts dropped previous pairs rather than earning kept ones back
+    (``pair_cost`` is negative for kept pairs); stage 2's relative gap is measured on that true size."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -114,9 +120,12 @@ def solve_cpsat(inp: CpsatInput, time_limit_s: float, seed: int, workers: int, w
             load_terms.extend((t, inp.load_unit * (2 * (base + j) - 1) - m1) for j, t in zip(range(2, most + 1), extra))
 
     weights = inp.dem_weight[inp.pair_d].tolist()
-    # the coverage objective, written into the proto at once (the expression API walks it term by term)
+    # the coverage objective, written into the proto at once (the expression API walks it term by term);
+    # times `scale` plus one per previous pair kept, which breaks ties without trading any coverage
+    keep = inp.pair_keep if inp.pair_keep is not None else np.zeros(n, dtype=bool)
+    scale = int(keep.sum()) + 1
     model.proto.objective.vars.extend(range(n))
-    model.proto.objective.coeffs.extend(-w for w in weights)
+    model.proto.objective.coeffs.extend((-w * scale - k for w, k in zip(weights, keep.tolist())))
     model.proto.objective.scaling_factor = -1.0  # maximise
     solver = cp_model.CpSolver()
     solver.parameters.random_seed = seed
@@ -129,13 +138,12 @@ def solve_cpsat(inp: CpsatInput, time_limit_s: float, seed: int, workers: int, w
     capped = _wall_capped(solver, status)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         chosen = _values(solver, n)
-        bound = int(np.floor(solver.best_objective_bound + 1e-6))
-        proven = status == cp_model.OPTIMAL
+        bound = int(np.floor(solver.best_objective_bound + 1e-6)) // scale
     else:  # no solution in time: the feasible hint stands
         chosen = inp.hint.copy()
         bound = int(inp.dem_weight[inp.pair_d].sum())
-        proven = False
     found = int(inp.dem_weight[inp.pair_d[chosen]].sum())
+    proven = bound <= found  # (the tie-break may still be open when coverage is proven)
 
     # stage 2: hold coverage, minimise the secondary cost
     model.clear_hints()  # type: ignore[no-untyped-call]
@@ -154,7 +162,7 @@ def solve_cpsat(inp: CpsatInput, time_limit_s: float, seed: int, workers: int, w
             model.add(y <= sum(x[i] for i in np.flatnonzero(inp.pair_pref & (inp.pair_d == d))))
             terms.append(y)
             coefs.append(-int(inp.dem_bonus[d]))
-    model.minimize(cp_model.LinearExpr.weighted_sum(terms, coefs))
+    model.minimize(cp_model.LinearExpr.weighted_sum(terms, coefs) + inp.cost_offset)
     # the secondary rarely closes its gap: it gets a share of the budget, not all of it
     _limit(solver, SECONDARY_SHARE * time_limit_s, workers, wall_s - (time.perf_counter() - t0))
     solver.parameters.relative_gap_limit = SECONDARY_GAP
