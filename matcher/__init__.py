@@ -14,6 +14,7 @@ import logging
 from matcher.baseline import greedy_dispatch
 from matcher.batch import RunResult, run_batch
 from matcher.compare import CaseResult, comparison_table, format_comparison, publish_scenario, run_scenario
+from matcher.dispatch import Dispatcher
 from matcher.errors import MatcherError, PinnedError, ProblemError, ResourceLimitError
 from matcher.explain import DemandExplanation, Exclusion, VolunteerExplanation, explain_demand, explain_volunteer
 from matcher.generate import PRESETS, generate_problem, generate_tables
@@ -65,6 +66,7 @@ __all__ = [
     "DemandChanged",
     "DemandExplanation",
     "DemandWithdrawn",
+    "Dispatcher",
     "Exclusion",
     "MatcherError",
     "PairForbidden",

@@ -9,14 +9,16 @@ integer test ``sum(durations) <= cap`` equal to SPEC rule 8 in real numbers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from matcher.model import Problem, utc_timestamp_us
+from matcher.model import Area, Demand, Problem, Volunteer, utc_timestamp_us
 
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
@@ -37,6 +39,8 @@ class ProblemArrays:
     demand_ids: list[str]
     area_ids: list[str]
     categories: list[str]
+    skill_ids: list[str]  # bit i of the skill bitsets
+    team_ids: list[str]  # values of v_team / d_team
     # volunteers
     v_lat: F64
     v_lon: F64
@@ -84,6 +88,16 @@ class ProblemArrays:
         """Demand places on the unit sphere."""
         return unit_vectors(self.d_lat, self.d_lon)
 
+    @cached_property
+    def volunteer_index(self) -> dict[str, int]:
+        """Volunteer id -> row."""
+        return {v: i for i, v in enumerate(self.volunteer_ids)}
+
+    @cached_property
+    def demand_index(self) -> dict[str, int]:
+        """Demand id -> row."""
+        return {d: i for i, d in enumerate(self.demand_ids)}
+
     @property
     def nv(self) -> int:
         """Number of volunteers."""
@@ -105,10 +119,10 @@ class ProblemArrays:
 
 
 def member(values: npt.NDArray[np.int64], universe: npt.NDArray[np.int64]) -> B:
-    """``np.isin(values, universe)`` by sorting the universe: fast when ``values`` is the large side."""
+    """``np.isin(values, universe)`` by sorting the universe (unless it is sorted already)."""
     if len(universe) == 0:
         return np.zeros(len(values), dtype=bool)
-    u = np.sort(universe)
+    u = universe if bool((universe[1:] >= universe[:-1]).all()) else np.sort(universe)
     idx = np.minimum(np.searchsorted(u, values), len(u) - 1)
     found: B = u[idx] == values
     return found
@@ -183,77 +197,100 @@ def _timestamps_us(values: list[datetime]) -> I64:
     return np.rint(seconds * 1e6).astype(np.int64)
 
 
+def merged_windows_us(vol: I64, start_us: I64, end_us: I64) -> tuple[I64, I64, I64]:
+    """:func:`merge_windows` on times in microseconds (merged on their ranks, which keeps the sums small)."""
+    values = np.unique(np.concatenate([start_us, end_us]))
+    vol, s, e = merge_windows(vol, np.searchsorted(values, start_us), np.searchsorted(values, end_us))
+    return vol, values[s], values[e]
+
+
+def volunteer_rows(vols: Sequence[Volunteer], sidx: dict[str, int], words: int,
+                    tidx: dict[str, int]) -> dict[str, Any]:
+    """The volunteer fields of :class:`ProblemArrays` for these records (``w_vol`` numbers them from 0)."""
+    windows = [w for v in vols for w in v.availability]
+    w_vol = np.repeat(np.arange(len(vols), dtype=np.int64), [len(v.availability) for v in vols])
+    w_vol, w_s, w_e = merged_windows_us(w_vol, _timestamps_us([w.start for w in windows]),
+                                        _timestamps_us([w.end for w in windows]))
+    hours = np.array([v.max_hours for v in vols], dtype=np.float64)
+    return {
+        "v_lat": np.array([v.lat for v in vols], dtype=np.float64),
+        "v_lon": np.array([v.lon for v in vols], dtype=np.float64),
+        "v_skills": _bitsets([v.skills for v in vols], sidx, words),
+        "v_max_tasks": np.array([v.max_tasks for v in vols], dtype=np.int64),
+        "v_hours_cap_us": np.floor(hours * US_PER_HOUR).astype(np.int64),
+        "v_max_travel_km": np.array([v.max_travel_km for v in vols], dtype=np.float64),
+        "v_team": np.array([tidx[v.team_id] if v.team_id else -1 for v in vols], dtype=np.int64),
+        "v_insured": np.array([v.insured for v in vols], dtype=bool),
+        "v_recent_hours": np.array([v.recent_hours for v in vols], dtype=np.float64),
+        "w_vol": w_vol,
+        "w_start_us": w_s,
+        "w_end_us": w_e,
+    }
+
+
+DEMAND_ROW_FIELDS = ("d_lat", "d_lon", "d_skills", "d_headcount", "d_start", "d_end", "d_priority", "d_insured",
+                     "d_team", "d_area")
+"""The per-demand fields of :class:`ProblemArrays` that depend on the demand's record alone."""
+
+
+def demand_rows(dems: Sequence[Demand], areas: Sequence[Area], sidx: dict[str, int], words: int,
+                 tidx: dict[str, int]) -> dict[str, Any]:
+    """The fields in :data:`DEMAND_ROW_FIELDS` for these records."""
+    area_index = {a.id: i for i, a in enumerate(areas)}
+    area_lat = {a.id: a.lat for a in areas}
+    area_lon = {a.id: a.lon for a in areas}
+    return {
+        "d_lat": np.array([d.lat if d.lat is not None else area_lat[d.area_id or ""] for d in dems], dtype=np.float64),
+        "d_lon": np.array([d.lon if d.lon is not None else area_lon[d.area_id or ""] for d in dems], dtype=np.float64),
+        "d_skills": _bitsets([d.required_skills for d in dems], sidx, words),
+        "d_headcount": np.array([d.headcount for d in dems], dtype=np.int64),
+        "d_start": _timestamps_us([d.start for d in dems]),
+        "d_end": _timestamps_us([d.end for d in dems]),
+        "d_priority": np.array([d.priority for d in dems], dtype=np.int64),
+        "d_insured": np.array([d.requires_insured for d in dems], dtype=bool),
+        "d_team": np.array([tidx[d.team_id] if d.team_id else -1 for d in dems], dtype=np.int64),
+        "d_area": np.array([area_index[d.area_id] if d.area_id else -1 for d in dems], dtype=np.int64),
+    }
+
+
+def problem_wide(problem: Problem, vidx: dict[str, int], didx: dict[str, int]) -> dict[str, Any]:
+    """The fields that span the whole problem: categories, and the given pairs (pinned, forbidden, ...)."""
+    dems = problem.demands
+    categories = sorted({d.category for d in dems})
+    cidx = {c: i for i, c in enumerate(categories)}
+    pref_v = [vidx[p] for d in dems for p in d.preferred_volunteers]
+    pref_d = [j for j, d in enumerate(dems) for _ in d.preferred_volunteers]
+    return {
+        "categories": categories,
+        "d_category": np.fromiter((cidx[d.category] for d in dems), dtype=np.int64, count=len(dems)),
+        "pinned": _pairs(problem, "pinned", vidx, didx),
+        "forbidden": _pairs(problem, "forbidden", vidx, didx),
+        "previous": _pairs(problem, "previous", vidx, didx),
+        "preferred": (np.asarray(pref_v, dtype=np.int64), np.asarray(pref_d, dtype=np.int64)),
+    }
+
+
+def time_ranks(w_start_us: I64, w_end_us: I64, d_start: I64, d_end: I64) -> dict[str, Any]:
+    """Order-preserving ranks of every time value: containment tests stay exact and keys stay small."""
+    values = np.unique(np.concatenate([w_start_us, w_end_us, d_start, d_end]))
+    return {name: np.searchsorted(values, x).astype(np.int64) for name, x in
+            (("w_start", w_start_us), ("w_end", w_end_us), ("d_start_rank", d_start), ("d_end_rank", d_end))}
+
+
 def build_arrays(problem: Problem) -> ProblemArrays:
     """Convert a validated problem into dense arrays (ids → indices, times → integers)."""
     vols, dems = problem.volunteers, problem.demands
-    vidx = {v.id: i for i, v in enumerate(vols)}
-    didx = {d.id: i for i, d in enumerate(dems)}
-    area_index = {a.id: i for i, a in enumerate(problem.areas)}
     skills = sorted({s for v in vols for s in v.skills} | {s for d in dems for s in d.required_skills})
     sidx = {s: i for i, s in enumerate(skills)}
     words = max(1, (len(skills) + 63) // 64)
     teams = sorted({v.team_id for v in vols if v.team_id} | {d.team_id for d in dems if d.team_id})
     tidx = {t: i for i, t in enumerate(teams)}
-    categories = sorted({d.category for d in dems})
-    cidx = {c: i for i, c in enumerate(categories)}
-
-    # availability windows, flattened
-    windows = [w for v in vols for w in v.availability]
-    w_vol = np.repeat(np.arange(len(vols), dtype=np.int64), [len(v.availability) for v in vols])
-    w_s = _timestamps_us([w.start for w in windows])
-    w_e = _timestamps_us([w.end for w in windows])
-    d_start = _timestamps_us([d.start for d in dems])
-    d_end = _timestamps_us([d.end for d in dems])
-    # order-preserving ranks keep containment tests exact and keys small
-    values = np.unique(np.concatenate([w_s, w_e, d_start, d_end]))
-
-    def rank(x: I64) -> I64:
-        return np.searchsorted(values, x).astype(np.int64)
-
-    w_vol, w_rank_s, w_rank_e = merge_windows(w_vol, rank(w_s), rank(w_e))
-
-    area_lat = {a.id: a.lat for a in problem.areas}
-    area_lon = {a.id: a.lon for a in problem.areas}
-    d_lat = np.array([d.lat if d.lat is not None else area_lat[d.area_id or ""] for d in dems], dtype=np.float64)
-    d_lon = np.array([d.lon if d.lon is not None else area_lon[d.area_id or ""] for d in dems], dtype=np.float64)
-    hours = np.array([v.max_hours for v in vols], dtype=np.float64)
-
-    pref_v = [vidx[p] for d in dems for p in d.preferred_volunteers]
-    pref_d = [j for j, d in enumerate(dems) for _ in d.preferred_volunteers]
+    vrows = volunteer_rows(vols, sidx, words, tidx)
+    drows = demand_rows(dems, problem.areas, sidx, words, tidx)
+    vidx = {v.id: i for i, v in enumerate(vols)}
+    didx = {d.id: i for i, d in enumerate(dems)}
     return ProblemArrays(
-        volunteer_ids=[v.id for v in vols],
-        demand_ids=[d.id for d in dems],
-        area_ids=[a.id for a in problem.areas],
-        categories=categories,
-        v_lat=np.array([v.lat for v in vols], dtype=np.float64),
-        v_lon=np.array([v.lon for v in vols], dtype=np.float64),
-        v_skills=_bitsets([v.skills for v in vols], sidx, words),
-        v_max_tasks=np.array([v.max_tasks for v in vols], dtype=np.int64),
-        v_hours_cap_us=np.floor(hours * US_PER_HOUR).astype(np.int64),
-        v_max_travel_km=np.array([v.max_travel_km for v in vols], dtype=np.float64),
-        v_team=np.array([tidx[v.team_id] if v.team_id else -1 for v in vols], dtype=np.int64),
-        v_insured=np.array([v.insured for v in vols], dtype=bool),
-        v_recent_hours=np.array([v.recent_hours for v in vols], dtype=np.float64),
-        w_vol=w_vol,
-        w_start=w_rank_s,
-        w_end=w_rank_e,
-        w_start_us=values[w_rank_s],
-        w_end_us=values[w_rank_e],
-        d_lat=d_lat,
-        d_lon=d_lon,
-        d_skills=_bitsets([d.required_skills for d in dems], sidx, words),
-        d_headcount=np.array([d.headcount for d in dems], dtype=np.int64),
-        d_start=d_start,
-        d_end=d_end,
-        d_start_rank=rank(d_start),
-        d_end_rank=rank(d_end),
-        d_priority=np.array([d.priority for d in dems], dtype=np.int64),
-        d_insured=np.array([d.requires_insured for d in dems], dtype=bool),
-        d_team=np.array([tidx[d.team_id] if d.team_id else -1 for d in dems], dtype=np.int64),
-        d_area=np.array([area_index[d.area_id] if d.area_id else -1 for d in dems], dtype=np.int64),
-        d_category=np.array([cidx[d.category] for d in dems], dtype=np.int64),
-        pinned=_pairs(problem, "pinned", vidx, didx),
-        forbidden=_pairs(problem, "forbidden", vidx, didx),
-        previous=_pairs(problem, "previous", vidx, didx),
-        preferred=(np.asarray(pref_v, dtype=np.int64), np.asarray(pref_d, dtype=np.int64)),
+        volunteer_ids=list(vidx), demand_ids=list(didx), area_ids=[a.id for a in problem.areas],
+        skill_ids=skills, team_ids=teams, **vrows, **drows, **problem_wide(problem, vidx, didx),
+        **time_ranks(vrows["w_start_us"], vrows["w_end_us"], drows["d_start"], drows["d_end"]),
     )

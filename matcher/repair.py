@@ -5,14 +5,22 @@ arrives, changes or is withdrawn, a pair is ruled out, or an assignment is
 accepted and must stay. :func:`repair` applies the changes
 (:func:`apply_changes`) and re-optimises a *region* around them: the changed
 volunteers and demands, the volunteers who could serve the affected demands, and
-the demands those volunteers serve (a second round while the region is small).
-Everything outside the region is kept as it is.
+the demands those volunteers serve; a second round grows it while it keeps at
+most :data:`REGION_PAIR_BUDGET` candidate pairs. Everything outside the region
+is kept as it is.
 
 Inside the region the objective is lexicographic: coverage first, then the
 number of current assignments changed (each costs :data:`CHANGE_POINTS`, far
 above any travel or load difference), then the usual secondary objective.
 When the problem is small (:data:`WHOLE_BELOW` volunteers) the region is the
 whole problem, so the answer has the best coverage a full re-solve can reach.
+
+A repair starts from a :class:`Workspace`: the plan with its problem's arrays
+and candidate pairs. It updates them for the records the changes touch
+(:mod:`matcher.update`), checks the merged plan against every hard rule, and
+reports it, reusing the unmet reasons and assignment records the changes cannot
+have affected. :class:`matcher.Dispatcher` keeps the workspace between repairs;
+:func:`repair` builds one first.
 
 The bound is the old solution's bound plus what the added or changed demands
 could add, or the region's own bound when the region is the whole problem; the
@@ -22,17 +30,39 @@ status is ``optimal`` when the coverage reaches it.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
-from typing import Annotated, Literal
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import numpy as np
+import numpy.typing as npt
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from matcher.arrays import build_arrays
+from matcher.arrays import ProblemArrays, build_arrays, member
+from matcher.candidates import Pairs, candidate_pairs
+from matcher.costs import priority_weights
 from matcher.errors import ProblemError
-from matcher.explain import Exclusion, Surroundings, great_circle_km, volunteer_note
-from matcher.model import Assignment, Demand, Problem, Solution, SolveOptions, Status, Window, format_validation_error
-from matcher.recommend import USABLE
+from matcher.model import (
+    Assignment,
+    AssignmentOut,
+    Demand,
+    Problem,
+    Solution,
+    SolveOptions,
+    Status,
+    Unmet,
+    Volunteer,
+    Window,
+    format_validation_error,
+)
+from matcher.report import build_solution, unmet_reasons
+from matcher.update import ArraysUpdate, update_arrays, update_pairs
+
+if TYPE_CHECKING:
+    from matcher.solve import Cancel
+
+I64 = npt.NDArray[np.int64]
+B = npt.NDArray[np.bool_]
 
 __all__ = ["AssignmentPinned", "Change", "DemandAdded", "DemandChanged", "DemandWithdrawn", "PairForbidden",
            "VolunteerUnavailable", "apply_changes", "repair"]
@@ -43,9 +73,10 @@ WHOLE_BELOW = 2_000
 """Problems with fewer volunteers are repaired whole (exact)."""
 REGION_ROUNDS = 2
 """Rounds of growth of the region (able volunteers, then what they serve)."""
-REGION_GROW_BELOW = 200
-"""The region grows another round only while it has fewer volunteers than this."""
-SUB_SOLVE_SECONDS = 2.0
+REGION_PAIR_BUDGET = 10_000
+"""The region grows another round only while it keeps at most this many candidate pairs (CP-SAT solves such a
+region in well under a second)."""
+SUB_SOLVE_SECONDS = 0.7
 """Most seconds the region's solve may take (it is small; this is a cap, not a target)."""
 
 
@@ -122,8 +153,16 @@ def _cut(windows: Sequence[Window], start: AwareDatetime | None, end: AwareDatet
     return tuple(out)
 
 
-def apply_changes(problem: Problem, changes: Iterable[Change]) -> tuple[Problem, set[str], set[str]]:
+def apply_changes(problem: Problem, changes: Sequence[Change] | Sequence[dict[str, object]], *,
+                  volunteer_index: Mapping[str, int] | None = None) -> tuple[Problem, set[str], set[str]]:
     """The problem after the changes, and the ids of the volunteers and demands they touch.
+
+    ``changes`` may be :data:`Change` objects or plain dicts with a ``kind``.
+
+    Only what the changes bring is validated (a new or changed demand's area,
+    preferred volunteers and taxonomy codes; the ids a change names), so this
+    stays fast on a district: the rest of the problem was valid already.
+    ``volunteer_index`` (id -> position in ``problem.volunteers``) saves building it.
 
     Raises
     ------
@@ -131,13 +170,15 @@ def apply_changes(problem: Problem, changes: Iterable[Change]) -> tuple[Problem,
         Naming the change (``changes[i]``) that refers to something unknown or makes the problem invalid.
 
     """
-    vols = {v.id: v for v in problem.volunteers}
+    vidx = volunteer_index if volunteer_index is not None else {v.id: i for i, v in enumerate(problem.volunteers)}
+    vols = _Volunteers(problem.volunteers, vidx)
     dems = {d.id: d for d in problem.demands}
     forbidden = list(problem.forbidden)
     pinned = list(problem.pinned)
     touched_v: set[str] = set()
     touched_d: set[str] = set()
-    for i, c in enumerate(changes):
+    errors: list[str] = []
+    for i, c in enumerate(_parse(changes)):
         where = f"changes[{i}] ({c.kind})"
         if isinstance(c, VolunteerUnavailable):
             if c.volunteer_id not in vols:
@@ -145,14 +186,12 @@ def apply_changes(problem: Problem, changes: Iterable[Change]) -> tuple[Problem,
             v = vols[c.volunteer_id]
             vols[v.id] = v.model_copy(update={"availability": _cut(v.availability, c.start, c.end)})
             touched_v.add(v.id)
-        elif isinstance(c, DemandAdded):
-            if c.demand.id in dems:
+        elif isinstance(c, DemandAdded | DemandChanged):
+            if isinstance(c, DemandAdded) and c.demand.id in dems:
                 raise ProblemError([f"{where}.demand.id: demand {c.demand.id!r} already exists"])
-            dems[c.demand.id] = c.demand
-            touched_d.add(c.demand.id)
-        elif isinstance(c, DemandChanged):
-            if c.demand.id not in dems:
+            if isinstance(c, DemandChanged) and c.demand.id not in dems:
                 raise ProblemError([f"{where}.demand.id: unknown demand {c.demand.id!r}"])
+            errors += _demand_errors(f"{where}.demand", c.demand, problem, vols)
             dems[c.demand.id] = c.demand
             touched_d.add(c.demand.id)
         elif isinstance(c, DemandWithdrawn):
@@ -167,17 +206,93 @@ def apply_changes(problem: Problem, changes: Iterable[Change]) -> tuple[Problem,
             (forbidden if isinstance(c, PairForbidden) else pinned).append(pair)
             touched_v.add(c.volunteer_id)
             touched_d.add(c.demand_id)
+    if errors:
+        raise ProblemError(errors)
     live = set(dems)
 
     def alive(pairs: Sequence[Assignment]) -> tuple[Assignment, ...]:
         return tuple(dict.fromkeys(a for a in pairs if a.demand_id in live))
 
-    try:
-        new = problem.replace(volunteers=tuple(vols.values()), demands=tuple(dems.values()),
-                              forbidden=alive(forbidden), pinned=alive(pinned), previous=alive(problem.previous))
-    except ProblemError as exc:
-        raise ProblemError([f"changes: {e}" for e in exc.errors]) from None
+    # every record is valid on its own and every reference was checked above: no need to validate it all again
+    new = Problem.model_construct(
+        areas=problem.areas, volunteers=vols.records(), demands=tuple(dems.values()), pinned=alive(pinned),
+        forbidden=alive(forbidden), previous=alive(problem.previous), options=problem.options,
+        taxonomy=problem.taxonomy)
     return new, touched_v, touched_d
+
+
+class _Volunteers:
+    """A problem's volunteers by id, copied only when one is replaced."""
+
+    def __init__(self, records: tuple[Volunteer, ...], index: Mapping[str, int]) -> None:
+        self._records = records
+        self._list: list[Volunteer] | None = None
+        self._index = index
+
+    def __contains__(self, vid: object) -> bool:
+        return vid in self._index
+
+    def __getitem__(self, vid: str) -> Volunteer:
+        return (self._list or self._records)[self._index[vid]]
+
+    def __setitem__(self, vid: str, record: Volunteer) -> None:
+        if self._list is None:
+            self._list = list(self._records)
+        self._list[self._index[vid]] = record
+
+    def records(self) -> tuple[Volunteer, ...]:
+        return self._records if self._list is None else tuple(self._list)
+
+
+def _demand_errors(where: str, d: Demand, problem: Problem, vols: _Volunteers) -> list[str]:
+    """What a new or changed demand refers to that the problem does not have (the checks of ``Problem``)."""
+    errors = []
+    if d.area_id is not None and d.area_id not in {a.id for a in problem.areas}:
+        errors.append(f"{where}.area_id: unknown area {d.area_id!r}")
+    errors += [f"{where}.preferred_volunteers: unknown volunteer {v!r}" for v in d.preferred_volunteers
+               if v not in vols]
+    tax = problem.resolved_taxonomy()
+    if tax is not None:
+        if d.category not in tax.category_codes():
+            errors.append(f"{where}.category: {d.category!r} is not in taxonomy {tax.name!r}")
+        errors += [f"{where}.required_skills: {s!r} is not a skill of taxonomy {tax.name!r}"
+                   for s in d.required_skills if s not in tax.skill_codes()]
+    return errors
+
+
+@dataclass(frozen=True, eq=False)
+class Workspace:
+    """A plan with the arrays and candidate pairs of its problem: what a repair starts from and returns.
+
+    A repair updates the arrays and pairs for the records the changes touch
+    (:mod:`matcher.update`) instead of building them again, so a service that
+    keeps the workspace (:class:`matcher.Dispatcher` does) repairs a district in
+    a fraction of a second.
+    """
+
+    problem: Problem
+    solution: Solution
+    arr: ProblemArrays
+    pairs: Pairs
+    v: I64
+    """The assignments as volunteer rows of ``arr`` ..."""
+    d: I64
+    """... and demand rows."""
+    own: bool = True
+    """Whether matcher made ``solution`` for exactly this problem (by :func:`solve` or a repair). Then
+    ``solution.assignments[i]`` is the pair ``(v[i], d[i])``, and a repair reuses the unmet reasons of the
+    demands the changes cannot have affected, and the assignments that stay."""
+
+    @classmethod
+    def of(cls, problem: Problem, solution: Solution) -> Workspace:
+        """Build the arrays and pairs of a solution given from outside (its assignments to unknown ids are dropped)."""
+        arr = build_arrays(problem)
+        vidx, didx = arr.volunteer_index, arr.demand_index
+        kept = [(vidx[a.volunteer_id], didx[a.demand_id]) for a in solution.assignments
+                if a.volunteer_id in vidx and a.demand_id in didx]
+        v = np.array([a for a, _ in kept], dtype=np.int64)
+        d = np.array([b for _, b in kept], dtype=np.int64)
+        return cls(problem, solution, arr, candidate_pairs(arr), v, d, own=False)
 
 
 def repair(problem: Problem, solution: Solution, changes: Sequence[Change] | Sequence[dict[str, object]],
@@ -188,6 +303,9 @@ def repair(problem: Problem, solution: Solution, changes: Sequence[Change] | Seq
     ``stats["repair"]`` reports ``changed`` (current assignments not kept),
     ``kept``, ``added``, the region's size and the seconds taken.
 
+    This function builds the problem's arrays and candidate pairs first (seconds
+    on a district); :class:`matcher.Dispatcher` keeps them between repairs.
+
     Raises
     ------
     ProblemError
@@ -197,54 +315,141 @@ def repair(problem: Problem, solution: Solution, changes: Sequence[Change] | Seq
 
     """
     t0 = time.perf_counter()
-    parsed = _parse(changes)
-    opts = options or problem.options or SolveOptions()
-    new, touched_v, touched_d = apply_changes(problem, parsed)
-    vols = {v.id: v for v in new.volunteers}
-    dems = {d.id: d for d in new.demands}
-    forbidden = {(a.volunteer_id, a.demand_id) for a in new.forbidden}
-    current = [(a.volunteer_id, a.demand_id) for a in solution.assignments
-               if a.volunteer_id in vols and a.demand_id in dems]
-    region_v, region_d = _region(new, current, touched_v, touched_d, forbidden)
-    whole = len(region_v) == len(vols)
+    parsed = _parse(changes)  # bad changes are refused before the arrays are built
+    apply_changes(problem, parsed)
+    return repair_workspace(Workspace.of(problem, solution), parsed, options, started=t0).solution
+
+
+def repair_workspace(ws: Workspace, changes: Sequence[Change] | Sequence[dict[str, object]],
+                     options: SolveOptions | None = None, *, started: float | None = None,
+                     cancel: Cancel | None = None) -> Workspace:
+    """:func:`repair` on a workspace, returning the new one (the given one is not changed).
+
+    ``cancel`` stops the region's solve early (see :func:`matcher.solve`).
+    """
+    from matcher.solve import _Phases, _verify, solve
+
+    ph = _Phases()
+    t0 = ph.t0 if started is None else started
+    opts = options or ws.problem.options or SolveOptions()
+    new, touched_v, touched_d = apply_changes(ws.problem, _parse(changes), volunteer_index=ws.arr.volunteer_index)
+    ph.done("changes")
+    up = update_arrays(ws.arr, new, touched_v, touched_d)  # (withdrawn ids are simply absent)
+    arr = up.arr
+    pairs = update_pairs(ws.pairs, up)
+    ph.done("arrays")
+
+    # the current plan in the new rows (withdrawn demands drop out)
+    cur_d = up.demand_to[ws.d]
+    cur_v = ws.v[cur_d >= 0]
+    cur_d = cur_d[cur_d >= 0]
+    region_v, region_d = _region(arr, pairs, cur_v, cur_d, touched_v, touched_d)
+    whole = bool(region_v.all())
 
     # the sub-problem: region volunteers and demands; seats taken by outside volunteers stay taken
-    outside = [(v, d) for v, d in current if v not in region_v]
-    taken: dict[str, int] = {}
-    for _, d in outside:
-        taken[d] = taken.get(d, 0) + 1
-    sub_dems = [dems[d].model_copy(update={
-        "headcount": dems[d].headcount - taken.get(d, 0),
-        "preferred_volunteers": tuple(p for p in dems[d].preferred_volunteers if p in region_v)})
-        for d in sorted(region_d) if dems[d].headcount - taken.get(d, 0) > 0]
+    outside = ~region_v[cur_v]
+    taken = np.bincount(cur_d[outside], minlength=arr.nd)
+    in_region = region_v[cur_v]
+    vol_ids = set(np.flatnonzero(region_v).tolist())
+    sub_dems = []
+    for j in np.flatnonzero(region_d & (arr.d_headcount > taken)).tolist():
+        dem = new.demands[j]
+        sub_dems.append(dem.model_copy(update={
+            "headcount": dem.headcount - int(taken[j]),
+            "preferred_volunteers": tuple(p for p in dem.preferred_volunteers
+                                          if arr.volunteer_index[p] in vol_ids)}))
     sub_ids = {d.id for d in sub_dems}
+    region_names = {arr.volunteer_ids[i] for i in vol_ids}
 
-    def inside(pairs: Iterable[Assignment]) -> tuple[Assignment, ...]:
-        return tuple(a for a in pairs if a.volunteer_id in region_v and a.demand_id in sub_ids)
+    def inside(pairs_: Iterable[Assignment]) -> tuple[Assignment, ...]:
+        return tuple(a for a in pairs_ if a.volunteer_id in region_names and a.demand_id in sub_ids)
 
-    keep = tuple(Assignment(volunteer_id=v, demand_id=d) for v, d in current if v in region_v and d in sub_ids)
+    keep = tuple(Assignment(volunteer_id=arr.volunteer_ids[a], demand_id=arr.demand_ids[b])
+                 for a, b in zip(cur_v[in_region].tolist(), cur_d[in_region].tolist())
+                 if arr.demand_ids[b] in sub_ids)
     sub = Problem.model_construct(
-        areas=new.areas, volunteers=tuple(vols[v] for v in sorted(region_v)), demands=tuple(sub_dems),
+        areas=new.areas, volunteers=tuple(new.volunteers[i] for i in sorted(vol_ids)), demands=tuple(sub_dems),
         pinned=inside(new.pinned), forbidden=inside(new.forbidden), previous=keep, options=None, taxonomy=None)
-    from matcher.solve import solve
-
+    ph.done("region")
     limit = opts.time_limit_s if whole else min(opts.time_limit_s, SUB_SOLVE_SECONDS)
-    sub_solution = solve(sub, opts.model_copy(update={"change_weight": CHANGE_POINTS, "time_limit_s": limit}))
-    final = sorted(set(outside) | {(a.volunteer_id, a.demand_id) for a in sub_solution.assignments})
+    sub_solution = solve(sub, opts.model_copy(update={"change_weight": CHANGE_POINTS, "time_limit_s": limit}),
+                         cancel=cancel)
+    ph.done("solve")
 
-    weights = opts.priority_weights
+    vidx, didx = arr.volunteer_index, arr.demand_index
+    got_v = np.array([vidx[a.volunteer_id] for a in sub_solution.assignments], dtype=np.int64)
+    got_d = np.array([didx[a.demand_id] for a in sub_solution.assignments], dtype=np.int64)
+    final_v = np.concatenate([cur_v[outside], got_v])
+    final_d = np.concatenate([cur_d[outside], got_d])
+    _verify(arr, pairs, final_v, final_d)
+    weights = priority_weights(opts)
+    coverage = int(weights[arr.d_priority[final_d]].sum())
     if whole:
-        bound = sub_solution.coverage_bound
+        bound = int(sub_solution.coverage_bound)
     else:
-        bound = solution.coverage_bound + sum(weights[dems[d].priority] * dems[d].headcount
-                                              for d in touched_d if d in dems)
-    before = set(current)
-    stats = {"changed": len(before - set(final)), "kept": len(before & set(final)), "added": len(set(final) - before),
-             "region_volunteers": len(region_v), "region_demands": len(region_d), "whole_problem": whole,
-             "seconds": 0.0}
-    out = assess(new, final, opts, bound=bound, stats={"engine": "repair"})
-    stats["seconds"] = round(time.perf_counter() - t0, 4)
-    return out.model_copy(update={"stats": {**out.stats, "repair": stats}})
+        fresh = arr.d_headcount[up.demands] * weights[arr.d_priority[up.demands]]
+        bound = int(ws.solution.coverage_bound) + int(fresh.sum())
+    status = Status.OPTIMAL if coverage >= bound else Status.FEASIBLE
+
+    before = set(arr.pair_key(cur_v, cur_d).tolist())
+    after = set(arr.pair_key(final_v, final_d).tolist())
+    info = {"changed": len(before - after), "kept": len(before & after), "added": len(after - before),
+            "region_volunteers": int(region_v.sum()), "region_demands": int(region_d.sum()), "whole_problem": whole,
+            "seconds": 0.0}
+    order = np.lexsort((final_v, final_d))  # the solution's order (see Workspace.own)
+    final_v, final_d = final_v[order], final_d[order]
+    unmet = _reasons(ws, up, pairs, final_d) if ws.own else None
+    stats = {"engine": "repair", "sub_solve": {"status": sub_solution.status.value, **{
+        k: sub_solution.stats.get(k) for k in ("engine", "reproducible", "secondary_optimal", "cpsat_regions")}},
+             "repair": info}
+    solution = build_solution(arr, pairs, final_v, final_d, opts, status, coverage, bound, stats, ph, unmet,
+                              _still_true(ws, up) if ws.own else None)
+    info["seconds"] = round(time.perf_counter() - t0, 4)
+    return Workspace(new, solution, arr, pairs, final_v, final_d)
+
+
+def _still_true(ws: Workspace, up: ArraysUpdate) -> dict[int, AssignmentOut]:
+    """The old plan's assignments whose records did not change, by pair key in the new arrays."""
+    d = up.demand_to[ws.d]
+    ok = d >= 0
+    changed = np.zeros(up.arr.nd, dtype=bool)
+    changed[up.demands] = True
+    ok[ok] &= ~changed[d[ok]]
+    moved = np.zeros(up.arr.nv, dtype=bool)
+    moved[up.volunteers] = True  # (their place may have changed too, in general)
+    ok &= ~moved[ws.v]
+    old = ws.solution.assignments
+    return dict(zip(up.arr.pair_key(ws.v[ok], d[ok]).tolist(), (old[i] for i in np.flatnonzero(ok).tolist())))
+
+
+def _reasons(ws: Workspace, up: ArraysUpdate, pairs: Pairs, final_d: I64) -> tuple[Unmet, ...]:
+    """Unmet seats with reasons: the old ones where nothing they depend on changed, the rest worked out again.
+
+    A demand's reasons depend on its record, its seats filled, its candidates,
+    and the skills, insurance, team, place and reach of the volunteers. Changes
+    alter volunteers' availability only, so the reasons of a demand whose record,
+    filled seats and number of candidates are all as before are still right.
+    """
+    arr = up.arr
+    old_filled = np.bincount(ws.d, minlength=ws.arr.nd)
+    old_cand = np.bincount(ws.pairs.d, minlength=ws.arr.nd)
+    alive = up.demand_to >= 0
+    same = np.zeros(arr.nd, dtype=bool)
+    rows = up.demand_to[alive]
+    filled = np.bincount(final_d, minlength=arr.nd)
+    cand = np.bincount(pairs.d, minlength=arr.nd)
+    same[rows] = (old_filled[alive] == filled[rows]) & (old_cand[alive] == cand[rows])
+    same[up.demands] = False
+    moved = [f for f in ("v_lat", "v_lon", "v_skills", "v_insured", "v_team", "v_max_travel_km")
+             if not np.array_equal(getattr(ws.arr, f)[up.volunteers], getattr(arr, f)[up.volunteers])]
+    if moved:  # not by the changes of this module, but the update allows it: work every reason out again
+        same[:] = False
+    fresh = unmet_reasons(arr, pairs, filled, among=np.flatnonzero(~same))
+    by_row: dict[int, list[Unmet]] = {}
+    didx = arr.demand_index
+    for u in (*(u for u in ws.solution.unmet if u.demand_id in didx and same[didx[u.demand_id]]), *fresh):
+        by_row.setdefault(didx[u.demand_id], []).append(u)
+    return tuple(u for j in sorted(by_row) for u in by_row[j])
 
 
 def _parse(changes: Sequence[Change] | Sequence[dict[str, object]]) -> list[Change]:
@@ -257,68 +462,27 @@ def _parse(changes: Sequence[Change] | Sequence[dict[str, object]]) -> list[Chan
         raise ProblemError(format_validation_error(exc, list(changes), source="changes")) from None
 
 
-def _region(problem: Problem, current: Sequence[tuple[str, str]], touched_v: set[str], touched_d: set[str],
-            forbidden: set[tuple[str, str]]) -> tuple[set[str], set[str]]:
-    """Volunteers and demands to re-optimise; the whole problem when it is small."""
-    vols = {v.id: v for v in problem.volunteers}
-    dems = {d.id: d for d in problem.demands}
-    if len(vols) < WHOLE_BELOW:
-        return set(vols), set(dems)
-    serves: dict[str, list[str]] = {}
-    served_by: dict[str, list[str]] = {}
-    for v, d in current:
-        serves.setdefault(v, []).append(d)
-        served_by.setdefault(d, []).append(v)
-    around = Surroundings(problem)
-
-    def able(d: str) -> list[str]:
-        """Volunteers who may serve demand d (rules 1-5; capacity ignored)."""
-        dd = dems[d]
-        return [v.id for v, km in around.near(*around.place(dd))
-                if volunteer_note(v, dd, km, dems, serves.get(v.id, []), (v.id, d) in forbidden).reason
-                in (*USABLE, Exclusion.ASSIGNED)]
-
-    # affected: touched records, and current pairs that the changes made impossible
-    affected_d = {d for d in touched_d if d in dems}
-    affected_v = {v for v in touched_v if v in vols} | {v for d in touched_d for v in served_by.get(d, [])}
-    for v, d in current:
-        if v not in touched_v and d not in touched_d:
-            continue  # neither side changed: the pair is as valid as it was
-        dd = dems[d]
-        km = great_circle_km(vols[v].lat, vols[v].lon, *around.place(dd))
-        if volunteer_note(vols[v], dd, km, dems, [], (v, d) in forbidden).reason is not Exclusion.FREE:
-            affected_v.add(v)
-            affected_d.add(d)
-    region_v = set(affected_v)
-    region_d = set(affected_d)
+def _region(arr: ProblemArrays, pairs: Pairs, cur_v: I64, cur_d: I64, touched_v: set[str],
+            touched_d: set[str]) -> tuple[B, B]:
+    """Volunteers and demands to re-optimise (as masks over the rows); the whole problem when it is small."""
+    region_v = np.zeros(arr.nv, dtype=bool)
+    region_d = np.zeros(arr.nd, dtype=bool)
+    if arr.nv < WHOLE_BELOW:
+        return ~region_v, ~region_d
+    vidx, didx = arr.volunteer_index, arr.demand_index
+    region_v[[vidx[v] for v in touched_v]] = True
+    region_d[[didx[d] for d in touched_d if d in didx]] = True
+    region_v[cur_v[region_d[cur_d]]] = True  # who serves a touched demand
+    # current pairs the changes made impossible (not candidates any more)
+    broken = ~member(arr.pair_key(cur_v, cur_d), arr.pair_key(pairs.v, pairs.d))
+    region_v[cur_v[broken]] = True
+    region_d[cur_d[broken]] = True
     for _ in range(REGION_ROUNDS):  # the volunteers able to help, and what they serve; again while small
-        for d in list(region_d):
-            region_v.update(able(d))
-            region_v.update(served_by.get(d, []))
-        for v in list(region_v):
-            region_d.update(serves.get(v, []))
-        if len(region_v) > REGION_GROW_BELOW:
-            break
+        grown_v, grown_d = region_v.copy(), region_d.copy()
+        grown_v[pairs.v[grown_d[pairs.d]]] = True
+        grown_v[cur_v[grown_d[cur_d]]] = True
+        grown_d[cur_d[grown_v[cur_v]]] = True
+        if int((grown_v[pairs.v] & grown_d[pairs.d]).sum()) > REGION_PAIR_BUDGET and region_d.any():
+            break  # too big to re-solve at once: keep the last round's region
+        region_v, region_d = grown_v, grown_d
     return region_v, region_d
-
-
-def assess(problem: Problem, assignments: Sequence[tuple[str, str]], options: SolveOptions, *, bound: float,
-           stats: dict[str, object]) -> Solution:
-    """The full :class:`Solution` of given assignments: checked against every hard rule, with reasons and KPIs."""
-    from matcher.candidates import candidate_pairs
-    from matcher.costs import priority_weights
-    from matcher.report import build_solution
-    from matcher.solve import _Phases, _verify
-
-    ph = _Phases()
-    arr = build_arrays(problem)
-    pairs = candidate_pairs(arr)
-    vidx = {v: i for i, v in enumerate(arr.volunteer_ids)}
-    didx = {d: i for i, d in enumerate(arr.demand_ids)}
-    v = np.array([vidx[a] for a, _ in assignments], dtype=np.int64)
-    d = np.array([didx[b] for _, b in assignments], dtype=np.int64)
-    _verify(arr, pairs, v, d)
-    coverage = int(priority_weights(options)[arr.d_priority[d]].sum())
-    status = Status.OPTIMAL if coverage >= bound else Status.FEASIBLE
-    ph.done("assess")
-    return build_solution(arr, pairs, v, d, options, status, coverage, int(bound), stats, ph)

@@ -42,17 +42,27 @@ def build_solution(
     bound: int,
     stats: Mapping[str, Any],
     phases: _Phases,
+    unmet: tuple[Unmet, ...] | None = None,
+    known: Mapping[int, AssignmentOut] | None = None,
 ) -> Solution:
-    """Assemble the Solution of chosen pairs ``(v[i], d[i])``."""
+    """Assemble the Solution of chosen pairs ``(v[i], d[i])``, listed by demand, then volunteer.
+
+    A repair passes what it knows already: ``unmet``, the unmet seats (it reuses
+    the reasons of the demands a change cannot have affected), and ``known``,
+    assignments of the old plan that still hold, by :meth:`ProblemArrays.pair_key`.
+    """
     order = np.lexsort((v, d))
     v, d = v[order], d[order]
     km = haversine_km(arr.v_lat[v], arr.v_lon[v], arr.d_lat[d], arr.d_lon[d])
+    known = known or {}
     assignments = tuple(
-        AssignmentOut(volunteer_id=arr.volunteer_ids[a], demand_id=arr.demand_ids[b], travel_km=round(float(k), 6))
-        for a, b, k in zip(v.tolist(), d.tolist(), km.tolist())
+        known.get(key) or AssignmentOut(volunteer_id=arr.volunteer_ids[a], demand_id=arr.demand_ids[b],
+                                        travel_km=round(float(k), 6))
+        for a, b, k, key in zip(v.tolist(), d.tolist(), km.tolist(), arr.pair_key(v, d).tolist())
     )
     filled = np.bincount(d, minlength=arr.nd)
-    unmet = _unmet(arr, pairs, filled)
+    if unmet is None:
+        unmet = unmet_reasons(arr, pairs, filled)
     secondary, parts = secondary_points(arr, v, d, km, opts)
     phases.done("report")
     all_stats = dict(stats)
@@ -77,8 +87,11 @@ def build_solution(
     )
 
 
-def _unmet(arr: ProblemArrays, pairs: Pairs, filled: I64) -> tuple[Unmet, ...]:
+def unmet_reasons(arr: ProblemArrays, pairs: Pairs, filled: I64, among: I64 | None = None) -> tuple[Unmet, ...]:
+    """The unmet seats of every demand (or of the demands ``among``) with their reasons, by the ladder above."""
     short = np.flatnonzero(filled < arr.d_headcount)
+    if among is not None:
+        short = np.intersect1d(short, among)
     if len(short) == 0:
         return ()
     head = arr.d_headcount[short]

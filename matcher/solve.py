@@ -126,6 +126,19 @@ class _Residual:
     bonus: I64
 
 
+@dataclass(frozen=True, eq=False)
+class Solved:
+    """A solution with what the solve built for it: kept by :class:`matcher.Dispatcher` to repair it later."""
+
+    solution: Solution
+    arr: ProblemArrays
+    pairs: Pairs
+    v: I64
+    """``solution.assignments[i]`` is the pair of volunteer row ``v[i]`` of ``arr`` ..."""
+    d: I64
+    """... and demand row ``d[i]``."""
+
+
 def solve(problem: Problem, options: SolveOptions | None = None, *, deadline: float | None = None,
           cancel: Cancel | None = None) -> Solution:
     """Solve a problem: the best assignment by SPEC.md's objective, with a proven bound.
@@ -162,6 +175,12 @@ def solve(problem: Problem, options: SolveOptions | None = None, *, deadline: fl
         When the solve is estimated to need more memory than allowed (see :mod:`matcher.limits`).
 
     """
+    return solve_keeping(problem, options, deadline=deadline, cancel=cancel).solution
+
+
+def solve_keeping(problem: Problem, options: SolveOptions | None = None, *, deadline: float | None = None,
+                  cancel: Cancel | None = None) -> Solved:
+    """:func:`solve`, also returning the arrays and candidate pairs it built (see :class:`Solved`)."""
     opts = options or problem.options or SolveOptions()
     ph = _Phases()
     deadline = ph.t0 + opts.time_limit_s if deadline is None else deadline
@@ -177,9 +196,9 @@ def solve(problem: Problem, options: SolveOptions | None = None, *, deadline: fl
     dem_weight = costs.priority_weights(opts)[arr.d_priority]
     rp = res.pairs
     dur = arr.d_duration_us[rp.d]
-    pair_cost = costs.pair_costs(
-        opts, rp.km, arr.v_recent_hours[rp.v], member(arr.pair_key(rp.v, rp.d), arr.pair_key(*arr.previous))
-    )
+    is_previous = member(arr.pair_key(rp.v, rp.d), arr.pair_key(*arr.previous))
+    pair_cost = costs.pair_costs(opts, rp.km, arr.v_recent_hours[rp.v], is_previous)
+    keep = is_previous & (opts.change_weight > 0)  # pairs CP-SAT prefers to keep among plans of equal coverage
 
     # Too little time left for even one flow round (a tight limit on a big problem): answer greedily
     # now rather than overrun the limit; the bound is then the seats each demand has candidates for.
@@ -284,14 +303,16 @@ def solve(problem: Problem, options: SolveOptions | None = None, *, deadline: fl
                 ph.done("lp")
             # CP-SAT's bounds on whole components tighten the last round's bound, not an earlier one's
             chosen, last_bound, regions, sec_ok = _repair_regions(arr, rp, res, chosen, relaxed, seeds, flow.coverage,
-                                                                  dem_weight, pair_cost, pref, opts, ph, deadline,
-                                                                  stopped)
+                                                                  dem_weight, pair_cost, pref, keep, opts, ph,
+                                                                  deadline, stopped)
             bound = min(bound, last_bound)
             stats["cpsat_regions"] = regions
             secondary_optimal = secondary_optimal and sec_ok
             ph.done("cpsat")
     final_v = np.concatenate([arr.pinned[0], rp.v[chosen]])
     final_d = np.concatenate([arr.pinned[1], rp.d[chosen]])
+    order = np.lexsort((final_v, final_d))  # the order of the solution's assignments (see Solved)
+    final_v, final_d = final_v[order], final_d[order]
     _verify(arr, pairs, final_v, final_d)
     pinned_cov = int(dem_weight[arr.pinned[1]].sum())
     coverage = int(dem_weight[final_d].sum())
@@ -308,7 +329,7 @@ def solve(problem: Problem, options: SolveOptions | None = None, *, deadline: fl
                  time_limit_s=round(opts.time_limit_s, 3), wall_budget_s=round(deadline - ph.t0, 3), seed=opts.seed,
                  threads=opts.threads)
     solution = build_solution(arr, pairs, final_v, final_d, opts, status, coverage, bound, stats, ph)
-    return solution
+    return Solved(solution, arr, pairs, final_v, final_d)
 
 
 def _residual(arr: ProblemArrays, pairs: Pairs, opts: SolveOptions) -> _Residual:
@@ -617,7 +638,7 @@ def _refill(arr: ProblemArrays, rp: Pairs, res: _Residual, kept: B, order: I64) 
 
 def _repair_regions(
     arr: ProblemArrays, rp: Pairs, res: _Residual, chosen: B, flow_chosen: B | None, bad: I64, flow_cov: int,
-    dem_weight: I64, pair_cost: I64, pref: B, opts: SolveOptions, ph: _Phases, deadline: float,
+    dem_weight: I64, pair_cost: I64, pref: B, keep: B, opts: SolveOptions, ph: _Phases, deadline: float,
     stopped: Callable[[], bool],
 ) -> tuple[B, int, list[dict[str, object]], bool]:
     """Improve the regions around seed volunteers with CP-SAT, starting from the feasible ``chosen``.
@@ -655,7 +676,7 @@ def _repair_regions(
         # a deterministic share of the limit
         budget = CPSAT_SHARE * opts.time_limit_s * min(1.0, len(region) / max(total_pairs, 1))
         region_cov_flow = int(dem_weight[rp.d[region & flow_chosen]].sum()) if flow_chosen is not None else 0
-        inp = _region_input(arr, rp, res, chosen, region, dem_weight, pair_cost, pref, opts)
+        inp = _region_input(arr, rp, res, chosen, region, dem_weight, pair_cost, pref, keep, opts)
         from matcher.solvers.cpsat import solve_cpsat
 
         try:
@@ -767,7 +788,7 @@ class _RegionInput:
 
 def _region_input(
     arr: ProblemArrays, rp: Pairs, res: _Residual, chosen: B, region: B, dem_weight: I64, pair_cost: I64,
-    pref: B, opts: SolveOptions,
+    pref: B, keep: B, opts: SolveOptions,
 ) -> _RegionInput:
     """CP-SAT data for a region, with everything outside it fixed at its current value."""
     fixed = chosen & ~region
@@ -789,6 +810,7 @@ def _region_input(
         pair_v=sub.v, pair_d=sub.d, pair_cost=pair_cost[index], pair_pref=pref[index] & (bonus[sub.d] > 0),
         pair_start=arr.d_start[sub.d], pair_end=arr.d_end[sub.d], vol_cap=tasks, vol_hours=hours, vol_base=base,
         load_unit=costs.load_unit(opts), dem_cap=seats, dem_weight=dem_weight, dem_bonus=bonus, hint=hint,
+        pair_keep=keep[index], cost_offset=round(opts.change_weight * costs.SCALE) * int(keep[index].sum()),
     )
     return _RegionInput(cp, index)
 
