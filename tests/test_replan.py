@@ -109,6 +109,25 @@ def test_bad_changes_are_named() -> None:
         repair(p, s, [bad])
 
 
+def test_what_a_new_demand_refers_to_is_checked_and_named() -> None:
+    p = generate_problem("community", 1)  # with the built-in taxonomy
+    s = solve(p, OPTS)
+    base = p.demands[0].model_dump()
+    wrong = {**base, "id": "N1", "area_id": "nowhere", "required_skills": ["juggling"],
+             "category": "astrology", "preferred_volunteers": ["ghost"]}
+    with pytest.raises(ProblemError) as caught:
+        repair(p, s, [{"kind": "volunteer_unavailable", "volunteer_id": p.volunteers[0].id},
+                      {"kind": "demand_added", "demand": wrong}])
+    assert caught.value.errors == [
+        "changes[1] (demand_added).demand.area_id: unknown area 'nowhere'",
+        "changes[1] (demand_added).demand.preferred_volunteers: unknown volunteer 'ghost'",
+        "changes[1] (demand_added).demand.category: 'astrology' is not in taxonomy 'builtin'",
+        "changes[1] (demand_added).demand.required_skills: 'juggling' is not a skill of taxonomy 'builtin'",
+    ]
+    with pytest.raises(ProblemError, match=r"changes\[0\] \(demand_changed\).demand.area_id: unknown area"):
+        apply_changes(p, [{"kind": "demand_changed", "demand": {**base, "area_id": "nowhere"}}])
+
+
 def test_a_local_change_on_a_bigger_problem_stays_local() -> None:
     p = generate_problem("street", 2, scale=0.3)  # 3,000 volunteers: repaired in a region
     s = solve(p, OPTS)
