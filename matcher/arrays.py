@@ -254,7 +254,7 @@ def demand_rows(dems: Sequence[Demand], areas: Sequence[Area], sidx: dict[str, i
 
 
 def problem_wide(problem: Problem, vidx: dict[str, int], didx: dict[str, int]) -> dict[str, Any]:
-    """The fields that span the whole problem: categories, and the given pairs (pinned, forbidden, ...)."""
+    """The fields that span the whole problem: categories, preferred pairs, and the given pairs."""
     dems = problem.demands
     categories = sorted({d.category for d in dems})
     cidx = {c: i for i, c in enumerate(categories)}
@@ -263,11 +263,14 @@ def problem_wide(problem: Problem, vidx: dict[str, int], didx: dict[str, int]) -
     return {
         "categories": categories,
         "d_category": np.fromiter((cidx[d.category] for d in dems), dtype=np.int64, count=len(dems)),
-        "pinned": _pairs(problem, "pinned", vidx, didx),
-        "forbidden": _pairs(problem, "forbidden", vidx, didx),
-        "previous": _pairs(problem, "previous", vidx, didx),
         "preferred": (np.asarray(pref_v, dtype=np.int64), np.asarray(pref_d, dtype=np.int64)),
+        **given_pairs(problem, vidx, didx),
     }
+
+
+def given_pairs(problem: Problem, vidx: dict[str, int], didx: dict[str, int]) -> dict[str, tuple[I64, I64]]:
+    """The pinned, forbidden and previous pairs as index arrays."""
+    return {name: _pairs(problem, name, vidx, didx) for name in ("pinned", "forbidden", "previous")}
 
 
 def time_ranks(w_start_us: I64, w_end_us: I64, d_start: I64, d_end: I64) -> dict[str, Any]:

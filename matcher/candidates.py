@@ -50,6 +50,18 @@ class Pairs:
         """A subset of the pairs (order kept)."""
         return Pairs(self.v[mask_or_index], self.d[mask_or_index], self.km[mask_or_index])
 
+    def rows_of(self, volunteers: I64) -> I64:
+        """Positions of the pairs of these volunteers (distinct, sorted), found by binary search."""
+        lo = np.searchsorted(self.v, volunteers, side="left")
+        n = np.searchsorted(self.v, volunteers, side="right") - lo
+        return np.repeat(lo - np.cumsum(n) + n, n) + np.arange(int(n.sum()))
+
+    def contains(self, v: I64, d: I64) -> B:
+        """Whether each pair ``(v[i], d[i])`` is one of these (fast when there are few of them)."""
+        rows = self.rows_of(np.unique(v))
+        key = self.d.max(initial=0) + 1
+        return member(v * key + d, self.v[rows] * key + self.d[rows])
+
 
 def candidate_pairs(
     arr: ProblemArrays,

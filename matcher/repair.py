@@ -391,9 +391,8 @@ def repair_workspace(ws: Workspace, changes: Sequence[Change] | Sequence[dict[st
         bound = int(ws.solution.coverage_bound) + int(fresh.sum())
     status = Status.OPTIMAL if coverage >= bound else Status.FEASIBLE
 
-    before = set(arr.pair_key(cur_v, cur_d).tolist())
-    after = set(arr.pair_key(final_v, final_d).tolist())
-    info = {"changed": len(before - after), "kept": len(before & after), "added": len(after - before),
+    kept = int(member(arr.pair_key(cur_v, cur_d), arr.pair_key(final_v, final_d)).sum())  # (pairs are distinct)
+    info = {"changed": len(cur_v) - kept, "kept": kept, "added": len(final_v) - kept,
             "region_volunteers": int(region_v.sum()), "region_demands": int(region_d.sum()), "whole_problem": whole,
             "seconds": 0.0}
     order = np.lexsort((final_v, final_d))  # the solution's order (see Workspace.own)
@@ -445,11 +444,16 @@ def _reasons(ws: Workspace, up: ArraysUpdate, pairs: Pairs, final_d: I64) -> tup
     if moved:  # not by the changes of this module, but the update allows it: work every reason out again
         same[:] = False
     fresh = unmet_reasons(arr, pairs, filled, among=np.flatnonzero(~same))
-    by_row: dict[int, list[Unmet]] = {}
     didx = arr.demand_index
-    for u in (*(u for u in ws.solution.unmet if u.demand_id in didx and same[didx[u.demand_id]]), *fresh):
-        by_row.setdefault(didx[u.demand_id], []).append(u)
-    return tuple(u for j in sorted(by_row) for u in by_row[j])
+    old = ws.solution.unmet
+    rows = np.fromiter((didx.get(u.demand_id, -1) for u in old), dtype=np.int64, count=len(old))
+    kept = np.flatnonzero(rows >= 0)
+    kept = kept[same[rows[kept]]]
+    entries = [old[i] for i in kept.tolist()] + list(fresh)
+    rows = np.concatenate([rows[kept], np.fromiter((didx[u.demand_id] for u in fresh), dtype=np.int64,
+                                                   count=len(fresh))])
+    # by demand row, as a fresh report lists them (a demand's entries all come from one side: their order stays)
+    return tuple(entries[i] for i in np.argsort(rows, kind="stable").tolist())
 
 
 def _parse(changes: Sequence[Change] | Sequence[dict[str, object]]) -> list[Change]:
@@ -474,7 +478,9 @@ def _region(arr: ProblemArrays, pairs: Pairs, cur_v: I64, cur_d: I64, touched_v:
     region_d[[didx[d] for d in touched_d if d in didx]] = True
     region_v[cur_v[region_d[cur_d]]] = True  # who serves a touched demand
     # current pairs the changes made impossible (not candidates any more)
-    broken = ~member(arr.pair_key(cur_v, cur_d), arr.pair_key(pairs.v, pairs.d))
+    # (only pairs with a changed side can have stopped being candidates)
+    maybe = np.flatnonzero(region_v[cur_v] | region_d[cur_d])
+    broken = maybe[~pairs.contains(cur_v[maybe], cur_d[maybe])]
     region_v[cur_v[broken]] = True
     region_d[cur_d[broken]] = True
     for _ in range(REGION_ROUNDS):  # the volunteers able to help, and what they serve; again while small
@@ -482,7 +488,8 @@ def _region(arr: ProblemArrays, pairs: Pairs, cur_v: I64, cur_d: I64, touched_v:
         grown_v[pairs.v[grown_d[pairs.d]]] = True
         grown_v[cur_v[grown_d[cur_d]]] = True
         grown_d[cur_d[grown_v[cur_v]]] = True
-        if int((grown_v[pairs.v] & grown_d[pairs.d]).sum()) > REGION_PAIR_BUDGET and region_d.any():
+        inside = pairs.rows_of(np.flatnonzero(grown_v))
+        if int(grown_d[pairs.d[inside]].sum()) > REGION_PAIR_BUDGET and region_d.any():
             break  # too big to re-solve at once: keep the last round's region
         region_v, region_d = grown_v, grown_d
     return region_v, region_d

@@ -15,8 +15,9 @@ numbering of skills, teams and time ranks (tests check it).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -25,12 +26,12 @@ from matcher.arrays import (
     DEMAND_ROW_FIELDS,
     ProblemArrays,
     demand_rows,
-    problem_wide,
+    given_pairs,
     time_ranks,
     volunteer_rows,
 )
 from matcher.candidates import Pairs, pairs_involving
-from matcher.model import Problem
+from matcher.model import Demand, Problem
 
 I64 = npt.NDArray[np.int64]
 
@@ -51,6 +52,8 @@ class ArraysUpdate:
     """Rows of the volunteers whose records changed (volunteer rows never move)."""
     demands: I64
     """New rows of the demands that were changed or added."""
+    same_demands: bool
+    """No demand was added, changed or withdrawn: demand rows and records are as they were."""
 
 
 def update_arrays(old: ProblemArrays, problem: Problem, volunteers: Collection[str],
@@ -76,8 +79,13 @@ def update_arrays(old: ProblemArrays, problem: Problem, volunteers: Collection[s
     chg_v = np.array(sorted(vidx[v] for v in volunteers), dtype=np.int64)
     if any(vols[i].id != old.volunteer_ids[i] for i in chg_v.tolist()):
         raise ValueError("update_arrays: the volunteers are not in the arrays' order")
-    didx = {d.id: j for j, d in enumerate(dems)}
-    demand_to = np.fromiter((didx.get(d, -1) for d in old.demand_ids), dtype=np.int64, count=old.nd)
+    ids = [d.id for d in dems]
+    if ids == old.demand_ids:  # no demand added or withdrawn: the rows stay
+        didx = old.demand_index
+        demand_to = np.arange(old.nd, dtype=np.int64)
+    else:
+        didx = {d: j for j, d in enumerate(ids)}
+        demand_to = np.fromiter((didx.get(d, -1) for d in old.demand_ids), dtype=np.int64, count=old.nd)
     src = np.full(len(dems), -1, dtype=np.int64)  # the old row of each new one; -1 for changed or added ones
     alive = np.flatnonzero(demand_to >= 0)
     src[demand_to[alive]] = alive
@@ -127,18 +135,59 @@ def update_arrays(old: ProblemArrays, problem: Problem, volunteers: Collection[s
         col = (widen(col) if name == "d_skills" else col)[take] if len(dems) else col[:0]
         col[fresh] = drows[name]
         fields[name] = col
-    fields.update(problem_wide(problem, vidx, didx))
+    fields.update(_categories(old, src, fresh_d, fresh))
+    fields["preferred"] = _preferred(old, demand_to, src, fresh_d, fresh, vidx)
+    fields.update(given_pairs(problem, vidx, didx))
     fields.update(time_ranks(fields["w_start_us"], fields["w_end_us"], fields["d_start"],  # type: ignore[arg-type]
                              fields["d_end"]))  # type: ignore[arg-type]
-    arr = replace(old, demand_ids=list(didx), skill_ids=skill_ids, team_ids=team_ids, **fields)  # type: ignore[arg-type]
+    arr = replace(old, demand_ids=ids, skill_ids=skill_ids, team_ids=team_ids, **fields)  # type: ignore[arg-type]
     arr.__dict__["volunteer_index"] = vidx  # unchanged; keep the cached dict
     arr.__dict__["demand_index"] = didx
-    return ArraysUpdate(arr, demand_to, chg_v, fresh)
+    return ArraysUpdate(arr, demand_to, chg_v, fresh, ids == old.demand_ids and len(fresh) == 0)
+
+
+def _categories(old: ProblemArrays, src: I64, fresh_d: Sequence[Demand], fresh: I64) -> dict[str, Any]:
+    """The categories in use, sorted as a fresh build sorts them, and each demand's number among them."""
+    kept = src >= 0
+    names = sorted({old.categories[c] for c in np.unique(old.d_category[src[kept]]).tolist()}
+                   | {d.category for d in fresh_d})
+    cidx = {c: i for i, c in enumerate(names)}
+    renumber = np.array([cidx.get(c, -1) for c in old.categories], dtype=np.int64)
+    col = np.empty(len(src), dtype=np.int64)
+    col[kept] = renumber[old.d_category[src[kept]]]
+    col[fresh] = [cidx[d.category] for d in fresh_d]
+    return {"categories": names, "d_category": col}
+
+
+def _preferred(old: ProblemArrays, demand_to: I64, src: I64, fresh_d: Sequence[Demand], fresh: I64,
+               vidx: dict[str, int]) -> tuple[I64, I64]:
+    """Preferred pairs: the old ones of kept demands, renumbered, and the fresh demands' own, by demand row."""
+    pv, pd = old.preferred
+    pd = demand_to[pd]
+    ok = pd >= 0
+    ok[ok] &= src[pd[ok]] >= 0
+    v = np.concatenate([pv[ok], np.array([vidx[p] for d in fresh_d for p in d.preferred_volunteers], dtype=np.int64)])
+    d = np.concatenate([pd[ok], np.array([j for j, dem in zip(fresh.tolist(), fresh_d)
+                                          for _ in dem.preferred_volunteers], dtype=np.int64)])
+    order = np.argsort(d, kind="stable")  # a demand's pairs all come from one side: their order stays
+    return v[order], d[order]
 
 
 def update_pairs(old: Pairs, update: ArraysUpdate) -> Pairs:
     """The candidate pairs of the updated arrays, from the old pairs (sorted by volunteer, demand)."""
     arr = update.arr
+    if update.same_demands:  # only volunteers changed: replace their runs of pairs (pairs are sorted by volunteer)
+        vols = update.volunteers
+        new = pairs_involving(arr, vols)
+        cut = np.searchsorted(old.v, np.stack([vols, vols + 1], axis=1).ravel())  # each volunteer's run
+        put = np.searchsorted(new.v, np.stack([vols, vols + 1], axis=1).ravel())
+        ends = [0, *cut.tolist(), len(old)]
+        def pieces(a: npt.NDArray[Any], b: npt.NDArray[Any]) -> npt.NDArray[Any]:
+            out = [a[ends[0]:ends[1]]]
+            for k in range(len(vols)):
+                out += [b[put[2 * k]:put[2 * k + 1]], a[ends[2 * k + 2]:ends[2 * k + 3]]]
+            return np.concatenate(out)
+        return Pairs(pieces(old.v, new.v), pieces(old.d, new.d), pieces(old.km, new.km))
     d = update.demand_to[old.d]
     keep = d >= 0
     changed_v = np.zeros(arr.nv, dtype=bool)

@@ -74,7 +74,7 @@ def random_changes(p: Problem, seed: int) -> list[Change]:
             out.append(VolunteerUnavailable(volunteer_id=v.id, start=w.start + (w.end - w.start) / 3,
                                             end=w.end - (w.end - w.start) / 3))
         elif kind == "add":
-            new = d.model_copy(update={"id": f"new{seed}-{len(out)}", "preferred_volunteers": (),
+            new = d.model_copy(update={"id": f"new{seed}-{len(out)}", "preferred_volunteers": (v.id,)[: len(out) % 2],
                                        "required_skills": (*d.required_skills, "brand-new-skill")[: 1 + len(out) % 2],
                                        "team_id": "T-new" if len(out) % 3 == 0 else d.team_id})
             out.append(DemandAdded(demand=new))
@@ -135,3 +135,24 @@ def test_the_volunteers_must_be_the_same() -> None:
     arr = build_arrays(p)
     with pytest.raises(ValueError, match="volunteers"):
         update_arrays(arr, p.replace(volunteers=p.volunteers[1:]), set(), set())
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_volunteer_only_changes_take_the_short_way_to_the_same_pairs(seed: int) -> None:
+    p = tight_problem(seed, n_vol=150, n_dem=90)
+    arr = build_arrays(p)
+    pairs = candidate_pairs(arr)
+    rng = np.random.default_rng(seed)
+    picked = [p.volunteers[i] for i in rng.choice(len(p.volunteers), size=4, replace=False)]
+    changes: list[Change] = [VolunteerUnavailable(volunteer_id=picked[0].id)]
+    for v in picked[1:]:
+        if v.availability:
+            w = v.availability[0]
+            changes.append(VolunteerUnavailable(volunteer_id=v.id, start=w.start, end=w.start + (w.end - w.start) / 2))
+    new, touched_v, touched_d = apply_changes(p, changes)
+    up = update_arrays(arr, new, touched_v, touched_d)
+    assert up.same_demands
+    got = update_pairs(pairs, up)
+    want = candidate_pairs(build_arrays(new))
+    assert np.array_equal(got.v, want.v) and np.array_equal(got.d, want.d) and np.array_equal(got.km, want.km)
+    assert len(got) < len(pairs)  # the cancellation took pairs away
