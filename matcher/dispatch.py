@@ -17,9 +17,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
-from matcher.explain import DemandExplanation, VolunteerExplanation, explain_demand, explain_volunteer
+from matcher.explain import DemandExplanation, Surroundings, VolunteerExplanation, demand_explanation, explain_volunteer
 from matcher.model import Demand, Problem, Solution, SolveOptions
-from matcher.recommend import Recommendation, recommend
+from matcher.recommend import Recommendation, recommendations
 from matcher.repair import Change, Workspace, repair_workspace
 from matcher.solve import Cancel, solve_keeping
 
@@ -105,13 +105,13 @@ class Dispatcher:
 
     def recommend(self, demand: Demand | str, k: int = 5) -> list[Recommendation]:
         """The best ``k`` volunteers to send to a demand of the plan, or a new one (see :func:`matcher.recommend`)."""
-        problem, solution = self.snapshot()
-        return recommend(problem, solution, demand, k, self.options)
+        ws = self._ws
+        return recommendations(ws.problem, ws.solution, demand, k, self.options, Surroundings(ws.problem, ws.arr))
 
     def explain_demand(self, demand_id: str) -> DemandExplanation:
         """Why a demand's seats are filled or not (see :func:`matcher.explain_demand`)."""
-        problem, solution = self.snapshot()
-        return explain_demand(problem, solution, demand_id)
+        ws = self._ws
+        return demand_explanation(ws.problem, ws.solution, demand_id, Surroundings(ws.problem, ws.arr))
 
     def explain_volunteer(self, volunteer_id: str) -> VolunteerExplanation:
         """A volunteer's assignments and their score parts (see :func:`matcher.explain_volunteer`)."""

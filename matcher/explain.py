@@ -22,7 +22,7 @@ from datetime import datetime
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from matcher.arrays import haversine_km
+from matcher.arrays import ProblemArrays, haversine_km
 from matcher.errors import ProblemError
 from matcher.model import Demand, Problem, Solution, SolveOptions, Unmet, Volunteer
 
@@ -150,15 +150,20 @@ def great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float
 class Surroundings:
     """A problem's volunteers as arrays for distance queries, and each demand's place.
 
-    Built once per call of :func:`explain_demand`, :func:`matcher.recommend`
-    or :func:`matcher.repair`, and queried for every demand they look at.
+    Built once per call of :func:`explain_demand` or :func:`matcher.recommend`
+    (from the kept arrays, in a :class:`matcher.Dispatcher`), and queried for
+    every demand they look at.
     """
 
-    def __init__(self, problem: Problem) -> None:
+    def __init__(self, problem: Problem, arrays: ProblemArrays | None = None) -> None:
+        """``arrays`` (the problem's, when at hand) saves reading every volunteer's place again."""
         self.volunteers = problem.volunteers
-        self._lat = np.array([v.lat for v in self.volunteers], dtype=np.float64)
-        self._lon = np.array([v.lon for v in self.volunteers], dtype=np.float64)
-        self._reach = np.array([v.max_travel_km for v in self.volunteers], dtype=np.float64)
+        if arrays is not None:
+            self._lat, self._lon, self._reach = arrays.v_lat, arrays.v_lon, arrays.v_max_travel_km
+        else:
+            self._lat = np.array([v.lat for v in self.volunteers], dtype=np.float64)
+            self._lon = np.array([v.lon for v in self.volunteers], dtype=np.float64)
+            self._reach = np.array([v.max_travel_km for v in self.volunteers], dtype=np.float64)
         self._areas = {a.id: (a.lat, a.lon) for a in problem.areas}
 
     def place(self, d: Demand) -> tuple[float, float]:
@@ -198,26 +203,33 @@ def explain_demand(problem: Problem, solution: Solution, demand_id: str) -> Dema
         When no demand has that id.
 
     """
+    return demand_explanation(problem, solution, demand_id, Surroundings(problem))
+
+
+def demand_explanation(problem: Problem, solution: Solution, demand_id: str,
+                       around: Surroundings) -> DemandExplanation:
+    """:func:`explain_demand` with the volunteers' places already at hand (a :class:`matcher.Dispatcher` has them)."""
     demands = {d.id: d for d in problem.demands}
     if demand_id not in demands:
         raise ProblemError([f"demand_id: no demand {demand_id!r}"])
     d = demands[demand_id]
-    around = Surroundings(problem)
     forbidden = {(a.volunteer_id, a.demand_id) for a in problem.forbidden}
     by_vol: dict[str, list[str]] = {}
     for a in solution.assignments:
         by_vol.setdefault(a.volunteer_id, []).append(a.demand_id)
     assigned = tuple(sorted(v for v, ds in by_vol.items() if demand_id in ds))
-    notes = [volunteer_note(v, d, km, demands, by_vol.get(v.id, []), (v.id, d.id) in forbidden)
-             for v, km in around.near(*around.place(d), factor=NEAR_FACTOR)]
-    # the assigned first, then those closest to being able to go, nearest first
-    notes.sort(key=lambda n: (_RANK[n.reason], n.distance_km, n.volunteer_id))
+    near = around.near(*around.place(d), factor=NEAR_FACTOR)
+    reasons = [exclusion(v, d, km, demands, by_vol.get(v.id, []), (v.id, d.id) in forbidden)[0] for v, km in near]
     counts: dict[str, int] = {}
-    for n in notes:
-        counts[n.reason.value] = counts.get(n.reason.value, 0) + 1
+    for r in reasons:
+        counts[r.value] = counts.get(r.value, 0) + 1
+    # the assigned first, then those closest to being able to go, nearest first; notes for the first few only
+    first = sorted(range(len(near)), key=lambda i: (_RANK[reasons[i]], near[i][1], near[i][0].id))[:MAX_NOTES]
+    notes = tuple(volunteer_note(near[i][0], d, near[i][1], demands, by_vol.get(near[i][0].id, []),
+                                 (near[i][0].id, d.id) in forbidden) for i in first)
     return DemandExplanation(demand_id=d.id, priority=d.priority, headcount=d.headcount, assigned=assigned,
                              unmet=tuple(u for u in solution.unmet if u.demand_id == d.id),
-                             near_by_reason=dict(sorted(counts.items())), candidates=tuple(notes[:MAX_NOTES]))
+                             near_by_reason=dict(sorted(counts.items())), candidates=notes)
 
 
 _RANK = {r: i for i, r in enumerate([
@@ -227,40 +239,45 @@ _RANK = {r: i for i, r in enumerate([
 
 
 def volunteer_note(v: Volunteer, d: Demand, km: float, demands: dict[str, Demand], tasks: Sequence[str],
-          forbidden: bool) -> CandidateNote:
-    def note(reason: Exclusion, detail: str, taken: Sequence[str] = ()) -> CandidateNote:
-        urgent = all(demands[t].priority > d.priority for t in taken) if taken else None
-        return CandidateNote(volunteer_id=v.id, distance_km=round(km, 3), reason=reason, detail=detail,
-                             taken_by=tuple(taken), more_urgent=urgent)
+                   forbidden: bool) -> CandidateNote:
+    """What keeps volunteer ``v`` (``km`` away, holding ``tasks``) off demand ``d``, as a note."""
+    reason, detail, taken = exclusion(v, d, km, demands, tasks, forbidden)
+    urgent = all(demands[t].priority > d.priority for t in taken) if taken else None
+    return CandidateNote(volunteer_id=v.id, distance_km=round(km, 3), reason=reason, detail=detail,
+                         taken_by=taken, more_urgent=urgent)
 
+
+def exclusion(v: Volunteer, d: Demand, km: float, demands: dict[str, Demand], tasks: Sequence[str],
+              forbidden: bool) -> tuple[Exclusion, str, tuple[str, ...]]:
+    """:func:`volunteer_note`'s reason, its detail and the demands that took the capacity, as plain values."""
     if d.id in tasks:
-        return note(Exclusion.ASSIGNED, "assigned to this demand")
+        return Exclusion.ASSIGNED, "assigned to this demand", ()
     missing = [s for s in d.required_skills if s not in v.skills]
     if missing:
-        return note(Exclusion.MISSING_SKILL, f"lacks {', '.join(missing)}")
+        return Exclusion.MISSING_SKILL, f"lacks {', '.join(missing)}", ()
     if d.requires_insured and not v.insured:
-        return note(Exclusion.NOT_INSURED, "the demand requires insured volunteers")
+        return Exclusion.NOT_INSURED, "the demand requires insured volunteers", ()
     if d.team_id is not None and v.team_id != d.team_id:
-        return note(Exclusion.OTHER_TEAM, f"the demand is reserved for team {d.team_id}")
+        return Exclusion.OTHER_TEAM, f"the demand is reserved for team {d.team_id}", ()
     if forbidden:
-        return note(Exclusion.FORBIDDEN, "the pair is forbidden (declined or a conflict of interest)")
+        return Exclusion.FORBIDDEN, "the pair is forbidden (declined or a conflict of interest)", ()
     if km > v.max_travel_km:
-        return note(Exclusion.TOO_FAR, f"{km:.2f} km away, travels at most {v.max_travel_km:g} km")
+        return Exclusion.TOO_FAR, f"{km:.2f} km away, travels at most {v.max_travel_km:g} km", ()
     if not _free(v, d.start, d.end):
-        return note(Exclusion.NOT_AVAILABLE, "not available for the whole window")
+        return Exclusion.NOT_AVAILABLE, "not available for the whole window", ()
     if service_hours(d) > v.max_hours or v.max_tasks == 0:
-        return note(Exclusion.HOURS_USED if v.max_tasks else Exclusion.TASKS_USED,
-                    "the demand alone exceeds the volunteer's max_hours or max_tasks")
-    clash = [t for t in tasks if demands[t].start < d.end and d.start < demands[t].end]
+        return (Exclusion.HOURS_USED if v.max_tasks else Exclusion.TASKS_USED,
+                "the demand alone exceeds the volunteer's max_hours or max_tasks", ())
+    clash = tuple(t for t in tasks if demands[t].start < d.end and d.start < demands[t].end)
     if clash:
-        return note(Exclusion.BUSY, "assigned to an overlapping demand: " + _list(clash, demands), clash)
+        return Exclusion.BUSY, "assigned to an overlapping demand: " + _list(clash, demands), clash
     if len(tasks) >= v.max_tasks:
-        return note(Exclusion.TASKS_USED, f"all {v.max_tasks} tasks used by: " + _list(tasks, demands), tasks)
+        return Exclusion.TASKS_USED, f"all {v.max_tasks} tasks used by: " + _list(tasks, demands), tuple(tasks)
     used = sum(service_hours(demands[t]) for t in tasks)
     if used + service_hours(d) > v.max_hours + 1e-9:
-        return note(Exclusion.HOURS_USED, f"{used:g} of {v.max_hours:g} hours used by: " + _list(tasks, demands),
-                    tasks)
-    return note(Exclusion.FREE, "could go and is free")
+        return (Exclusion.HOURS_USED, f"{used:g} of {v.max_hours:g} hours used by: " + _list(tasks, demands),
+                tuple(tasks))
+    return Exclusion.FREE, "could go and is free", ()
 
 
 def _list(ids: Sequence[str], demands: dict[str, Demand]) -> str:

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from pydantic import BaseModel, ConfigDict
 
 from matcher.errors import ProblemError
-from matcher.explain import Exclusion, Surroundings, service_hours, volunteer_note
+from matcher.explain import Exclusion, Surroundings, exclusion, service_hours
 from matcher.model import Demand, Problem, Solution, SolveOptions, Volunteer
 
 __all__ = ["Recommendation", "recommend"]
@@ -80,6 +80,12 @@ def recommend(problem: Problem, solution: Solution, demand: Demand | str, k: int
         An unknown demand id, or a new demand whose id is taken or whose area is unknown.
 
     """
+    return recommendations(problem, solution, demand, k, options, Surroundings(problem))
+
+
+def recommendations(problem: Problem, solution: Solution, demand: Demand | str, k: int,
+                    options: SolveOptions | None, around: Surroundings) -> list[Recommendation]:
+    """:func:`recommend` with the volunteers' places already at hand (a :class:`matcher.Dispatcher` has them)."""
     opts = options or problem.options or SolveOptions()
     demands = {d.id: d for d in problem.demands}
     if isinstance(demand, str):
@@ -104,7 +110,6 @@ def recommend(problem: Problem, solution: Solution, demand: Demand | str, k: int
     filled: dict[str, int] = {}
     for a in solution.assignments:
         filled[a.demand_id] = filled.get(a.demand_id, 0) + 1
-    around = Surroundings(problem)
     free_cache: dict[str, list[tuple[float, str]]] = {}
 
     def free_for(t: str) -> list[tuple[float, str]]:
@@ -113,15 +118,13 @@ def recommend(problem: Problem, solution: Solution, demand: Demand | str, k: int
             dt = demands[t]
             free_cache[t] = sorted(
                 (km, u.id) for u, km in around.near(*around.place(dt))
-                if volunteer_note(u, dt, km, demands, tasks.get(u.id, []), (u.id, t) in forbidden).reason
-                is Exclusion.FREE)
+                if exclusion(u, dt, km, demands, tasks.get(u.id, []), (u.id, t) in forbidden)[0] is Exclusion.FREE)
         return free_cache[t]
 
     out: list[Recommendation] = []
     for v, km in around.near(*around.place(d)):
         mine = tasks.get(v.id, [])
-        note = volunteer_note(v, d, km, demands, mine, (v.id, d.id) in forbidden)
-        if note.reason not in USABLE:
+        if exclusion(v, d, km, demands, mine, (v.id, d.id) in forbidden)[0] not in USABLE:
             continue
         leaves = _to_leave(v, d, mine, demands, pinned)
         if leaves is None:
