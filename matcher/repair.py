@@ -483,6 +483,7 @@ def _region(arr: ProblemArrays, pairs: Pairs, cur_v: I64, cur_d: I64, touched_v:
     broken = maybe[~pairs.contains(cur_v[maybe], cur_d[maybe])]
     region_v[cur_v[broken]] = True
     region_d[cur_d[broken]] = True
+    region_d[cur_d[region_v[cur_v]]] = True  # a region volunteer's tasks are re-decided with it
     for _ in range(REGION_ROUNDS):  # the volunteers able to help, and what they serve; again while small
         grown_v, grown_d = region_v.copy(), region_d.copy()
         grown_v[pairs.v[grown_d[pairs.d]]] = True

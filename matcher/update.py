@@ -141,7 +141,8 @@ def update_arrays(old: ProblemArrays, problem: Problem, volunteers: Collection[s
     fields.update(time_ranks(fields["w_start_us"], fields["w_end_us"], fields["d_start"],  # type: ignore[arg-type]
                              fields["d_end"]))  # type: ignore[arg-type]
     arr = replace(old, demand_ids=ids, skill_ids=skill_ids, team_ids=team_ids, **fields)  # type: ignore[arg-type]
-    arr.__dict__["volunteer_index"] = vidx  # unchanged; keep the cached dict
+    # seed the cached id indexes (cached_property keeps them in the instance dict): no need to build them again
+    arr.__dict__["volunteer_index"] = vidx
     arr.__dict__["demand_index"] = didx
     return ArraysUpdate(arr, demand_to, chg_v, fresh, ids == old.demand_ids and len(fresh) == 0)
 

@@ -29,7 +29,7 @@ from matcher import (
 )
 from matcher.arrays import build_arrays
 from matcher.candidates import candidate_pairs
-from matcher.repair import Change, DemandAdded, DemandChanged, DemandWithdrawn, PairForbidden
+from matcher.repair import AssignmentPinned, Change, DemandAdded, DemandChanged, DemandWithdrawn, PairForbidden
 from matcher.report import build_solution
 
 OPTS = SolveOptions(time_limit_s=10)
@@ -165,3 +165,20 @@ def test_a_cancelled_repair_still_answers_a_valid_plan() -> None:
     got = desk.repair([VolunteerUnavailable(volunteer_id=who)], cancel=stop)
     assert violations(desk.problem, got) == []
     assert who not in {a.volunteer_id for a in got.assignments}
+
+
+def test_a_shrunk_order_and_a_pin_on_a_region_sized_problem(street_desk: tuple[Problem, Dispatcher]) -> None:
+    _, desk = street_desk
+    problem, plan = desk.snapshot()
+    held: dict[str, list[str]] = {}
+    for a in plan.assignments:
+        held.setdefault(a.demand_id, []).append(a.volunteer_id)
+    shrunk = next(d for d in problem.demands if len(held.get(d.id, [])) >= 2)
+    pin = next(a for a in plan.assignments if a.demand_id != shrunk.id)
+    got = desk.repair([DemandChanged(demand=shrunk.model_copy(update={"headcount": 1})),
+                       AssignmentPinned(volunteer_id=pin.volunteer_id, demand_id=pin.demand_id)])
+    assert not got.stats["repair"]["whole_problem"]
+    assert sum(a.demand_id == shrunk.id for a in got.assignments) == 1
+    assert (pin.volunteer_id, pin.demand_id) in {(a.volunteer_id, a.demand_id) for a in got.assignments}
+    assert got.stats["repair"]["changed"] == len(held[shrunk.id]) - 1  # only the seats the order no longer has
+    assert_reported_as_fresh(desk.problem, got, OPTS)
