@@ -387,8 +387,12 @@ def repair_workspace(ws: Workspace, changes: Sequence[Change] | Sequence[dict[st
     if whole:
         bound = int(sub_solution.coverage_bound)
     else:
-        fresh = arr.d_headcount[up.demands] * weights[arr.d_priority[up.demands]]
-        bound = int(ws.solution.coverage_bound) + int(fresh.sum())
+        # the old bound holds for the old demands (changes only take capacity away), plus what new or
+        # changed records could add at most: all their seats
+        old_rows = ws.arr.demand_index
+        grown = [j for j in up.demands.tolist() if new.demands[j].id not in old_rows
+                 or new.demands[j] != ws.problem.demands[old_rows[new.demands[j].id]]]
+        bound = int(ws.solution.coverage_bound) + int((arr.d_headcount[grown] * weights[arr.d_priority[grown]]).sum())
     status = Status.OPTIMAL if coverage >= bound else Status.FEASIBLE
 
     kept = int(member(arr.pair_key(cur_v, cur_d), arr.pair_key(final_v, final_d)).sum())  # (pairs are distinct)

@@ -182,3 +182,17 @@ def test_a_shrunk_order_and_a_pin_on_a_region_sized_problem(street_desk: tuple[P
     assert (pin.volunteer_id, pin.demand_id) in {(a.volunteer_id, a.demand_id) for a in got.assignments}
     assert got.stats["repair"]["changed"] == len(held[shrunk.id]) - 1  # only the seats the order no longer has
     assert_reported_as_fresh(desk.problem, got, OPTS)
+
+
+def test_the_bound_grows_only_with_new_or_changed_orders(street_desk: tuple[Problem, Dispatcher]) -> None:
+    _, desk = street_desk
+    plan = desk.solution
+    a = plan.assignments[len(plan.assignments) // 2]
+    refused = desk.repair([PairForbidden(volunteer_id=a.volunteer_id, demand_id=a.demand_id)])
+    assert refused.coverage_bound == plan.coverage_bound  # a refusal adds nothing anyone could cover
+    base = desk.problem.demands[0]
+    new = base.model_copy(update={"id": "bound-check", "headcount": 3, "priority": 4, "preferred_volunteers": ()})
+    added = desk.repair([DemandAdded(demand=new)])
+    weight = desk.options.priority_weights[4]
+    assert added.coverage_bound == refused.coverage_bound + 3 * weight
+    assert added.coverage <= added.coverage_bound
