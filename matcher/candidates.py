@@ -59,7 +59,7 @@ class Pairs:
     def contains(self, v: I64, d: I64) -> B:
         """Whether each pair ``(v[i], d[i])`` is one of these (fast when there are few of them)."""
         rows = self.rows_of(np.unique(v))
-        key = self.d.max(initial=0) + 1
+        key = max(int(self.d.max(initial=0)), int(d.max(initial=0))) + 1  # keys that cannot collide
         return member(v * key + d, self.v[rows] * key + self.d[rows])
 
 

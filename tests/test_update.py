@@ -11,7 +11,7 @@ from oracle import pair_ok
 
 from matcher import Demand, Problem
 from matcher.arrays import ProblemArrays, build_arrays
-from matcher.candidates import candidate_pairs, pairs_involving
+from matcher.candidates import Pairs, candidate_pairs, pairs_involving
 from matcher.repair import (
     Change,
     DemandAdded,
@@ -156,3 +156,11 @@ def test_volunteer_only_changes_take_the_short_way_to_the_same_pairs(seed: int) 
     want = candidate_pairs(build_arrays(new))
     assert np.array_equal(got.v, want.v) and np.array_equal(got.d, want.d) and np.array_equal(got.km, want.km)
     assert len(got) < len(pairs)  # the cancellation took pairs away
+
+
+def test_pair_lookups_by_volunteer_runs() -> None:
+    pairs = Pairs(np.array([0, 0, 1, 3, 3, 3]), np.array([0, 1, 0, 1, 2, 4]), np.zeros(6))
+    assert pairs.rows_of(np.array([0, 2, 3])).tolist() == [0, 1, 3, 4, 5]
+    # demand numbers past the pairs' own largest must not alias another volunteer's pair
+    got = pairs.contains(np.array([0, 0, 1, 2, 3, 3, 0]), np.array([1, 2, 0, 0, 4, 5, 5]))
+    assert got.tolist() == [True, False, True, False, True, False, False]
