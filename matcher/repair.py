@@ -382,6 +382,8 @@ def repair_workspace(ws: Workspace, changes: Sequence[Change] | Sequence[dict[st
     final_v = np.concatenate([cur_v[outside], got_v])
     final_d = np.concatenate([cur_d[outside], got_d])
     _verify(arr, pairs, final_v, final_d)
+    if not member(arr.pair_key(*arr.pinned), arr.pair_key(final_v, final_d)).all():
+        raise RuntimeError("internal error: a repair lost a pinned assignment")
     weights = priority_weights(opts)
     coverage = int(weights[arr.d_priority[final_d]].sum())
     if whole:
@@ -407,7 +409,7 @@ def repair_workspace(ws: Workspace, changes: Sequence[Change] | Sequence[dict[st
              "repair": info}
     solution = build_solution(arr, pairs, final_v, final_d, opts, status, coverage, bound, stats, ph, unmet,
                               _still_true(ws, up) if ws.own else None)
-    info["seconds"] = round(time.perf_counter() - t0, 4)
+    info["seconds"] = round(time.perf_counter() - t0, 4)  # (the solution holds this dict: the report counts too)
     return Workspace(new, solution, arr, pairs, final_v, final_d)
 
 
