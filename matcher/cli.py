@@ -35,23 +35,15 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("solve", help="solve a problem: a SPEC JSON file or a folder of CSV/Parquet tables")
     s.add_argument("problem", help="problem JSON file, or a folder of tables (see matcher.tables)")
     s.add_argument("--out", required=True, help="where to write the solution JSON (atomically)")
-    s.add_argument("--options", help="SolveOptions as JSON or TOML (command-line flags override it)")
-    s.add_argument("--time-limit", type=float, dest="time_limit_s",
-                   help="seconds for the whole command: loading, solving and writing (default: the options' limit)")
-    s.add_argument("--seed", type=int)
-    s.add_argument("--threads", type=int)
+    _solve_flags(s, "seconds for the whole command: loading, solving and writing (default: the options' limit)")
     _verbosity(s)
     r = sub.add_parser("run", help="the nightly batch run: a new folder of assignments, unmet, KPIs and a manifest")
     r.add_argument("input", help="a folder of tables (CSV/Parquet) or a SPEC JSON problem")
     r.add_argument("--out", required=True,
                    help="folder holding the runs: the run goes to OUT/run-<UTC time>, OUT/latest links to it")
-    r.add_argument("--options", help="SolveOptions as TOML, YAML or JSON (command-line flags override it)")
     r.add_argument("--previous", help="the previous plan to keep where possible: a run folder (e.g. OUT/latest) "
                    "or an assignments table")
-    r.add_argument("--time-limit", type=float, dest="time_limit_s",
-                   help="seconds for the whole run: loading, solving and writing")
-    r.add_argument("--seed", type=int)
-    r.add_argument("--threads", type=int)
+    _solve_flags(r, "seconds for the whole run: loading, solving and writing")
     _verbosity(r)
     w = sub.add_parser("scenario", help="what-if scenarios: solve a base and its variants and compare them")
     wsub = w.add_subparsers(dest="scenario_command", required=True)
@@ -85,6 +77,22 @@ def _parser() -> argparse.ArgumentParser:
     sc = sub.add_parser("schema", help="print the JSON Schema of a model")
     sc.add_argument("model", nargs="?", default="problem", choices=["problem", "solution", "options"])
     return p
+
+
+_SOLVE_FLAGS = ("time_limit_s", "seed", "threads")
+"""SolveOptions fields that ``solve`` and ``run`` take as flags (on top of ``--options``)."""
+
+
+def _solve_flags(p: argparse.ArgumentParser, limit_help: str) -> None:
+    p.add_argument("--options", help="SolveOptions as TOML, YAML or JSON (command-line flags override it)")
+    p.add_argument("--time-limit", type=float, dest="time_limit_s", help=limit_help)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--threads", type=int)
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, object]:
+    """The :data:`_SOLVE_FLAGS` given on the command line (None where not given)."""
+    return {k: getattr(args, k) for k in _SOLVE_FLAGS}
 
 
 def _verbosity(p: argparse.ArgumentParser) -> None:
@@ -278,7 +286,7 @@ def _run(args: argparse.Namespace) -> int:
     from matcher.batch import run_batch
     from matcher.progress import cli_logging
 
-    overrides = {k: getattr(args, k) for k in ("time_limit_s", "seed", "threads")}
+    overrides = _overrides(args)
     with cli_logging(sys.stderr, quiet=args.quiet, verbose=args.verbose, started=args.started,
                      budget_s=args.time_limit_s):
         result = run_batch(args.input, args.out, options_file=args.options, overrides=overrides,
@@ -300,7 +308,7 @@ def _solve_logged(args: argparse.Namespace) -> int:
     logging.getLogger("matcher.cli").info(
         "loaded %s: %d volunteers, %d demands in %.2f s", args.problem, len(problem.volunteers),
         len(problem.demands), time.perf_counter() - args.started)
-    options = resolve_options(problem, args.options, {k: getattr(args, k) for k in ("time_limit_s", "seed", "threads")})
+    options = resolve_options(problem, args.options, _overrides(args))
     # the limit covers the whole command: the solver's wall deadline counts from the start and
     # keeps a reserve for writing (its deterministic budgets still follow the limit itself)
     solution = solve(problem, options, deadline=args.started + options.time_limit_s * (1 - WRITE_SHARE))
