@@ -246,24 +246,34 @@ def _filter(arr: ProblemArrays, ids: I64, d: I64, check_time: bool) -> tuple[I64
         v, d = arr.w_vol[ids[ok]], d[ok]
     else:
         v = ids
+    return _rules_but_time(arr, v, d, check_time, chord=True)
+
+
+def _rules_but_time(arr: ProblemArrays, v: I64, d: I64, check_caps: bool, chord: bool) -> tuple[I64, I64, F64]:
+    """Rules 1 and 3-5 on pairs (and, with ``check_caps``, the hour cap and forbidden pairs), with travel in km.
+
+    ``chord`` first drops pairs by a cheap chord test on the unit sphere (worth it on many pairs; it needs
+    the arrays' unit vectors).
+    """
     ok = (~arr.d_insured[d] | arr.v_insured[v]) & ((arr.d_team[d] < 0) | (arr.v_team[v] == arr.d_team[d]))
     v, d = v[ok], d[ok]
     need = arr.d_skills[d]
     ok = ((arr.v_skills[v] & need) == need).all(axis=1)
     v, d = v[ok], d[ok]
-    if check_time:
+    if check_caps:
         ok = arr.v_hours_cap_us[v] >= arr.d_duration_us[d]
         v, d = v[ok], d[ok]
         if len(arr.forbidden[0]):
             ok = ~member(arr.pair_key(v, d), arr.pair_key(*arr.forbidden))
             v, d = v[ok], d[ok]
-    # chord on the unit sphere is monotone in distance: a cheap test with a margin,
-    # then the exact haversine decides (SPEC rule 3) on the few that pass
-    vu, du = arr.v_unit, arr.d_unit
-    chord2 = (vu[v, 0] - du[d, 0]) ** 2 + (vu[v, 1] - du[d, 1]) ** 2 + (vu[v, 2] - du[d, 2]) ** 2
-    reach = 2 * np.sin(np.minimum(arr.v_max_travel_km[v] / (2 * EARTH_RADIUS_KM), np.pi / 2))
-    ok = chord2 <= (reach * 1.001) ** 2 + 1e-15
-    v, d = v[ok], d[ok]
+    if chord:
+        # chord on the unit sphere is monotone in distance: a cheap test with a margin,
+        # then the exact haversine decides (SPEC rule 3) on the few that pass
+        vu, du = arr.v_unit, arr.d_unit
+        chord2 = (vu[v, 0] - du[d, 0]) ** 2 + (vu[v, 1] - du[d, 1]) ** 2 + (vu[v, 2] - du[d, 2]) ** 2
+        reach = 2 * np.sin(np.minimum(arr.v_max_travel_km[v] / (2 * EARTH_RADIUS_KM), np.pi / 2))
+        ok = chord2 <= (reach * 1.001) ** 2 + 1e-15
+        v, d = v[ok], d[ok]
     km = haversine_km(arr.v_lat[v], arr.v_lon[v], arr.d_lat[d], arr.d_lon[d])
     ok = km <= arr.v_max_travel_km[v]
     return v[ok], d[ok], km[ok]
@@ -327,14 +337,7 @@ def pairs_involving(arr: ProblemArrays, volunteers: I64 | None = None, demands: 
 
 def allowed_pairs(arr: ProblemArrays, v: I64, d: I64) -> tuple[I64, I64, F64]:
     """The given pairs that pass SPEC rules 1-5 and fit a single task's caps, with their travel in km."""
-    ok = (arr.v_max_tasks[v] > 0) & (arr.v_hours_cap_us[v] >= arr.d_duration_us[d])
-    ok &= (~arr.d_insured[d] | arr.v_insured[v]) & ((arr.d_team[d] < 0) | (arr.v_team[v] == arr.d_team[d]))
-    v, d = v[ok], d[ok]
-    need = arr.d_skills[d]
-    ok = ((arr.v_skills[v] & need) == need).all(axis=1)
-    v, d = v[ok], d[ok]
-    km = haversine_km(arr.v_lat[v], arr.v_lon[v], arr.d_lat[d], arr.d_lon[d])
-    ok = (km <= arr.v_max_travel_km[v]) & covers(arr, v, d)
-    if len(arr.forbidden[0]):
-        ok &= ~member(arr.pair_key(v, d), arr.pair_key(*arr.forbidden))
+    ok = arr.v_max_tasks[v] > 0
+    v, d, km = _rules_but_time(arr, v[ok], d[ok], check_caps=True, chord=False)
+    ok = covers(arr, v, d)
     return v[ok], d[ok], km[ok]
