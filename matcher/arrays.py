@@ -292,8 +292,16 @@ def build_arrays(problem: Problem) -> ProblemArrays:
     drows = demand_rows(dems, problem.areas, sidx, words, tidx)
     vidx = {v.id: i for i, v in enumerate(vols)}
     didx = {d.id: i for i, d in enumerate(dems)}
-    return ProblemArrays(
+    return with_indexes(ProblemArrays(
         volunteer_ids=list(vidx), demand_ids=list(didx), area_ids=[a.id for a in problem.areas],
         skill_ids=skills, team_ids=teams, **vrows, **drows, **problem_wide(problem, vidx, didx),
         **time_ranks(vrows["w_start_us"], vrows["w_end_us"], drows["d_start"], drows["d_end"]),
-    )
+    ), vidx, didx)
+
+
+def with_indexes(arr: ProblemArrays, vidx: dict[str, int], didx: dict[str, int]) -> ProblemArrays:
+    """``arr`` with its id indexes set to these dicts (already built by the caller), not built again on first use."""
+    # a cached_property keeps its value in the instance dict, which a frozen dataclass still has
+    arr.__dict__["volunteer_index"] = vidx
+    arr.__dict__["demand_index"] = didx
+    return arr

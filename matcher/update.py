@@ -29,6 +29,7 @@ from matcher.arrays import (
     given_pairs,
     time_ranks,
     volunteer_rows,
+    with_indexes,
 )
 from matcher.candidates import Pairs, pairs_involving
 from matcher.model import Demand, Problem
@@ -140,10 +141,8 @@ def update_arrays(old: ProblemArrays, problem: Problem, volunteers: Collection[s
     fields.update(given_pairs(problem, vidx, didx))
     fields.update(time_ranks(fields["w_start_us"], fields["w_end_us"], fields["d_start"],  # type: ignore[arg-type]
                              fields["d_end"]))  # type: ignore[arg-type]
-    arr = replace(old, demand_ids=ids, skill_ids=skill_ids, team_ids=team_ids, **fields)  # type: ignore[arg-type]
-    # seed the cached id indexes (cached_property keeps them in the instance dict): no need to build them again
-    arr.__dict__["volunteer_index"] = vidx
-    arr.__dict__["demand_index"] = didx
+    arr = with_indexes(replace(old, demand_ids=ids, skill_ids=skill_ids, team_ids=team_ids,
+                               **fields), vidx, didx)  # type: ignore[arg-type]
     return ArraysUpdate(arr, demand_to, chg_v, fresh, ids == old.demand_ids and len(fresh) == 0)
 
 
