@@ -142,11 +142,6 @@ class VolunteerExplanation(_Plain):
         return "\n".join(lines)
 
 
-def great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Haversine distance of one pair, by the engine's own formula (:func:`matcher.arrays.haversine_km`)."""
-    return float(haversine_km(np.asarray([lat1]), np.asarray([lon1]), np.asarray([lat2]), np.asarray([lon2]))[0])
-
-
 class Surroundings:
     """A problem's volunteers as arrays for distance queries, and each demand's place.
 
