@@ -1,55 +1,66 @@
 """matcher: volunteer-task matching optimisation (SPEC.md contract, OR-Tools engine).
 
-The public surface is listed in ``__all__``; everything else is private.
+The public surface is listed in ``__all__``; the layers behind it (``model``,
+``io``, ``engine``, ``dispatch``, ``workflows``, ``cli``) are described in the
+README's architecture section.
 """
 
 from __future__ import annotations
 
-import time as _time
-
-_IMPORT_STARTED = _time.perf_counter()  # the command line's time limit counts from here at the latest
-
 import logging
 
-from matcher.baseline import greedy_dispatch
-from matcher.batch import RunResult, run_batch
-from matcher.compare import CaseResult, comparison_table, format_comparison, publish_scenario, run_scenario
-from matcher.dispatch import Dispatcher
+import matcher.cli.clock  # first: the command line's time limit counts matcher's own import time  # noqa: F401
+from matcher.dispatch import (
+    DemandExplanation,
+    Dispatcher,
+    Exclusion,
+    Recommendation,
+    VolunteerExplanation,
+    apply_changes,
+    explain_demand,
+    explain_volunteer,
+    recommend,
+    repair,
+)
+from matcher.engine import check_plan, greedy_dispatch, solve
 from matcher.errors import MatcherError, PinnedError, ProblemError, ResourceLimitError
-from matcher.explain import DemandExplanation, Exclusion, VolunteerExplanation, explain_demand, explain_volunteer
 from matcher.generate import PRESETS, generate_problem, generate_tables
-from matcher.io import load_problem, write_json_atomic
+from matcher.io import load_options, load_problem, problem_from_tables, read_tables, write_json_atomic, write_tables
 from matcher.model import (
     Area,
     Assignment,
     AssignmentOut,
+    AssignmentPinned,
+    Change,
     Demand,
+    DemandAdded,
+    DemandChanged,
+    DemandWithdrawn,
+    PairForbidden,
     Problem,
     Solution,
     SolveOptions,
+    SolveStats,
     Status,
     Taxonomy,
     Unmet,
     UnmetReason,
     Volunteer,
-    Window,
-)
-from matcher.recommend import Recommendation, recommend
-from matcher.repair import (
-    AssignmentPinned,
-    Change,
-    DemandAdded,
-    DemandChanged,
-    DemandWithdrawn,
-    PairForbidden,
     VolunteerUnavailable,
-    apply_changes,
-    repair,
+    Window,
+    builtin_taxonomy,
 )
-from matcher.scenario import Scenario, load_scenario
-from matcher.solve import solve
-from matcher.tables import problem_from_tables, read_tables, write_tables
-from matcher.taxonomy import builtin_taxonomy
+from matcher.workflows import (
+    CaseResult,
+    RunResult,
+    Scenario,
+    comparison_table,
+    format_comparison,
+    load_scenario,
+    publish_scenario,
+    run_batch,
+    run_scenario,
+)
 
 __version__ = "0.1.0"
 
@@ -79,6 +90,7 @@ __all__ = [
     "Scenario",
     "Solution",
     "SolveOptions",
+    "SolveStats",
     "Status",
     "Taxonomy",
     "Unmet",
@@ -89,6 +101,7 @@ __all__ = [
     "Window",
     "apply_changes",
     "builtin_taxonomy",
+    "check_plan",
     "comparison_table",
     "explain_demand",
     "explain_volunteer",
@@ -96,6 +109,7 @@ __all__ = [
     "generate_problem",
     "generate_tables",
     "greedy_dispatch",
+    "load_options",
     "load_problem",
     "load_scenario",
     "problem_from_tables",

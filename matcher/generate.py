@@ -3,7 +3,7 @@
 A preset describes a place: a district of streets (街道), each of communities
 (社区), each of grid areas (网格), with volunteers living where people live and
 a week of ordered services. :func:`generate_tables` draws it as columnar tables
-(the same columns as SPEC.md and :mod:`matcher.tables`), :func:`generate_problem`
+(the same columns as SPEC.md and :mod:`matcher.io.tables`), :func:`generate_problem`
 as a validated :class:`~matcher.model.Problem`. Same preset and seed, same output.
 
 What is modelled, and how:
@@ -39,8 +39,8 @@ from typing import Any
 
 import numpy as np
 
-from matcher.model import Problem
-from matcher.taxonomy import builtin_taxonomy
+from matcher.io.tables import problem_from_tables
+from matcher.model import Problem, builtin_taxonomy
 
 __all__ = ["PRESETS", "Preset", "Tables", "generate_problem", "generate_tables"]
 
@@ -397,6 +397,4 @@ def generate_problem(
     preset: str | Preset = "district", seed: int = 0, *, scale: float = 1.0, holiday: bool | None = None
 ) -> Problem:
     """Draw a place (see :func:`generate_tables`) as a validated Problem naming the builtin taxonomy."""
-    from matcher.tables import problem_from_tables
-
     return problem_from_tables(generate_tables(preset, seed, scale=scale, holiday=holiday), taxonomy="builtin")

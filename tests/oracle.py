@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from datetime import datetime
+from typing import Protocol
 
 import highspy
 
@@ -146,3 +147,30 @@ def mip_max_coverage(problem: Problem, weights: dict[int, int] = DEFAULT_WEIGHTS
     status = h.getModelStatus()
     assert status == highspy.HighsModelStatus.kOptimal, status
     return float(round(h.getInfo().objective_function_value))
+
+
+def secondary(problem: Problem, solution: Solution, weights: SecondaryWeights) -> float:
+    """SPEC's objective 2 in points, recomputed from the records: travel, recent hours, load, continuity, change."""
+    vols = {v.id: v for v in problem.volunteers}
+    tasks: dict[str, int] = defaultdict(int)
+    served_by: dict[str, set[str]] = defaultdict(set)
+    for a in solution.assignments:
+        tasks[a.volunteer_id] += 1
+        served_by[a.demand_id].add(a.volunteer_id)
+    chosen = {(a.volunteer_id, a.demand_id) for a in solution.assignments}
+    travel = sum(a.travel_km for a in solution.assignments)
+    recent = sum(vols[a.volunteer_id].recent_hours for a in solution.assignments)
+    load = sum(n * n for n in tasks.values())
+    missed = sum(1 for d in problem.demands if d.preferred_volunteers
+                 and not served_by[d.id] & set(d.preferred_volunteers))
+    dropped = sum(1 for a in problem.previous if (a.volunteer_id, a.demand_id) not in chosen)
+    return (weights.travel_weight * travel + weights.recent_hours_weight * recent + weights.load_weight * load
+            + weights.continuity_weight * missed + weights.change_weight * dropped)
+
+
+class SecondaryWeights(Protocol):
+    travel_weight: float
+    recent_hours_weight: float
+    load_weight: float
+    continuity_weight: float
+    change_weight: float

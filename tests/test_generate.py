@@ -13,8 +13,8 @@ from oracle import distance_km, location, violations
 from matcher import ProblemError, Taxonomy, builtin_taxonomy, load_problem, solve
 from matcher.cli import main
 from matcher.generate import PRESETS, generate_problem, generate_tables
+from matcher.io import read_tables
 from matcher.model import Problem
-from matcher.tables import read_tables
 
 
 def test_same_seed_same_tables_other_seed_other_tables() -> None:
@@ -141,7 +141,7 @@ def test_city_preset_shape_at_small_scale() -> None:
     assert len(streets) == PRESETS["city"].streets
     assert len(tables["areas"]["id"]) == PRESETS["city"].streets * 11 * 10
     assert len(tables["volunteers"]["id"]) == 2_400
-    from matcher.tables import problem_from_tables
+    from matcher.io import problem_from_tables
 
     problem = problem_from_tables(tables, taxonomy="builtin")
     assert violations(problem, solve(problem)) == []

@@ -1,0 +1,5 @@
+"""``python -m matcher``: the ``matcher`` command."""
+
+from matcher.cli.main import run
+
+run()

@@ -1,0 +1,155 @@
+"""The commands of the ``matcher`` command line, one function each; each returns its exit code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+from pydantic import BaseModel, ValidationError
+
+from matcher.cli.progress import cli_logging
+from matcher.dispatch import DemandExplanation, VolunteerExplanation, explain_demand, explain_volunteer
+from matcher.engine import solve as solve_problem
+from matcher.errors import ProblemError
+from matcher.generate import PRESETS, generate_tables
+from matcher.io import load_input, read_json, table_rows, write_json_atomic, write_tables
+from matcher.model import Problem, Solution, SolveOptions
+from matcher.workflows.batch import WRITE_SHARE, resolve_options
+from matcher.workflows.batch import run_batch as publish_run
+from matcher.workflows.compare import format_comparison, publish_scenario, run_scenario
+from matcher.workflows.scenario import load_scenario
+
+__all__ = ["EXIT_BAD_INPUT", "EXIT_INTERNAL", "EXIT_OK", "EXIT_PINNED", "EXIT_TOO_LARGE", "SOLVE_FLAGS", "explain",
+           "generate", "overrides", "run_batch", "scenario", "schema", "solve"]
+
+EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_PINNED, EXIT_TOO_LARGE = 0, 1, 2, 3, 4
+
+SOLVE_FLAGS = ("time_limit_s", "seed", "threads")
+"""SolveOptions fields that ``solve`` and ``run`` take as flags (on top of ``--options``)."""
+
+
+def overrides(args: argparse.Namespace) -> dict[str, object]:
+    """The :data:`SOLVE_FLAGS` given on the command line (None where not given)."""
+    return {k: getattr(args, k) for k in SOLVE_FLAGS}
+
+
+def schema(name: str) -> int:
+    """``matcher schema``: print the JSON Schema of a model."""
+    models: dict[str, type[BaseModel]] = {"problem": Problem, "solution": Solution, "options": SolveOptions}
+    model = models[name]
+    print(json.dumps(model.model_json_schema(), indent=1))
+    return EXIT_OK
+
+
+def generate(args: argparse.Namespace) -> int:
+    """``matcher generate``: write a preset's tables and problem."""
+    if args.preset not in PRESETS:
+        raise ProblemError([f"--preset: unknown preset {args.preset!r} (known: {', '.join(PRESETS)})"])
+    formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+    bad = [f for f in formats if f not in ("csv", "parquet", "json")]
+    if bad or not formats:
+        raise ProblemError([f"--formats: unknown format {bad[0] if bad else ''!r} (csv, parquet, json)"])
+    if not args.scale > 0:
+        raise ProblemError(["--scale: must be > 0"])
+    if args.seed < 0:
+        raise ProblemError(["--seed: must be >= 0"])
+    tables = generate_tables(args.preset, args.seed, scale=args.scale, holiday=args.holiday or None)
+    out = Path(args.out)
+    settings = {"taxonomy": "builtin"}
+    try:
+        for fmt in ("csv", "parquet"):
+            if fmt in formats:
+                write_tables(tables, out / fmt, fmt=fmt, settings=settings)
+        if "json" in formats:
+            data = {name: table_rows(name, cols) for name, cols in tables.items()} | settings
+            write_json_atomic(out / "problem.json", data)
+    except OSError as exc:
+        raise ProblemError([f"--out {out}: cannot write: {exc.strerror or exc}"]) from None
+    nv, nd = len(tables["volunteers"]["id"]), len(tables["demands"]["id"])
+    print(f"matcher: {args.preset} (seed {args.seed}): {nv} volunteers, {nd} demands -> {out} ({', '.join(formats)})",
+          file=sys.stderr)
+    return EXIT_OK
+
+
+def solve(args: argparse.Namespace) -> int:
+    """``matcher solve``: one solution JSON, written atomically."""
+    with cli_logging(sys.stderr, quiet=args.quiet, verbose=args.verbose, started=args.started,
+                     budget_s=args.time_limit_s):
+        return _solve_logged(args)
+
+
+def explain(args: argparse.Namespace) -> int:
+    """``matcher explain``: why a demand's seats are (not) filled, or a volunteer's score parts."""
+    problem = load_input(args.input)
+    path = Path(args.solution)
+    path = path / "solution.json" if path.is_dir() else path
+    try:
+        solution = Solution.model_validate(read_json(path))
+    except ValidationError as exc:
+        raise ProblemError([f"{path}: not a matcher solution ({exc.error_count()} problems)"]) from None
+    result: DemandExplanation | VolunteerExplanation = explain_demand(problem, solution, args.demand) \
+        if args.demand else explain_volunteer(problem, solution, args.volunteer)
+    print(result.model_dump_json(indent=1) if args.json else result.text())
+    return EXIT_OK
+
+
+def scenario(args: argparse.Namespace) -> int:
+    """``matcher scenario run|check``: solve and compare a scenario's cases, or only check the file."""
+    with cli_logging(sys.stderr, quiet=args.quiet, verbose=args.verbose, started=args.started, budget_s=None):
+        scenario = load_scenario(args.file, data_root=args.data_root,
+                                 time_limit_s=getattr(args, "time_limit_s", None))
+        cases = 1 + len(scenario.variants)
+        if args.scenario_command == "check":
+            for variant, problem, _opts in scenario.variants:
+                print(f"{variant.name}: {len(problem.volunteers)} volunteers, {len(problem.demands)} demands")
+            print(f"matcher: {args.file}: valid; base and {cases - 1} variant(s) built", file=sys.stderr)
+            return EXIT_OK
+        results = run_scenario(scenario)
+        try:
+            path = publish_scenario(scenario, results, args.out, charts=not args.no_charts)
+        except OSError as exc:
+            raise ProblemError([f"--out {args.out}: cannot write: {exc.strerror or exc}"]) from None
+    print(format_comparison(results, f"{scenario.name}: base and {cases - 1} variant(s)"))
+    print(f"matcher: tables and charts in {path}", file=sys.stderr)
+    print(path)
+    return EXIT_OK
+
+
+def run_batch(args: argparse.Namespace) -> int:
+    """``matcher run``: the nightly batch run, published as a new run folder."""
+    with cli_logging(sys.stderr, quiet=args.quiet, verbose=args.verbose, started=args.started,
+                     budget_s=args.time_limit_s):
+        result = publish_run(args.input, args.out, options_file=args.options, overrides=overrides(args),
+                           previous=args.previous, started=args.started, command=["matcher", *sys.argv[1:]])
+    res = result.manifest["result"]
+    print(f"matcher: {res['status']}: coverage {res['coverage']:g} of bound {res['coverage_bound']:g}, "
+          f"{res['assignments']} assignments, {res['unmet_headcount']} seats unmet, "
+          f"{result.manifest['seconds']['total']:.2f} s", file=sys.stderr)
+    print(result.path)
+    return EXIT_OK
+
+
+def _solve_logged(args: argparse.Namespace) -> int:
+    problem = load_input(args.problem)
+    logging.getLogger("matcher.cli").info(
+        "loaded %s: %d volunteers, %d demands in %.2f s", args.problem, len(problem.volunteers),
+        len(problem.demands), time.perf_counter() - args.started)
+    options = resolve_options(problem, args.options, overrides(args))
+    # the limit covers the whole command: the solver's wall deadline counts from the start and
+    # keeps a reserve for writing (its deterministic budgets still follow the limit itself)
+    solution = solve_problem(problem, options, deadline=args.started + options.time_limit_s * (1 - WRITE_SHARE))
+    try:
+        write_json_atomic(args.out, solution)
+    except OSError as exc:
+        raise ProblemError([f"--out {args.out}: cannot write: {exc.strerror or exc}"]) from None
+    unmet = sum(u.missing for u in solution.unmet)
+    print(
+        f"matcher: {solution.status.value}: coverage {solution.coverage:g} of bound {solution.coverage_bound:g}, "
+        f"{len(solution.assignments)} assignments, {unmet} seats unmet, {solution.runtime_s:.2f} s -> {args.out}",
+        file=sys.stderr,
+    )
+    return EXIT_OK

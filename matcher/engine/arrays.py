@@ -1,0 +1,244 @@
+"""Problem → dense integer arrays: the one conversion from ids to indices.
+
+Everything downstream (candidates, solvers, reports) works on these arrays and
+turns indices back into ids only when the :class:`~matcher.model.Solution` is
+built. Times are integer microseconds since the Unix epoch (exact); hour caps
+become integer microseconds (:func:`~matcher.engine.types.hours_cap_us`), so
+the hour rule is the integer test ``sum(durations) <= cap``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from matcher.engine.geometry import unit_vectors
+from matcher.engine.intervals import merged_windows_us
+from matcher.engine.types import F64, I64, U64, B, hours_cap_us, timestamps_us
+from matcher.model import Area, Demand, Problem, Volunteer
+
+__all__ = ["DEMAND_ROW_FIELDS", "ProblemArrays", "build_arrays", "demand_rows", "given_pairs", "member",
+           "problem_wide", "time_ranks", "volunteer_rows", "with_indexes"]
+
+
+@dataclass(frozen=True, eq=False)
+class ProblemArrays:
+    """A problem as arrays indexed by dense volunteer / demand numbers."""
+
+    volunteer_ids: list[str]
+    demand_ids: list[str]
+    area_ids: list[str]
+    categories: list[str]
+    skill_ids: list[str]  # bit i of the skill bitsets
+    team_ids: list[str]  # values of v_team / d_team
+    # volunteers
+    v_lat: F64
+    v_lon: F64
+    v_skills: U64  # (nv, words) bitset of skill codes
+    v_max_tasks: I64
+    v_hours_cap_us: I64
+    v_max_travel_km: F64
+    v_team: I64  # -1 = no team
+    v_insured: B
+    v_recent_hours: F64
+    # merged availability, sorted by (volunteer, start); times as ranks among all
+    # time values of the problem (exact for containment), and as microseconds
+    w_vol: I64
+    w_start: I64
+    w_end: I64
+    w_start_us: I64
+    w_end_us: I64
+    # demands
+    d_lat: F64
+    d_lon: F64
+    d_skills: U64
+    d_headcount: I64
+    d_start: I64  # microseconds
+    d_end: I64
+    d_start_rank: I64  # rank of d_start among all time values (order-preserving)
+    d_end_rank: I64
+    d_priority: I64
+    d_insured: B
+    d_team: I64  # -1 = any team
+    d_area: I64  # -1 = none
+    d_category: I64
+    # pairs given by the problem, as (volunteer, demand) index arrays
+    pinned: tuple[I64, I64]
+    forbidden: tuple[I64, I64]
+    previous: tuple[I64, I64]
+    preferred: tuple[I64, I64]
+
+    @cached_property
+    def v_unit(self) -> F64:
+        """Volunteer homes on the unit sphere."""
+        return unit_vectors(self.v_lat, self.v_lon)
+
+    @cached_property
+    def d_unit(self) -> F64:
+        """Demand places on the unit sphere."""
+        return unit_vectors(self.d_lat, self.d_lon)
+
+    @cached_property
+    def volunteer_index(self) -> dict[str, int]:
+        """Volunteer id -> row."""
+        return {v: i for i, v in enumerate(self.volunteer_ids)}
+
+    @cached_property
+    def demand_index(self) -> dict[str, int]:
+        """Demand id -> row."""
+        return {d: i for i, d in enumerate(self.demand_ids)}
+
+    @property
+    def nv(self) -> int:
+        """Number of volunteers."""
+        return len(self.volunteer_ids)
+
+    @property
+    def nd(self) -> int:
+        """Number of demands."""
+        return len(self.demand_ids)
+
+    @property
+    def d_duration_us(self) -> I64:
+        """Service length of each demand in microseconds."""
+        return self.d_end - self.d_start
+
+    def pair_key(self, v: I64, d: I64) -> I64:
+        """A sortable int64 key of (volunteer, demand) pairs."""
+        return v.astype(np.int64) * max(self.nd, 1) + d
+
+
+def member(values: npt.NDArray[np.int64], universe: npt.NDArray[np.int64]) -> B:
+    """``np.isin(values, universe)`` by sorting the universe (unless it is sorted already)."""
+    if len(universe) == 0:
+        return np.zeros(len(values), dtype=bool)
+    u = universe if bool((universe[1:] >= universe[:-1]).all()) else np.sort(universe)
+    idx = np.minimum(np.searchsorted(u, values), len(u) - 1)
+    found: B = u[idx] == values
+    return found
+
+
+def _bitsets(lists: list[tuple[str, ...]], index: dict[str, int], words: int) -> U64:
+    out = np.zeros((len(lists), words), dtype=np.uint64)
+    rows = [i for i, lst in enumerate(lists) for _ in lst]
+    bits = [index[s] for lst in lists for s in lst]
+    if rows:
+        r = np.asarray(rows, dtype=np.int64)
+        b = np.asarray(bits, dtype=np.int64)
+        np.bitwise_or.at(out, (r, b // 64), np.left_shift(np.uint64(1), (b % 64).astype(np.uint64)))
+    return out
+
+
+def _pairs(problem: Problem, name: str, vidx: dict[str, int], didx: dict[str, int]) -> tuple[I64, I64]:
+    items = getattr(problem, name)
+    v = np.fromiter((vidx[a.volunteer_id] for a in items), dtype=np.int64, count=len(items))
+    d = np.fromiter((didx[a.demand_id] for a in items), dtype=np.int64, count=len(items))
+    return v, d
+
+
+def volunteer_rows(vols: Sequence[Volunteer], sidx: dict[str, int], words: int,
+                    tidx: dict[str, int]) -> dict[str, Any]:
+    """The volunteer fields of :class:`ProblemArrays` for these records (``w_vol`` numbers them from 0)."""
+    windows = [w for v in vols for w in v.availability]
+    w_vol = np.repeat(np.arange(len(vols), dtype=np.int64), [len(v.availability) for v in vols])
+    w_vol, w_s, w_e = merged_windows_us(w_vol, timestamps_us([w.start for w in windows]),
+                                        timestamps_us([w.end for w in windows]))
+    hours = np.array([v.max_hours for v in vols], dtype=np.float64)
+    return {
+        "v_lat": np.array([v.lat for v in vols], dtype=np.float64),
+        "v_lon": np.array([v.lon for v in vols], dtype=np.float64),
+        "v_skills": _bitsets([v.skills for v in vols], sidx, words),
+        "v_max_tasks": np.array([v.max_tasks for v in vols], dtype=np.int64),
+        "v_hours_cap_us": hours_cap_us(hours),
+        "v_max_travel_km": np.array([v.max_travel_km for v in vols], dtype=np.float64),
+        "v_team": np.array([tidx[v.team_id] if v.team_id else -1 for v in vols], dtype=np.int64),
+        "v_insured": np.array([v.insured for v in vols], dtype=bool),
+        "v_recent_hours": np.array([v.recent_hours for v in vols], dtype=np.float64),
+        "w_vol": w_vol,
+        "w_start_us": w_s,
+        "w_end_us": w_e,
+    }
+
+
+DEMAND_ROW_FIELDS = ("d_lat", "d_lon", "d_skills", "d_headcount", "d_start", "d_end", "d_priority", "d_insured",
+                     "d_team", "d_area")
+"""The per-demand fields of :class:`ProblemArrays` that depend on the demand's record alone."""
+
+
+def demand_rows(dems: Sequence[Demand], areas: Sequence[Area], sidx: dict[str, int], words: int,
+                 tidx: dict[str, int]) -> dict[str, Any]:
+    """The fields in :data:`DEMAND_ROW_FIELDS` for these records."""
+    area_index = {a.id: i for i, a in enumerate(areas)}
+    area_lat = {a.id: a.lat for a in areas}
+    area_lon = {a.id: a.lon for a in areas}
+    return {
+        "d_lat": np.array([d.lat if d.lat is not None else area_lat[d.area_id or ""] for d in dems], dtype=np.float64),
+        "d_lon": np.array([d.lon if d.lon is not None else area_lon[d.area_id or ""] for d in dems], dtype=np.float64),
+        "d_skills": _bitsets([d.required_skills for d in dems], sidx, words),
+        "d_headcount": np.array([d.headcount for d in dems], dtype=np.int64),
+        "d_start": timestamps_us([d.start for d in dems]),
+        "d_end": timestamps_us([d.end for d in dems]),
+        "d_priority": np.array([d.priority for d in dems], dtype=np.int64),
+        "d_insured": np.array([d.requires_insured for d in dems], dtype=bool),
+        "d_team": np.array([tidx[d.team_id] if d.team_id else -1 for d in dems], dtype=np.int64),
+        "d_area": np.array([area_index[d.area_id] if d.area_id else -1 for d in dems], dtype=np.int64),
+    }
+
+
+def problem_wide(problem: Problem, vidx: dict[str, int], didx: dict[str, int]) -> dict[str, Any]:
+    """The fields that span the whole problem: categories, preferred pairs, and the given pairs."""
+    dems = problem.demands
+    categories = sorted({d.category for d in dems})
+    cidx = {c: i for i, c in enumerate(categories)}
+    pref_v = [vidx[p] for d in dems for p in d.preferred_volunteers]
+    pref_d = [j for j, d in enumerate(dems) for _ in d.preferred_volunteers]
+    return {
+        "categories": categories,
+        "d_category": np.fromiter((cidx[d.category] for d in dems), dtype=np.int64, count=len(dems)),
+        "preferred": (np.asarray(pref_v, dtype=np.int64), np.asarray(pref_d, dtype=np.int64)),
+        **given_pairs(problem, vidx, didx),
+    }
+
+
+def given_pairs(problem: Problem, vidx: dict[str, int], didx: dict[str, int]) -> dict[str, tuple[I64, I64]]:
+    """The pinned, forbidden and previous pairs as index arrays."""
+    return {name: _pairs(problem, name, vidx, didx) for name in ("pinned", "forbidden", "previous")}
+
+
+def time_ranks(w_start_us: I64, w_end_us: I64, d_start: I64, d_end: I64) -> dict[str, Any]:
+    """Order-preserving ranks of every time value: containment tests stay exact and keys stay small."""
+    values = np.unique(np.concatenate([w_start_us, w_end_us, d_start, d_end]))
+    return {name: np.searchsorted(values, x).astype(np.int64) for name, x in
+            (("w_start", w_start_us), ("w_end", w_end_us), ("d_start_rank", d_start), ("d_end_rank", d_end))}
+
+
+def build_arrays(problem: Problem) -> ProblemArrays:
+    """Convert a validated problem into dense arrays (ids → indices, times → integers)."""
+    vols, dems = problem.volunteers, problem.demands
+    skills = sorted({s for v in vols for s in v.skills} | {s for d in dems for s in d.required_skills})
+    sidx = {s: i for i, s in enumerate(skills)}
+    words = max(1, (len(skills) + 63) // 64)
+    teams = sorted({v.team_id for v in vols if v.team_id} | {d.team_id for d in dems if d.team_id})
+    tidx = {t: i for i, t in enumerate(teams)}
+    vrows = volunteer_rows(vols, sidx, words, tidx)
+    drows = demand_rows(dems, problem.areas, sidx, words, tidx)
+    vidx = {v.id: i for i, v in enumerate(vols)}
+    didx = {d.id: i for i, d in enumerate(dems)}
+    return with_indexes(ProblemArrays(
+        volunteer_ids=list(vidx), demand_ids=list(didx), area_ids=[a.id for a in problem.areas],
+        skill_ids=skills, team_ids=teams, **vrows, **drows, **problem_wide(problem, vidx, didx),
+        **time_ranks(vrows["w_start_us"], vrows["w_end_us"], drows["d_start"], drows["d_end"]),
+    ), vidx, didx)
+
+
+def with_indexes(arr: ProblemArrays, vidx: dict[str, int], didx: dict[str, int]) -> ProblemArrays:
+    """``arr`` with its id indexes set to these dicts (already built by the caller), not built again on first use."""
+    # a cached_property keeps its value in the instance dict, which a frozen dataclass still has
+    arr.__dict__["volunteer_index"] = vidx
+    arr.__dict__["demand_index"] = didx
+    return arr

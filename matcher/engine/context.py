@@ -1,0 +1,192 @@
+"""What every tier of a solve shares: the clock, and the residual problem once pinned pairs are placed.
+
+- :class:`Clock`: seconds per phase, the wall deadline, cooperative cancellation;
+- :func:`residual`: checks the pinned pairs against every hard rule
+  (:class:`~matcher.errors.PinnedError` naming the rule each breaks) and takes
+  what they use (seats, tasks, hours, time) off what is left;
+- :class:`SolveContext`: the arrays, the residual candidate pairs with their
+  weights and costs, the options and the clock, handed to each tier in one piece.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from matcher.engine import costs
+from matcher.engine.arrays import ProblemArrays, member
+from matcher.engine.candidates import Pairs
+from matcher.engine.intervals import overlaps_fixed
+from matcher.engine.rules import first_broken, task_clashes
+from matcher.engine.types import I64, B
+from matcher.errors import PinnedError
+from matcher.model import SolveOptions
+
+__all__ = ["Cancel", "Clock", "Residual", "SolveContext", "overlaps_tasks", "residual"]
+
+log = logging.getLogger(__name__)
+
+
+class Cancel(Protocol):
+    """Anything with ``is_set()``, e.g. :class:`threading.Event`."""
+
+    def is_set(self) -> bool:
+        """Whether the caller asked the solve to stop."""
+        ...
+
+
+class Clock:
+    """A solve's clock: seconds per phase (``perf_counter``), the wall deadline and cooperative cancellation.
+
+    ``deadline`` is a ``time.perf_counter()`` value (default: none); ``cancel``
+    is polled by :meth:`stopped`.
+    """
+
+    def __init__(self, deadline: float | None = None, cancel: Cancel | None = None) -> None:
+        self.t0 = time.perf_counter()
+        self.last = self.t0
+        self.seconds: dict[str, float] = {}
+        self.deadline = math.inf if deadline is None else deadline
+        self.cancel = cancel
+
+    @classmethod
+    def for_limit(cls, time_limit_s: float, deadline: float | None, cancel: Cancel | None) -> Clock:
+        """A clock whose deadline is ``deadline``, or its own start + ``time_limit_s`` when none is given."""
+        clock = cls(deadline, cancel)
+        if deadline is None:
+            clock.deadline = clock.t0 + time_limit_s
+        return clock
+
+    def done(self, name: str) -> None:
+        """Charge the time since the last phase ended to phase ``name``."""
+        now = time.perf_counter()
+        self.seconds[name] = round(self.seconds.get(name, 0.0) + now - self.last, 4)
+        self.last = now
+        log.info("%s done in %.2f s (%.2f s total)", name, self.seconds[name], now - self.t0)
+
+    def elapsed(self) -> float:
+        """Seconds since the clock started."""
+        return time.perf_counter() - self.t0
+
+    def left(self) -> float:
+        """Seconds until the deadline (negative once past it)."""
+        return self.deadline - time.perf_counter()
+
+    def stopped(self) -> bool:
+        """Whether the caller cancelled the solve."""
+        return self.cancel is not None and self.cancel.is_set()
+
+
+@dataclass(frozen=True, eq=False)
+class Residual:
+    """What is left for the optimiser once pinned pairs are placed (arrays indexed by volunteer or demand row)."""
+
+    pairs: Pairs
+    """The candidate pairs still possible: not pinned, with a seat, a task, the hours and the time left."""
+    tasks: I64
+    hours: I64
+    """Hours left, in microseconds."""
+    seats: I64
+    base: I64
+    """Tasks each volunteer holds already (pinned), for the load cost."""
+    bonus: I64
+    """Continuity bonus of each demand (integer cost units; 0 when met by a pin or not wanted)."""
+
+
+def overlaps_tasks(arr: ProblemArrays, pairs: Pairs, sv: I64, sd: I64) -> B:
+    """Pairs whose window overlaps a fixed task of the same volunteer (tasks ``sv, sd`` sorted by volunteer, start)."""
+    return overlaps_fixed(sv, arr.d_start_rank[sd], arr.d_end_rank[sd], pairs.v, arr.d_start_rank[pairs.d],
+                          arr.d_end_rank[pairs.d])
+
+
+def residual(arr: ProblemArrays, pairs: Pairs, opts: SolveOptions) -> Residual:
+    """Check pinned pairs against every hard rule and take what they use off the rest.
+
+    Raises
+    ------
+    PinnedError
+        Naming each pinned pair that breaks a rule, and the rule (the first it breaks, in SPEC's order).
+
+    """
+    pv, pd = arr.pinned
+    keys = arr.pair_key(pairs.v, pairs.d)
+    pkeys = arr.pair_key(pv, pd)
+    errors: list[str] = []
+    for i in np.flatnonzero(~member(pkeys, keys)):
+        broken = first_broken(arr, int(pv[i]), int(pd[i]))
+        errors.append(f"pinned[{i}] ({arr.volunteer_ids[pv[i]]!r}, {arr.demand_ids[pd[i]]!r}): "
+                      f"{broken.message if broken else 'is not a candidate pair'}")
+    seats = arr.d_headcount - np.bincount(pd, minlength=arr.nd)
+    for d in np.flatnonzero(seats < 0):
+        errors.append(
+            f"pinned: demand {arr.demand_ids[d]!r} gets more than its headcount {arr.d_headcount[d]} (rule 6)"
+        )
+    tasks = arr.v_max_tasks - np.bincount(pv, minlength=arr.nv)
+    hours = arr.v_hours_cap_us - np.bincount(pv, weights=arr.d_duration_us[pd], minlength=arr.nv).astype(np.int64)
+    for v in np.flatnonzero((tasks < 0) | (hours < 0)):
+        errors.append(f"pinned: volunteer {arr.volunteer_ids[v]!r} exceeds max_tasks or max_hours (rule 8)")
+    sv, sd, clash = task_clashes(arr, pv, pd)
+    for i in np.flatnonzero(clash):
+        errors.append(f"pinned: volunteer {arr.volunteer_ids[sv[i]]!r} is sent to overlapping demands "
+                      f"{arr.demand_ids[sd[i]]!r} and {arr.demand_ids[sd[i + 1]]!r} (rule 7)")
+    if errors:
+        raise PinnedError(errors)
+
+    keep = ~member(keys, pkeys)
+    keep &= (seats[pairs.d] > 0) & (tasks[pairs.v] > 0)
+    keep &= arr.d_duration_us[pairs.d] <= hours[pairs.v]
+    keep &= ~overlaps_tasks(arr, pairs, sv, sd)
+    bonus = np.full(arr.nd, costs.continuity_unit(opts), dtype=np.int64)
+    has_pref = np.zeros(arr.nd, dtype=bool)
+    has_pref[arr.preferred[1]] = True
+    met = member(pkeys, arr.pair_key(*arr.preferred))
+    bonus[~has_pref] = 0
+    bonus[pd[met]] = 0
+    return Residual(pairs.take(keep), tasks, hours, seats, arr.v_max_tasks - tasks, bonus)
+
+
+@dataclass(frozen=True, eq=False)
+class SolveContext:
+    """One solve's shared state, handed to each tier: the arrays, the residual problem and its prices.
+
+    Pair arrays (``pair_cost``, ``pref``, ``keep``) run over ``res.pairs``;
+    ``dem_weight`` over demand rows.
+    """
+
+    arr: ProblemArrays
+    opts: SolveOptions
+    clock: Clock
+    res: Residual
+    dem_weight: I64
+    """Coverage weight w(priority) of each demand."""
+    pair_cost: I64
+    """Secondary cost of each pair (integer units, :mod:`matcher.engine.costs`)."""
+    pref: B
+    """Pairs of a preferred volunteer on a demand whose continuity bonus is still open."""
+    keep: B
+    """Pairs of the previous plan that CP-SAT prefers to keep among plans of equal coverage."""
+
+    @property
+    def rp(self) -> Pairs:
+        """The residual candidate pairs."""
+        return self.res.pairs
+
+    @classmethod
+    def build(cls, arr: ProblemArrays, pairs: Pairs, opts: SolveOptions, clock: Clock) -> SolveContext:
+        """Place the pinned pairs (:func:`residual`) and price what is left."""
+        res = residual(arr, pairs, opts)
+        rp = res.pairs
+        is_previous = member(arr.pair_key(rp.v, rp.d), arr.pair_key(*arr.previous))
+        pref = member(arr.pair_key(rp.v, rp.d), arr.pair_key(*arr.preferred)) & (res.bonus[rp.d] > 0)
+        return cls(arr, opts, clock, res, costs.priority_weights(opts)[arr.d_priority],
+                   costs.pair_costs(opts, rp.km, arr.v_recent_hours[rp.v], is_previous), pref,
+                   is_previous & (opts.change_weight > 0))
+
+    def coverage(self, chosen: B) -> int:
+        """Coverage of the chosen residual pairs (pinned ones not included)."""
+        return int(self.dem_weight[self.rp.d[chosen]].sum())

@@ -1,0 +1,201 @@
+"""The solve, tier by tier: problem → arrays → candidates → flow → (LP) → (CP-SAT) → Solution.
+
+1. Candidate pairs keep the pair rules (:mod:`matcher.engine.candidates`).
+2. Pinned pairs are checked against every rule and taken out
+   (:mod:`matcher.engine.context`).
+3. The flow rounds give a relaxed choice and an upper bound
+   (:mod:`matcher.engine.relaxation`); with no time for a flow round the greedy
+   answers at once (:func:`matcher.engine.greedy.hurried`).
+4. If the flow's choice keeps every rule it is optimal. Otherwise it is made
+   feasible greedily and improved by swaps (:mod:`matcher.engine.greedy`).
+5. When the problem is too big for CP-SAT whole but its LP relaxation fits the
+   limit, the LP gives a much tighter bound, and its rounded solution replaces
+   the flow's when it covers at least as much.
+6. CP-SAT improves regions with every rule exact (:mod:`matcher.engine.regions`);
+   a region solved whole tightens the flow's bound by CP-SAT's.
+7. The answer is checked against every hard rule (:mod:`matcher.engine.rules`)
+   and reported (:mod:`matcher.engine.report`). ``optimal`` is claimed only
+   when the coverage reached equals the bound.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from matcher.engine.arrays import ProblemArrays, build_arrays
+from matcher.engine.candidates import Pairs, candidate_pairs
+from matcher.engine.context import Cancel, Clock, SolveContext
+from matcher.engine.greedy import hurried, make_feasible, round_relaxed, swap_improve
+from matcher.engine.limits import check_memory
+from matcher.engine.regions import improve_regions
+from matcher.engine.relaxation import FLOW_SECONDS_PER_ARC, flow_rounds, lp_planned, lp_tier
+from matcher.engine.report import build_solution
+from matcher.engine.rules import plan_violations
+from matcher.engine.types import I64, B
+from matcher.model import LpStats, Problem, RegionStats, Solution, SolveOptions, Status
+
+__all__ = ["Solved", "solve", "solve_keeping"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, eq=False)
+class Solved:
+    """A solution with what the solve built for it: kept by :class:`matcher.Dispatcher` to repair it later."""
+
+    solution: Solution
+    arr: ProblemArrays
+    pairs: Pairs
+    v: I64
+    """``solution.assignments[i]`` is the pair of volunteer row ``v[i]`` of ``arr`` ..."""
+    d: I64
+    """... and demand row ``d[i]``."""
+
+
+def solve(problem: Problem, options: SolveOptions | None = None, *, deadline: float | None = None,
+          cancel: Cancel | None = None) -> Solution:
+    """Solve a problem: the best assignment by SPEC.md's objective, with a proven bound.
+
+    Parameters
+    ----------
+    problem
+        A validated :class:`~matcher.model.Problem`.
+    options
+        Settings; default: ``problem.options``, else :class:`SolveOptions` defaults.
+        ``time_limit_s`` sizes every budget decision deterministically, so the
+        same input, options and seed give the same output.
+    deadline
+        A ``time.perf_counter()`` value after which CP-SAT stops whatever its
+        budget (default: start + ``time_limit_s``). Callers that spent time
+        before calling (the CLI, loading) pass their own.
+    cancel
+        Cooperative cancellation, e.g. a :class:`threading.Event`: once it is
+        set, the solve stops at its next step (between flow rounds, before the
+        LP tier and before each CP-SAT region) and returns the best feasible
+        answer so far, with ``stats["cancelled"]`` true. Set before the call,
+        it gets the greedy answer at once.
+
+    Returns
+    -------
+    Solution
+        Always a solution (an empty or unsatisfiable problem is an answer).
+
+    Raises
+    ------
+    PinnedError
+        When the pinned assignments themselves break a hard rule.
+    ResourceLimitError
+        When the solve is estimated to need more memory than allowed (see :mod:`matcher.engine.limits`).
+
+    """
+    return solve_keeping(problem, options, deadline=deadline, cancel=cancel).solution
+
+
+def solve_keeping(problem: Problem, options: SolveOptions | None = None, *, deadline: float | None = None,
+                  cancel: Cancel | None = None) -> Solved:
+    """:func:`solve`, also returning the arrays and candidate pairs it built (see :class:`Solved`)."""
+    opts = options or problem.options or SolveOptions()
+    clock = Clock.for_limit(opts.time_limit_s, deadline, cancel)
+    arr = build_arrays(problem)
+    clock.done("arrays")
+    memory = check_memory(arr, opts, lp_planned=lambda n: lp_planned(n, opts))  # refuse before big allocations
+    pairs = candidate_pairs(arr)
+    clock.done("candidates")
+    log.info("%d candidate pairs for %d volunteers x %d demands", len(pairs), arr.nv, arr.nd)
+    ctx = SolveContext.build(arr, pairs, opts, clock)
+    stats: dict[str, Any] = {**memory.as_stats(), "candidate_pairs": len(pairs)}
+    # Too little time left for even one flow round (a tight limit on a big problem): answer greedily
+    # now rather than overrun the limit; the bound is then the seats each demand has candidates for.
+    flow_estimate_s = FLOW_SECONDS_PER_ARC * (len(ctx.rp) + 3 * arr.nv + 2 * arr.nd)
+    rushed = clock.stopped() or clock.left() < flow_estimate_s
+    if rushed:
+        if clock.stopped():
+            log.warning("cancelled before the flow: answering with the greedy dispatcher")
+        else:
+            log.warning("%.1f s left, the flow needs about %.1f s: answering with the greedy dispatcher instead",
+                        clock.left(), flow_estimate_s)
+        chosen, bound = hurried(ctx)
+        stats["flow_estimate_s"] = round(flow_estimate_s, 3)
+        engine, secondary_optimal = "greedy (time limit too short for the flow)", False
+        clock.done("greedy")
+    else:
+        chosen, bound, engine, secondary_optimal = _tiers(ctx, stats)
+    return _report(ctx, pairs, chosen, bound, engine, secondary_optimal, rushed, stats)
+
+
+def _tiers(ctx: SolveContext, stats: dict[str, Any]) -> tuple[B, int, str, bool]:
+    """Flow rounds, then (when they broke a rule) the greedy, the LP tier and the CP-SAT regions."""
+    clock, opts = ctx.clock, ctx.opts
+    planned = lp_planned(len(ctx.rp), opts)
+    flow = flow_rounds(ctx, planned)
+    clock.done("flow")
+    pinned_coverage = int(ctx.dem_weight[ctx.arr.pinned[1]].sum())
+    stats.update(flow_arcs=flow.last.arcs, flow_nodes=flow.last.nodes, flow_cost_scale=flow.last.cost_scale,
+                 flow_coverage_bound=flow.bound + pinned_coverage, overbooked_volunteers=len(flow.overbooked),
+                 flow_rounds=flow.rounds)
+    chosen, bound = flow.chosen, flow.bound
+    secondary_optimal, engine = flow.last.cost_scale == 1, "flow"
+    if len(flow.overbooked) == 0:
+        return chosen, bound, engine, secondary_optimal
+    engine = "flow+cpsat"
+    relaxed: B | None = chosen
+    chosen = swap_improve(ctx, make_feasible(ctx, chosen))
+    stats["repaired_coverage"] = ctx.coverage(chosen) + pinned_coverage
+    log.info("greedy repair and swaps: coverage %d", stats["repaired_coverage"])
+    clock.done("repair")
+    seeds = flow.overbooked
+    if planned and not clock.stopped():
+        try:
+            lp = lp_tier(ctx, clock.left())
+        except Exception as exc:  # the flow's answer and bound stand; CP-SAT still improves it
+            log.warning("the LP tier failed (%s: %s); going on without it", type(exc).__name__, exc)
+            stats["lp"] = LpStats(error=f"{type(exc).__name__}: {exc}", solved=False)
+        else:
+            stats["lp"] = LpStats(rows=lp.rows, seconds=round(lp.seconds, 3), solved=lp.x is not None)
+            if lp.x is not None:
+                bound = min(bound, lp.coverage_bound)
+                rounded = swap_improve(ctx, round_relaxed(ctx, lp.x))
+                log.info("LP relaxation: coverage bound %d, rounded coverage %d", lp.coverage_bound,
+                         ctx.coverage(rounded))
+                if ctx.coverage(rounded) >= ctx.coverage(chosen):
+                    engine = "flow+lp+cpsat"
+                    chosen, relaxed = rounded, None  # CP-SAT regions grow around the LP's fractional pairs
+                    seeds = np.unique(ctx.rp.v[(lp.x > 1e-6) & (lp.x < 1 - 1e-6)])
+        clock.done("lp")
+    # CP-SAT's bounds on whole components tighten the last round's bound, not an earlier one's
+    regions = improve_regions(ctx, chosen, relaxed, seeds, flow.last.coverage)
+    stats["cpsat_regions"] = regions.regions
+    clock.done("cpsat")
+    return regions.chosen, min(bound, regions.bound), engine, secondary_optimal and regions.secondary_proven
+
+
+def _report(ctx: SolveContext, pairs: Pairs, chosen: B, bound: int, engine: str, secondary_optimal: bool,
+            rushed: bool, stats: dict[str, Any]) -> Solved:
+    """Check the answer against every hard rule, then report it with its status and statistics."""
+    arr, opts, clock = ctx.arr, ctx.opts, ctx.clock
+    final_v = np.concatenate([arr.pinned[0], ctx.rp.v[chosen]])
+    final_d = np.concatenate([arr.pinned[1], ctx.rp.d[chosen]])
+    order = np.lexsort((final_v, final_d))  # the order of the solution's assignments (see Solved)
+    final_v, final_d = final_v[order], final_d[order]
+    broken = plan_violations(arr, final_v, final_d)
+    if broken:  # the engine's own answer must keep every hard rule: a failure here is a bug
+        raise RuntimeError("internal error, solution breaks hard rules: " + "; ".join(b.message for b in broken[:5]))
+    coverage = int(ctx.dem_weight[final_d].sum())
+    bound += int(ctx.dem_weight[arr.pinned[1]].sum())
+    status = Status.OPTIMAL if coverage >= bound else Status.FEASIBLE
+    ran: list[RegionStats] = stats.get("cpsat_regions", [])
+    # a run is reproducible unless the wall clock, not a deterministic budget, cut a CP-SAT region
+    # short or stopped the LP (its only stop short of an answer)
+    lp_stopped = "lp" in stats and not stats["lp"].get("solved", True)
+    stats["cancelled"] = clock.stopped()
+    stats["reproducible"] = not rushed and not lp_stopped and not stats["cancelled"] and not any(
+        r.skipped == "deadline" or r.wall_capped for r in ran)
+    stats.update(engine=engine, secondary_optimal=bool(secondary_optimal and status is Status.OPTIMAL),
+                 time_limit_s=round(opts.time_limit_s, 3), wall_budget_s=round(clock.deadline - clock.t0, 3),
+                 seed=opts.seed, threads=opts.threads)
+    solution = build_solution(arr, pairs, final_v, final_d, opts, status, coverage, bound, stats, clock)
+    return Solved(solution, arr, pairs, final_v, final_d)

@@ -1,0 +1,204 @@
+"""From chosen index pairs to a :class:`~matcher.model.Solution`: unmet reasons, secondary, KPIs.
+
+Unmet reasons follow a ladder per demand. Let ``S`` be the volunteers who hold
+all required skills and meet the insurance and team rules, ``R`` those of them
+within their travel range, and ``A`` those of them also free for the whole
+window with capacity for it and not forbidden (the candidates). For a demand
+with headcount ``h`` and ``a`` seats filled, seat ``k`` (``a < k <= h``) is
+unmet because of ``no_skilled_volunteer`` when ``k > S``, ``none_in_range``
+when ``R < k <= S``, ``none_available`` when ``A < k <= R``, and
+``capacity_taken`` when ``k <= A``: a candidate existed but the optimum
+used it elsewhere (or the rules of its other tasks ruled it out).
+"""
+
+from __future__ import annotations
+
+import resource
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from matcher.engine.arrays import ProblemArrays, member
+from matcher.engine.candidates import Pairs, candidate_pairs, qualified_counts
+from matcher.engine.context import Clock
+from matcher.engine.costs import priority_weights
+from matcher.engine.geometry import haversine_km
+from matcher.engine.types import I64, US_PER_HOUR
+from matcher.model import AssignmentOut, Solution, SolveOptions, SolveStats, Status, Unmet, UnmetReason
+
+__all__ = ["build_solution", "peak_memory_mib", "secondary_points", "unmet_reasons"]
+
+
+def build_solution(
+    arr: ProblemArrays,
+    pairs: Pairs,
+    v: I64,
+    d: I64,
+    opts: SolveOptions,
+    status: Status,
+    coverage: int,
+    bound: int,
+    stats: Mapping[str, Any],
+    clock: Clock,
+    unmet: tuple[Unmet, ...] | None = None,
+    known: Mapping[int, AssignmentOut] | None = None,
+) -> Solution:
+    """Assemble the Solution of chosen pairs ``(v[i], d[i])``, listed by demand, then volunteer.
+
+    ``stats`` are the solve's statistics so far (the fields of
+    :class:`~matcher.model.SolveStats`); the report adds the seconds per phase
+    of ``clock``, the peak memory and the problem's size.
+
+    A repair passes what it knows already: ``unmet``, the unmet seats (it reuses
+    the reasons of the demands a change cannot have affected), and ``known``,
+    assignments of the old plan that still hold, by :meth:`ProblemArrays.pair_key`.
+    """
+    order = np.lexsort((v, d))
+    v, d = v[order], d[order]
+    km = haversine_km(arr.v_lat[v], arr.v_lon[v], arr.d_lat[d], arr.d_lon[d])
+    known = known or {}
+    assignments = tuple(
+        known.get(key) or AssignmentOut(volunteer_id=arr.volunteer_ids[a], demand_id=arr.demand_ids[b],
+                                        travel_km=round(float(k), 6))
+        for a, b, k, key in zip(v.tolist(), d.tolist(), km.tolist(), arr.pair_key(v, d).tolist())
+    )
+    filled = np.bincount(d, minlength=arr.nd)
+    if unmet is None:
+        unmet = unmet_reasons(arr, pairs, filled)
+    secondary, parts = secondary_points(arr, v, d, km, opts)
+    clock.done("report")
+    all_stats = SolveStats.model_validate({
+        **stats,
+        "seconds": dict(clock.seconds),
+        "peak_memory_mib": round(peak_memory_mib(), 1),
+        "volunteers": arr.nv,
+        "demands": arr.nd,
+        "headcount": int(arr.d_headcount.sum()),
+    })
+    return Solution(
+        status=status,
+        coverage=float(coverage),
+        coverage_bound=float(bound),
+        secondary=round(secondary, 6),
+        assignments=assignments,
+        unmet=unmet,
+        kpis=_kpis(arr, v, d, km, filled, opts, parts),
+        stats=all_stats,
+        gap=(bound - coverage) / max(bound, 1),
+        runtime_s=round(clock.elapsed(), 4),
+    )
+
+
+def unmet_reasons(arr: ProblemArrays, pairs: Pairs, filled: I64, among: I64 | None = None) -> tuple[Unmet, ...]:
+    """The unmet seats of every demand (or of the demands ``among``) with their reasons, by the ladder above."""
+    short = np.flatnonzero(filled < arr.d_headcount)
+    if among is not None:
+        short = np.intersect1d(short, among)
+    if len(short) == 0:
+        return ()
+    head = arr.d_headcount[short]
+    n_cand = np.bincount(pairs.d, minlength=arr.nd)[short]
+    # deeper counts matter only for seats beyond the candidates, and only up to the
+    # headcount: a count over the nearest cells (a lower bound) settles most demands
+    n_near = n_cand.copy()
+    deeper = n_cand < head
+    for inner in (True, False):
+        idx = np.flatnonzero(deeper)
+        near = candidate_pairs(arr, short[idx], check_time=False, inner_only=inner)
+        n_near[idx] = np.bincount(near.d, minlength=arr.nd)[short[idx]]
+        deeper &= n_near < head
+    n_skill = n_near.copy()
+    deepest = n_near < head
+    n_skill[deepest] = qualified_counts(arr, short[deepest])
+    out: list[Unmet] = []
+    for j, dem in enumerate(short.tolist()):
+        a, h = int(filled[dem]), int(arr.d_headcount[dem])
+        # seat k in (a, h]; the thresholds split it into the four reasons
+        ladder = [
+            (int(n_cand[j]), UnmetReason.CAPACITY_TAKEN),
+            (int(n_near[j]), UnmetReason.NONE_AVAILABLE),
+            (int(n_skill[j]), UnmetReason.NONE_IN_RANGE),
+            (h, UnmetReason.NO_SKILLED_VOLUNTEER),
+        ]
+        low = a
+        for top, reason in ladder:
+            top = min(max(top, low), h)
+            if top > low:
+                out.append(Unmet(demand_id=arr.demand_ids[dem], missing=top - low, reason=reason))
+                low = top
+    return tuple(out)
+
+
+def secondary_points(
+    arr: ProblemArrays, v: I64, d: I64, km: npt.NDArray[np.float64], opts: SolveOptions
+) -> tuple[float, dict[str, float]]:
+    """The secondary objective of SPEC.md in points, and its parts."""
+    tasks = np.bincount(v, minlength=arr.nv)
+    keys = arr.pair_key(v, d)
+    pref_dem = np.unique(arr.preferred[1])
+    served_pref = np.unique(d[member(keys, arr.pair_key(*arr.preferred))])
+    missed = len(pref_dem) - len(np.intersect1d(pref_dem, served_pref))
+    dropped = int((~member(arr.pair_key(*arr.previous), keys)).sum())
+    parts = {
+        "travel": opts.travel_weight * float(km.sum()),
+        "recent_hours": opts.recent_hours_weight * float(arr.v_recent_hours[v].sum()),
+        "load": opts.load_weight * float((tasks.astype(np.float64) ** 2).sum()),
+        "continuity": opts.continuity_weight * missed,
+        "change": opts.change_weight * dropped,
+    }
+    return sum(parts.values()), {**parts, "missed_continuity": missed, "previous_dropped": dropped}
+
+
+def _rates(keys: list[str], demanded: npt.NDArray[Any], got: npt.NDArray[Any]) -> dict[str, dict[str, float]]:
+    return {
+        k: {"demanded": int(a), "filled": int(b), "rate": round(float(b) / float(a), 6) if a else 1.0}
+        for k, a, b in zip(keys, demanded.tolist(), got.tolist())
+    }
+
+
+def _kpis(
+    arr: ProblemArrays, v: I64, d: I64, km: npt.NDArray[np.float64], filled: I64, opts: SolveOptions,
+    parts: dict[str, float],
+) -> dict[str, Any]:
+    head = arr.d_headcount
+    got = np.minimum(filled, head)
+    by_p = [np.bincount(arr.d_priority, weights=x, minlength=6)[1:] for x in (head, got)]
+    ncat = len(arr.categories)
+    by_c = [np.bincount(arr.d_category, weights=x, minlength=ncat) for x in (head, got)]
+    area = np.where(arr.d_area >= 0, arr.d_area, len(arr.area_ids))
+    by_a = [np.bincount(area, weights=x, minlength=len(arr.area_ids) + 1) for x in (head, got)]
+    area_names = [*arr.area_ids, "(no area)"]
+    used_a = np.flatnonzero(by_a[0] > 0)
+    weights = priority_weights(opts)
+    tasks = np.bincount(v, minlength=arr.nv)
+    used = tasks[tasks > 0]
+    return {
+        "headcount": int(head.sum()),
+        "filled": int(got.sum()),
+        "fill_rate": round(float(got.sum()) / max(int(head.sum()), 1), 6),
+        "weighted_fill_rate": round(float((weights[arr.d_priority] * got).sum())
+                                    / max(float((weights[arr.d_priority] * head).sum()), 1.0), 6),
+        "coverage_by_priority": _rates([str(p) for p in range(1, 6)], *by_p),
+        "coverage_by_category": _rates(arr.categories, *by_c),
+        "coverage_by_area": _rates([area_names[i] for i in used_a], by_a[0][used_a], by_a[1][used_a]),
+        "travel_km": {
+            "total": round(float(km.sum()), 3),
+            "mean": round(float(km.mean()), 4) if len(km) else 0.0,
+            "max": round(float(km.max()), 4) if len(km) else 0.0,
+        },
+        "load": {
+            "volunteers_used": len(used),
+            "tasks_mean": round(float(used.mean()), 4) if len(used) else 0.0,
+            "tasks_max": int(used.max()) if len(used) else 0,
+            "tasks_std": round(float(used.std()), 4) if len(used) else 0.0,
+            "hours_total": round(float(arr.d_duration_us[d].sum()) / US_PER_HOUR, 3),
+        },
+        "secondary_parts": {k: round(float(x), 6) for k, x in parts.items()},
+    }
+
+
+def peak_memory_mib() -> float:
+    """Peak resident memory of this process so far, in MiB (Linux ru_maxrss is in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

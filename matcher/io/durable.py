@@ -1,0 +1,174 @@
+"""The one place matcher writes files: atomic files and atomically published folders.
+
+- :func:`write_atomic` (and :func:`write_json_atomic`) creates one file at
+  once: the text goes to a temporary file beside the target, is flushed to
+  disk, then renamed over it, so a reader never sees half a file and a failed
+  run leaves the previous file intact.
+- :func:`publish_dir` creates a whole folder at once: its files are written
+  (:func:`write_csv`, :func:`write_text_synced`, each flushed to disk) into a
+  hidden staging folder that is renamed to its final name in one step; a
+  ``latest`` link is then switched, also by a rename.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+__all__ = ["INCOMPLETE", "csv_text", "publish_dir", "sweep_incomplete", "write_atomic", "write_csv",
+           "write_json_atomic", "write_text_synced"]
+
+INCOMPLETE = ".incomplete-"
+"""Prefix of a folder still being written (never a finished output)."""
+
+
+def write_atomic(path: str | Path, write: Callable[[str], object]) -> None:
+    """Create ``path`` atomically: ``write(tmp)`` fills a temporary file beside it, which is fsynced and renamed.
+
+    A reader never sees half a file, and a failure leaves the previous file intact.
+
+    Raises
+    ------
+    OSError
+        When the folder or file cannot be written (nothing is left behind).
+
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; outputs are meant to be shared
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json_atomic(path: str | Path, value: BaseModel | Any) -> None:
+    """Write JSON to ``path`` atomically (temporary file + fsync + rename); a model is written by pydantic."""
+    text = value.model_dump_json(indent=1) if isinstance(value, BaseModel) else json.dumps(value, indent=1)
+    write_atomic(path, lambda tmp: Path(tmp).write_text(text + "\n", encoding="utf-8"))
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """CSV text with Unix line ends: the same bytes for the same rows."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+def write_csv(path: str | Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Write a UTF-8 CSV file and flush it to disk (inside a folder that :func:`publish_dir` publishes)."""
+    _write_synced(Path(path), csv_text(header, rows).encode("utf-8"))
+
+
+def write_text_synced(path: str | Path, text: str) -> None:
+    """Write a UTF-8 text file and flush it to disk (inside a folder that :func:`publish_dir` publishes)."""
+    _write_synced(Path(path), text.encode("utf-8"))
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    with open(path, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def publish_dir(root: str | Path, name: str, fill: Callable[[Path], object], *, latest: str | None = None) -> Path:
+    """Create ``root/name`` all at once and return its path.
+
+    ``fill(staging)`` writes the files into a hidden ``root/.incomplete-name-PID``
+    folder; once it returns, the folder is flushed and renamed to its final name
+    (a single atomic rename), and the ``latest`` symbolic link, when named, is
+    switched to it (also by an atomic rename). If ``fill`` fails, or the process
+    dies, no folder called ``name`` appears, ``latest`` still points at the last
+    finished output, and the staging folder is removed (or swept by the next
+    call, once its process is gone). An existing ``root/name`` gets a suffix
+    ``-2``, ``-3``, ... rather than being overwritten.
+
+    Raises
+    ------
+    OSError
+        When the folder cannot be written; nothing is published.
+
+    """
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    sweep_incomplete(root)
+    staging = root / f"{INCOMPLETE}{name}-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        fill(staging)
+        _fsync_dir(staging)
+        final, n = root / name, 1
+        while final.exists() or final.is_symlink():
+            n += 1
+            final = root / f"{name}-{n}"
+        os.rename(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if latest:
+        link = root / latest
+        tmp = root / f"{INCOMPLETE}{latest}-{os.getpid()}"
+        tmp.unlink(missing_ok=True)
+        os.symlink(final.name, tmp)
+        os.replace(tmp, link)
+    _fsync_dir(root)
+    return final
+
+
+def sweep_incomplete(root: Path) -> list[Path]:
+    """Remove staging folders and links left by processes that died; returns what was removed."""
+    removed = []
+    for p in root.glob(f"{INCOMPLETE}*"):
+        pid = p.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and _alive(int(pid)):
+            continue
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+        removed.append(p)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # a leftover of an earlier process that had our pid
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

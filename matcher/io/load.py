@@ -1,0 +1,131 @@
+"""Loading a problem, options or a plan from a path: the entry points of file input.
+
+- :func:`load_problem`: a SPEC JSON file; :func:`load_input`: a JSON file or a
+  folder of tables (:mod:`matcher.io.tables`);
+- :func:`load_options`: :class:`~matcher.model.SolveOptions` from TOML, YAML or JSON;
+- :func:`read_assignments`: ``volunteer_id, demand_id`` pairs from a run folder,
+  a table or a JSON file (a previous plan).
+
+Every failure is a :class:`~matcher.errors.ProblemError` naming the file, and
+the line or record and field where there is one.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from matcher.errors import ProblemError
+from matcher.io.files import load_taxonomy_file, read_json
+from matcher.io.tables import read_columns, read_tables
+from matcher.io.yamlfile import read_yaml
+from matcher.model import Locator, Problem, SolveOptions, format_validation_error
+
+__all__ = ["load_input", "load_options", "load_problem", "read_assignments"]
+
+
+def load_problem(path: str | Path) -> Problem:
+    """Load and validate a SPEC JSON problem.
+
+    A ``taxonomy`` given as a file path (other than ``"builtin"``) is read
+    relative to the problem file and must stay inside its folder.
+
+    Raises
+    ------
+    ProblemError
+        Naming the file, record and field of every problem found.
+
+    """
+    path = Path(path)
+    data = read_json(path)
+    if isinstance(data, dict) and isinstance(data.get("taxonomy"), str) and data["taxonomy"] != "builtin":
+        data = dict(data)
+        data["taxonomy"] = load_taxonomy_file(path.parent, data["taxonomy"], source=str(path))
+    return Problem.from_dict(data, source=str(path))
+
+
+def load_input(path: str | Path) -> Problem:
+    """Load a problem from a folder of tables or a SPEC JSON file.
+
+    Raises
+    ------
+    ProblemError
+        When the path does not exist, or the input breaks the contract.
+
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ProblemError([f"{path}: no such file or folder"])
+    return read_tables(path) if path.is_dir() else load_problem(path)
+
+
+def load_options(path: str | Path) -> SolveOptions:
+    """Load options from a TOML, YAML or JSON file, by its suffix (unknown keys are an error).
+
+    Raises
+    ------
+    ProblemError
+        YAML errors name the line of the bad key; TOML and JSON errors name the key.
+
+    """
+    path = Path(path)
+    locator: Locator | None = None
+    if path.suffix in (".yaml", ".yml"):
+        doc = read_yaml(path)
+        raw, locator = doc.data, doc.render
+    else:
+        try:
+            text = path.read_text(encoding="utf-8")
+            raw = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise ProblemError([f"{path}: cannot read options: {exc}"]) from None
+    if not isinstance(raw, Mapping):
+        raise ProblemError([f"{path}: options must be a mapping of names to values"])
+    try:
+        return SolveOptions.model_validate(raw)
+    except ValidationError as exc:
+        raise ProblemError(format_validation_error(exc, raw, source=str(path), locator=locator)) from None
+
+
+def read_assignments(path: str | Path) -> list[tuple[str, str]]:
+    """Read assignments (``volunteer_id``, ``demand_id``) from a run folder, a CSV/Parquet table or a JSON file.
+
+    A run folder means its ``assignments.csv``; JSON may be a list of
+    assignments or a solution with an ``assignments`` list.
+
+    Raises
+    ------
+    ProblemError
+        Naming the file and the line or item that is not an assignment.
+
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / "assignments.csv"
+    if path.suffix == ".json":
+        data = read_json(path)
+        items = data.get("assignments") if isinstance(data, Mapping) else data
+        if not isinstance(items, list):
+            raise ProblemError([f"{path}: expected a list of assignments or a solution with 'assignments'"])
+        out = []
+        for i, a in enumerate(items):
+            if not (isinstance(a, Mapping) and isinstance(a.get("volunteer_id"), str)
+                    and isinstance(a.get("demand_id"), str)):
+                raise ProblemError([f"{path}: assignments[{i}]: needs text fields volunteer_id and demand_id"])
+            out.append((a["volunteer_id"], a["demand_id"]))
+        return out
+    cols = read_columns(path)
+    missing = [c for c in ("volunteer_id", "demand_id") if c not in cols]
+    if missing:
+        raise ProblemError([f"{path}: missing column {', '.join(missing)}"])
+    first, unit = (1, "row") if path.suffix == ".parquet" else (2, "line")
+    out = []
+    for i, (vid, did) in enumerate(zip(cols["volunteer_id"], cols["demand_id"])):
+        if not vid or not did:
+            raise ProblemError([f"{path.name} {unit} {i + first}: needs a volunteer_id and a demand_id"])
+        out.append((str(vid), str(did)))
+    return out

@@ -1,0 +1,75 @@
+"""The data contract of SPEC.md as frozen pydantic models: pure data, no file reading, no solver.
+
+- :mod:`~matcher.model.records`: windows, areas, volunteers, demands, assignments;
+- :mod:`~matcher.model.taxonomy`: categories, subcategories and skill codes;
+- :mod:`~matcher.model.options`: :class:`SolveOptions`;
+- :mod:`~matcher.model.problem`: :class:`Problem` and its cross-record checks;
+- :mod:`~matcher.model.solution`: :class:`Solution` with typed statistics;
+- :mod:`~matcher.model.changes`: the changes a dispatch service applies during the day;
+- :mod:`~matcher.model.validation`: error lines naming record and field.
+"""
+
+from matcher.model.changes import (
+    AssignmentPinned,
+    Change,
+    DemandAdded,
+    DemandChanged,
+    DemandWithdrawn,
+    PairForbidden,
+    VolunteerUnavailable,
+    parse_changes,
+)
+from matcher.model.options import DEFAULT_PRIORITY_WEIGHTS, SolveOptions
+from matcher.model.problem import Problem
+from matcher.model.records import MAX_TEXT, Area, Assignment, Demand, Volunteer, Window
+from matcher.model.solution import (
+    AssignmentOut,
+    LpStats,
+    RegionStats,
+    RepairStats,
+    Solution,
+    SolveStats,
+    Status,
+    SubSolveStats,
+    Unmet,
+    UnmetReason,
+)
+from matcher.model.taxonomy import Taxonomy, builtin_taxonomy, resolve_taxonomy
+from matcher.model.validation import Locator, format_validation_error, json_locator, shown_id
+
+__all__ = [
+    "DEFAULT_PRIORITY_WEIGHTS",
+    "MAX_TEXT",
+    "Area",
+    "Assignment",
+    "AssignmentOut",
+    "AssignmentPinned",
+    "Change",
+    "Demand",
+    "DemandAdded",
+    "DemandChanged",
+    "DemandWithdrawn",
+    "Locator",
+    "LpStats",
+    "PairForbidden",
+    "Problem",
+    "RegionStats",
+    "RepairStats",
+    "Solution",
+    "SolveOptions",
+    "SolveStats",
+    "Status",
+    "SubSolveStats",
+    "Taxonomy",
+    "Unmet",
+    "UnmetReason",
+    "Volunteer",
+    "VolunteerUnavailable",
+    "Window",
+    "builtin_taxonomy",
+    "format_validation_error",
+    "json_locator",
+    "parse_changes",
+    "resolve_taxonomy",
+    "shown_id",
+]

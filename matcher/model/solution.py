@@ -1,0 +1,186 @@
+"""The answer of a solve (SPEC.md's Solution) and its typed statistics.
+
+``Solution.stats`` is a :class:`SolveStats`: typed fields with the JSON keys
+matcher has always written, so ``solution.json`` files and manifests keep their
+shape. A field that a kind of solve never sets (a greedy answer has no flow
+rounds) is left out of the JSON, as a key a dict never had. The statistics
+also read like that dict: ``stats["engine"]``, ``stats.get("lp")`` and
+``"repair" in stats`` work.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
+
+from matcher.model.records import Frozen
+
+__all__ = ["AssignmentOut", "LpStats", "RegionStats", "RepairStats", "Solution", "SolveStats", "Status",
+           "SubSolveStats", "Unmet", "UnmetReason"]
+
+
+class Status(enum.StrEnum):
+    """Outcome of a solve, as in SPEC.md."""
+
+    OPTIMAL = "optimal"
+    FEASIBLE = "feasible"
+    INFEASIBLE = "infeasible"
+    TIMEOUT_NO_SOLUTION = "timeout_no_solution"
+
+
+class UnmetReason(enum.StrEnum):
+    """Why seats of a demand stay unfilled (SPEC.md, Solution)."""
+
+    NO_SKILLED_VOLUNTEER = "no_skilled_volunteer"
+    NONE_IN_RANGE = "none_in_range"
+    NONE_AVAILABLE = "none_available"
+    CAPACITY_TAKEN = "capacity_taken"
+
+
+class AssignmentOut(Frozen):
+    """An assignment in a solution, with its straight-line travel."""
+
+    volunteer_id: str
+    demand_id: str
+    travel_km: float
+
+
+class Unmet(Frozen):
+    """Seats of one demand left unfilled for one reason."""
+
+    demand_id: str
+    missing: int = Field(ge=1)
+    reason: UnmetReason
+
+
+class StatsRecord(BaseModel):
+    """Typed statistics that read like a dict and leave the fields never set out of their JSON.
+
+    Unknown keys (from a newer matcher's ``solution.json``) are kept as they are.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    @model_serializer(mode="wrap")
+    def _set_fields_only(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        return {k: v for k, v in data.items() if k in self.model_fields_set}
+
+    def __getitem__(self, key: str) -> Any:
+        """The value of a set field (``KeyError`` when it was never set, as a dict would)."""
+        if key not in self.model_fields_set:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __contains__(self, key: object) -> bool:
+        """Whether the field was set."""
+        return key in self.model_fields_set
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The value of a set field, else ``default``."""
+        return getattr(self, key) if key in self.model_fields_set else default
+
+
+class LpStats(StatsRecord):
+    """The LP relaxation tier: its size and time, or the error that stopped it."""
+
+    error: str | None = None
+    rows: int | None = None
+    seconds: float | None = None
+    solved: bool | None = None
+
+
+class RegionStats(StatsRecord):
+    """One CP-SAT region: its size and what it proved, or why it was skipped or failed."""
+
+    seed_volunteers: int | None = None
+    skipped: str | None = None
+    """``"deadline"`` or ``"cancelled"``."""
+    pairs: int | None = None
+    whole_component: bool | None = None
+    error: str | None = None
+    seconds: float | None = None
+    coverage_proven: bool | None = None
+    secondary_proven: bool | None = None
+    wall_capped: bool | None = None
+
+
+class SubSolveStats(StatsRecord):
+    """What a repair's solve of its region reported."""
+
+    status: str | None = None
+    engine: str | None = None
+    reproducible: bool | None = None
+    secondary_optimal: bool | None = None
+    cpsat_regions: list[RegionStats] | None = None
+
+
+class RepairStats(StatsRecord):
+    """What a repair changed: assignments changed, kept and added, the region's size, and the seconds taken."""
+
+    changed: int | None = None
+    kept: int | None = None
+    added: int | None = None
+    region_volunteers: int | None = None
+    region_demands: int | None = None
+    whole_problem: bool | None = None
+    seconds: float | None = None
+
+
+class SolveStats(StatsRecord):
+    """How a solution was found: engine, sizes, bounds of each tier, seconds per phase, memory.
+
+    The fields keep the JSON keys of earlier versions. Times are seconds, memory MiB.
+    """
+
+    pairs_estimate: int | None = None
+    memory_estimate_mib: float | None = None
+    memory_budget_mib: float | None = None
+    candidate_pairs: int | None = None
+    flow_estimate_s: float | None = None
+    """With no time for a flow round: its estimated seconds."""
+    flow_arcs: int | None = None
+    flow_nodes: int | None = None
+    flow_cost_scale: int | None = None
+    """Secondary costs were divided by this to fit the flow's int64 (1 = exact)."""
+    flow_coverage_bound: int | None = None
+    overbooked_volunteers: int | None = None
+    flow_rounds: int | None = None
+    repaired_coverage: int | None = None
+    """Coverage once the flow's (relaxed) choice was made feasible and improved greedily."""
+    lp: LpStats | None = None
+    cpsat_regions: list[RegionStats] | None = None
+    cancelled: bool | None = None
+    reproducible: bool | None = None
+    """False when the wall clock, not a deterministic budget, cut a step short: another run may differ."""
+    engine: str | None = None
+    sub_solve: SubSolveStats | None = None
+    repair: RepairStats | None = None
+    secondary_optimal: bool | None = None
+    time_limit_s: float | None = None
+    wall_budget_s: float | None = None
+    seed: int | None = None
+    threads: int | None = None
+    seconds: dict[str, float] | None = None
+    """Seconds per phase."""
+    peak_memory_mib: float | None = None
+    volunteers: int | None = None
+    demands: int | None = None
+    headcount: int | None = None
+
+
+class Solution(Frozen):
+    """The answer of a solve (SPEC.md). Extensions: ``gap`` and ``runtime_s``."""
+
+    status: Status
+    coverage: float
+    coverage_bound: float
+    secondary: float
+    assignments: tuple[AssignmentOut, ...] = ()
+    unmet: tuple[Unmet, ...] = ()
+    kpis: dict[str, Any] = Field(default_factory=dict)
+    stats: SolveStats = Field(default_factory=SolveStats)
+    gap: float = Field(default=0.0, description="(coverage_bound - coverage) / max(coverage_bound, 1)")
+    runtime_s: float = 0.0

@@ -1,0 +1,219 @@
+"""The nightly batch run: tables in, a finished folder of outputs with a manifest out.
+
+:func:`run_batch` loads a problem (a folder of tables or a SPEC JSON file),
+takes yesterday's assignments when given (the solver then prefers keeping
+them), solves within a time limit and publishes a new folder
+``OUT_ROOT/run-<UTC time>`` at once (see :func:`matcher.io.durable.publish_dir`):
+
+=====================  =====================================================
+``assignments.csv``    who goes where, with the demand's area, category,
+                       priority and window, travel, and ``kept``/``new``
+                       against the previous plan
+``unmet.csv``          seats left unmet, with the reason
+``dropped.csv``        previous assignments not kept, and why (with
+                       ``--previous`` only): the people to tell
+``kpi_by_area.csv``,   demanded and filled headcount, fill rate and unmet
+``kpi_by_category.csv``, headcount by reason
+``kpi_by_priority.csv``
+``kpis.json``          the solution's KPIs (coverage, travel, load spread)
+``solution.json``      the SPEC.md solution
+``manifest.json``      input file hashes, options, versions, status, coverage
+                       and bound, timings per phase, output file hashes
+=====================  =====================================================
+
+``OUT_ROOT/latest`` links to the last finished run. A run that fails or is
+killed publishes nothing and leaves ``latest`` alone. The tables are the same
+bytes for the same input, options and seed whenever the manifest says
+``"reproducible": true`` (no CP-SAT region was cut short by the wall clock).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from matcher.engine import solve
+from matcher.errors import ProblemError
+from matcher.io import load_input, load_options, publish_dir, read_assignments, write_csv, write_text_synced
+from matcher.model import Assignment, Problem, Solution, SolveOptions, format_validation_error
+from matcher.workflows.outputs import result_tables, software_versions, utc_stamp
+
+__all__ = ["WRITE_SHARE", "RunResult", "resolve_options", "run_batch"]
+
+log = logging.getLogger(__name__)
+
+WRITE_SHARE = 0.05
+"""Share of the time limit kept back for writing the outputs."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A finished run: where it was published, the solution and the manifest written with it."""
+
+    path: Path
+    solution: Solution
+    manifest: dict[str, Any]
+
+
+def resolve_options(problem: Problem, options_file: str | Path | None, overrides: Mapping[str, Any]) -> SolveOptions:
+    """Options from the file (else the problem's, else defaults), with ``overrides`` (command-line flags) on top."""
+    base = load_options(options_file) if options_file else (problem.options or SolveOptions())
+    flags = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return SolveOptions.model_validate({**base.model_dump(), **flags})
+    except ValidationError as exc:
+        raise ProblemError(format_validation_error(exc, flags, source="command line")) from None
+
+
+def _with_previous(problem: Problem, pairs: Sequence[tuple[str, str]], source: str
+                   ) -> tuple[Problem, list[tuple[str, str, str]]]:
+    """The problem with ``previous`` set to the pairs it knows; the rest returned with why they cannot stay."""
+    if problem.previous:
+        raise ProblemError([f"{source}: the input already has a 'previous' table; give previous assignments once"])
+    vids = {v.id for v in problem.volunteers}
+    dids = {d.id for d in problem.demands}
+    kept: list[Assignment] = []
+    stale: list[tuple[str, str, str]] = []
+    seen: set[tuple[str, str]] = set()
+    for vid, did in pairs:
+        if (vid, did) in seen:
+            continue
+        seen.add((vid, did))
+        if did not in dids:
+            stale.append((vid, did, "demand withdrawn"))
+        elif vid not in vids:
+            stale.append((vid, did, "volunteer withdrawn"))
+        else:
+            kept.append(Assignment(volunteer_id=vid, demand_id=did))
+    # every id was checked above, so the copy needs no second validation of the whole problem
+    return problem.replace(validate=False, previous=tuple(kept)), stale
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _input_files(path: Path) -> dict[str, dict[str, Any]]:
+    files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")) if path.is_dir() \
+        else [path]
+    return {p.name: {"sha256": _sha256(p), "bytes": p.stat().st_size} for p in files}
+
+
+def run_batch(
+    input_path: str | Path,
+    out_root: str | Path,
+    *,
+    options_file: str | Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    previous: str | Path | None = None,
+    started: float | None = None,
+    command: Sequence[str] | None = None,
+) -> RunResult:
+    """Load, solve and publish one batch run; see the module docstring for the outputs.
+
+    Parameters
+    ----------
+    input_path
+        A folder of tables (:mod:`matcher.io.tables`) or a SPEC JSON file.
+    out_root
+        The folder that holds the runs; the new run is ``out_root/run-<UTC time>``.
+    options_file
+        SolveOptions as TOML, YAML or JSON (default: the problem's own, else defaults).
+    overrides
+        Option values that win over the file (``time_limit_s``, ``seed``, ``threads``, ...).
+    previous
+        The previous plan (a run folder or an assignments table): the solver
+        prefers keeping these assignments (``SolveOptions.change_weight``).
+    started
+        The ``time.perf_counter()`` value the time limit counts from (default: now).
+    command
+        The command line, recorded in the manifest.
+
+    Raises
+    ------
+    ProblemError
+        Bad input, options or previous assignments; nothing is written.
+
+    """
+    started = time.perf_counter() if started is None else started
+    started_utc = datetime.now(UTC)
+    input_path = Path(input_path)
+    problem = load_input(input_path)
+    options = resolve_options(problem, options_file, overrides or {})
+    seconds: dict[str, float] = {"load": round(time.perf_counter() - started, 4)}
+    log.info("loaded %s: %d volunteers, %d demands in %.2f s", input_path, len(problem.volunteers),
+             len(problem.demands), seconds["load"])
+    stale: list[tuple[str, str, str]] = []
+    if previous is not None:
+        t = time.perf_counter()
+        problem, stale = _with_previous(problem, read_assignments(previous), str(previous))
+        seconds["previous"] = round(time.perf_counter() - t, 4)
+        log.info("previous plan %s: %d assignments to keep if possible, %d no longer possible", previous,
+                 len(problem.previous), len(stale))
+    deadline = started + options.time_limit_s * (1 - WRITE_SHARE)
+    solution = solve(problem, options, deadline=deadline)
+    seconds.update({f"solve.{k}": v for k, v in solution.stats.get("seconds", {}).items()})
+    t_write = time.perf_counter()
+    tables = result_tables(problem, solution, stale)
+    files = _input_files(input_path)
+    for name, info in files.items():
+        log.debug("input %s: %d bytes, sha256 %s", name, info["bytes"], info["sha256"][:12])
+    manifest: dict[str, Any] = {
+        "matcher_run": 1,
+        "started_utc": started_utc.isoformat(timespec="seconds"),
+        "command": list(command) if command is not None else None,
+        "input": {"path": str(input_path.resolve()), "files": files},
+        "options_file": {"path": str(Path(options_file).resolve()), "sha256": _sha256(Path(options_file))}
+        if options_file else None,
+        "previous": {"path": str(Path(previous).resolve()), "assignments": len(problem.previous) + len(stale),
+                     "no_longer_possible": len(stale)} if previous is not None else None,
+        "options": options.model_dump(mode="json"),
+        "versions": software_versions(),
+        "result": {
+            "status": solution.status.value,
+            "coverage": solution.coverage,
+            "coverage_bound": solution.coverage_bound,
+            "gap": solution.gap,
+            "secondary": solution.secondary,
+            "assignments": len(solution.assignments),
+            "unmet_headcount": sum(u.missing for u in solution.unmet),
+            "reproducible": bool(solution.stats.get("reproducible", True)),
+            "engine": solution.stats.get("engine"),
+        },
+    }
+
+    def fill(folder: Path) -> None:
+        outputs: dict[str, str] = {}
+        for name, (header, rows) in tables.items():
+            write_csv(folder / f"{name}.csv", header, rows)
+        write_text_synced(folder / "kpis.json", json.dumps(solution.kpis, indent=1, sort_keys=True) + "\n")
+        write_text_synced(folder / "solution.json", solution.model_dump_json(indent=1) + "\n")
+        for p in sorted(folder.iterdir()):
+            outputs[p.name] = _sha256(p)
+            log.debug("wrote %s (%d bytes, sha256 %s)", p.name, p.stat().st_size, outputs[p.name][:12])
+        seconds["write"] = round(time.perf_counter() - t_write, 4)
+        seconds["total"] = round(time.perf_counter() - started, 4)
+        manifest.update(seconds=seconds, outputs=outputs,
+                        finished_utc=datetime.now(UTC).isoformat(timespec="seconds"))
+        write_text_synced(folder / "manifest.json", json.dumps(manifest, indent=1) + "\n")
+
+    try:
+        path = publish_dir(out_root, f"run-{utc_stamp(started_utc)}", fill, latest="latest")
+    except OSError as exc:
+        raise ProblemError([f"{out_root}: cannot write the run: {exc.strerror or exc}"]) from None
+    manifest["path"] = str(path)
+    log.info("published %s", path)
+    return RunResult(path, solution, manifest)

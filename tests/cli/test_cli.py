@@ -1,0 +1,107 @@
+"""The ``matcher`` command: exit codes, one-line errors, atomic output, schema."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from matcher.cli import main
+
+DATA = Path(__file__).parents[1] / "data"
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "matcher.cli", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_solve_writes_solution(tmp_path: Path, tiny_path: Path) -> None:
+    out = tmp_path / "sol.json"
+    r = run("solve", str(tiny_path), "--out", str(out), "--seed", "3", "--time-limit", "5")
+    assert r.returncode == 0, r.stderr
+    sol = json.loads(out.read_text())
+    assert sol["status"] == "optimal" and sol["coverage"] == 21
+    assert "optimal: coverage 21" in r.stderr
+    assert "candidates done" in r.stderr  # progress lines
+
+
+def test_time_limit_covers_the_whole_command(tmp_path: Path, tiny_path: Path) -> None:
+    out = tmp_path / "sol.json"
+    assert main(["solve", str(tiny_path), "--out", str(out), "--time-limit", "5", "-q"]) == 0
+    stats = json.loads(out.read_text())["stats"]
+    assert stats["time_limit_s"] == 5  # deterministic budgets follow the limit itself
+    assert 0 < stats["wall_budget_s"] < 5 * 0.95  # the wall deadline lost loading and a write reserve
+
+
+def test_quiet_has_only_the_summary(tmp_path: Path, tiny_path: Path) -> None:
+    r = run("solve", str(tiny_path), "--out", str(tmp_path / "s.json"), "-q")
+    assert r.returncode == 0 and len(r.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (DATA / "broken").iterdir()))
+def test_bad_input_exits_2_with_one_line(tmp_path: Path, name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "sol.json"
+    out.write_text("previous good output")
+    code = main(["solve", str(DATA / "broken" / name), "--out", str(out), "-q"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("matcher: bad input:") and len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err
+    assert out.read_text() == "previous good output"  # nothing overwritten
+
+
+@pytest.mark.parametrize("name", ["pinned_skill.json", "pinned_overlap.json"])
+def test_pinned_breaking_a_rule_exits_3(tmp_path: Path, name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["solve", str(DATA / name), "--out", str(tmp_path / "s.json"), "-q"])
+    err = capsys.readouterr().err
+    assert code == 3
+    assert "rule 1" in err if name == "pinned_skill.json" else "rule 7" in err
+    assert not (tmp_path / "s.json").exists()
+
+
+def test_bad_flag_value_exits_2(tmp_path: Path, tiny_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["solve", str(tiny_path), "--out", str(tmp_path / "s.json"), "--threads", "0"])
+    assert code == 2
+    assert "command line.threads" in capsys.readouterr().err
+
+
+def test_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["solve", str(tmp_path / "nope.json"), "--out", str(tmp_path / "s.json")]) == 2
+    assert "nope.json: no such file or folder" in capsys.readouterr().err
+
+
+def test_options_file(tmp_path: Path, tiny_path: Path) -> None:
+    opts = tmp_path / "o.toml"
+    opts.write_text("time_limit_s = 3\n[priority_weights]\n1 = 100\n2 = 1\n3 = 1\n4 = 1\n5 = 1\n")
+    out = tmp_path / "s.json"
+    assert main(["solve", str(tiny_path), "--out", str(out), "--options", str(opts), "-q"]) == 0
+    assert json.loads(out.read_text())["coverage"] == 102
+
+
+def test_schema_prints_json_schema() -> None:
+    r = run("schema")
+    assert r.returncode == 0
+    schema = json.loads(r.stdout)
+    assert {"volunteers", "demands", "pinned", "forbidden"} <= set(schema["properties"])
+    assert json.loads(run("schema", "solution").stdout)["properties"]["status"]
+
+
+def test_time_limit_ignores_work_the_process_did_before_becoming_matcher(tmp_path: Path, tiny_path: Path) -> None:
+    """``sh -c "pip install ... && matcher run ..."`` may exec into matcher: the setup is not matcher's time."""
+    script = Path(sys.executable).parent / "matcher"
+    cmd = f"sleep 3; exec {script} solve {tiny_path} --out {tmp_path / 's.json'} --time-limit 2 -q"
+    r = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    sol = json.loads((tmp_path / "s.json").read_text())
+    assert sol["status"] == "optimal" and sol["stats"]["wall_budget_s"] > 0.5
+
+
+def test_a_closed_pipe_is_not_a_traceback(tmp_path: Path, tiny_path: Path) -> None:
+    script = Path(sys.executable).parent / "matcher"
+    # the reader exits at once, long before matcher has imported and writes: the write finds no reader
+    r = subprocess.run(["bash", "-c", f"{script} schema problem | true; echo ${{PIPESTATUS[0]}}"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.stdout.strip() == "0" and "Traceback" not in r.stderr and "BrokenPipe" not in r.stderr, r.stderr
