@@ -31,8 +31,8 @@ from matcher import (
     repair,
     solve,
 )
-from matcher.repair import Change
-from matcher.tables import read_tables
+from matcher.io import read_tables
+from matcher.model import Change
 
 OPTS = SolveOptions(time_limit_s=20)
 
