@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from datetime import datetime
+from fractions import Fraction
 from typing import Protocol
 
 import highspy
@@ -61,8 +62,20 @@ def pair_ok(problem: Problem, v: Volunteer, d: Demand) -> bool:
     return (v.id, d.id) not in {(a.volunteer_id, a.demand_id) for a in problem.forbidden}
 
 
-def hours(d: Demand) -> float:
-    return (d.end - d.start).total_seconds() / 3600
+def hours(d: Demand) -> Fraction:
+    """A demand's length in hours, as an exact fraction."""
+    delta = d.end - d.start
+    return Fraction(delta.days * 86_400 * 10**6 + delta.seconds * 10**6 + delta.microseconds, 3_600 * 10**6)
+
+
+def cap(v: Volunteer) -> Fraction:
+    """``max_hours`` as the decimal it was written as (what a person typed: 4.1 means 41/10), exactly."""
+    return Fraction(repr(v.max_hours))
+
+
+def seconds(x: Fraction) -> int:
+    """Whole seconds in ``x`` hours, rounded down (the MIP states the hour caps in integers)."""
+    return math.floor(x * 3600)
 
 
 def violations(problem: Problem, solution: Solution) -> list[str]:
@@ -94,8 +107,8 @@ def violations(problem: Problem, solution: Solution) -> list[str]:
                     out.append(f"rule 7: {vid} has overlapping {ds[i].id} and {ds[j].id}")
         if len(ds) > v.max_tasks:
             out.append(f"rule 8: {vid} has {len(ds)} tasks > {v.max_tasks}")
-        if sum(hours(d) for d in ds) > v.max_hours + 1e-9:
-            out.append(f"rule 8: {vid} works {sum(hours(d) for d in ds)} h > {v.max_hours}")
+        if sum((hours(d) for d in ds), Fraction(0)) > cap(v):
+            out.append(f"rule 8: {vid} works {float(sum(hours(d) for d in ds))} h > {v.max_hours}")
     for a in problem.pinned:
         if (a.volunteer_id, a.demand_id) not in set(pairs):
             out.append(f"rule 9: pinned ({a.volunteer_id}, {a.demand_id}) missing")
@@ -137,7 +150,8 @@ def mip_max_coverage(problem: Problem, weights: dict[int, int] = DEFAULT_WEIGHTS
     for vid, items in by_vol.items():
         v = vols[vid]
         h.addConstr(sum(var for _, var in items) <= v.max_tasks)  # type: ignore[misc]
-        h.addConstr(sum(hours(d) * var for d, var in items) <= v.max_hours)  # type: ignore[misc]
+        # in whole seconds: exact for demands of whole seconds (every instance here), no float tolerance
+        h.addConstr(sum(seconds(hours(d)) * var for d, var in items) <= seconds(cap(v)))  # type: ignore[misc]
         for i in range(len(items)):
             for j in range(i + 1, len(items)):
                 di, dj = items[i][0], items[j][0]

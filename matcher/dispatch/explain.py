@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict
 from matcher.engine.arrays import ProblemArrays
 from matcher.engine.geometry import haversine_km
 from matcher.engine.rules import PAIR_RULES, PairFacts
+from matcher.engine.types import US_PER_HOUR, duration_us, hours_us
 from matcher.errors import ProblemError
 from matcher.model import Demand, Problem, Solution, SolveOptions, Unmet, Volunteer
 
@@ -175,8 +176,13 @@ class Surroundings:
         return [(self.volunteers[i], float(km[i])) for i in np.flatnonzero(km <= factor * self._reach).tolist()]
 
 
+def service_us(d: Demand) -> int:
+    """A demand's length in microseconds, exactly (the unit every hour test uses)."""
+    return duration_us(d.start, d.end)
+
+
 def service_hours(d: Demand) -> float:
-    """A demand's length in hours."""
+    """A demand's length in hours (for display; tests compare :func:`service_us`)."""
     return (d.end - d.start).total_seconds() / 3600
 
 
@@ -247,9 +253,10 @@ def exclusion(v: Volunteer, d: Demand, km: float, demands: dict[str, Demand], ta
         return Exclusion.BUSY, "assigned to an overlapping demand: " + _list(clash, demands), clash
     if len(tasks) >= v.max_tasks:
         return Exclusion.TASKS_USED, f"all {v.max_tasks} tasks used by: " + _list(tasks, demands), tuple(tasks)
-    used = sum(service_hours(demands[t]) for t in tasks)
-    if used + service_hours(d) > v.max_hours + 1e-9:
-        return (Exclusion.HOURS_USED, f"{used:g} of {v.max_hours:g} hours used by: " + _list(tasks, demands),
+    used = sum(service_us(demands[t]) for t in tasks)
+    if used + service_us(d) > hours_us(v.max_hours):
+        return (Exclusion.HOURS_USED, f"{used / US_PER_HOUR:g} of {v.max_hours:g} hours used by: "
+                + _list(tasks, demands),
                 tuple(tasks))
     return Exclusion.FREE, "could go and is free", ()
 

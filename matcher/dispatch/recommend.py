@@ -27,7 +27,8 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict
 
-from matcher.dispatch.explain import Exclusion, Surroundings, exclusion, service_hours
+from matcher.dispatch.explain import Exclusion, Surroundings, exclusion, service_us
+from matcher.engine.types import hours_us
 from matcher.errors import ProblemError
 from matcher.model import Demand, Problem, Solution, SolveOptions, Volunteer
 
@@ -154,13 +155,13 @@ def _to_leave(v: Volunteer, d: Demand, mine: Sequence[str], demands: dict[str, D
     """The tasks ``v`` must leave for ``d``: the overlapping ones, then the least valuable until the caps hold."""
     clash = [t for t in mine if demands[t].start < d.end and d.start < demands[t].end]
     rest = sorted((t for t in mine if t not in clash),
-                  key=lambda t: (demands[t].priority, -service_hours(demands[t]), t))
+                  key=lambda t: (demands[t].priority, -service_us(demands[t]), t))
     leave = list(clash)
 
     def over() -> bool:
         kept = [t for t in mine if t not in leave]
-        return len(kept) + 1 > v.max_tasks or sum(service_hours(demands[t]) for t in kept) + service_hours(d) \
-            > v.max_hours + 1e-9
+        return len(kept) + 1 > v.max_tasks or sum(service_us(demands[t]) for t in kept) + service_us(d) \
+            > hours_us(v.max_hours)
 
     while rest and over():
         leave.append(rest.pop(0))

@@ -37,7 +37,7 @@ import numpy as np
 from matcher.engine.arrays import ProblemArrays, build_arrays, member
 from matcher.engine.geometry import haversine_km
 from matcher.engine.intervals import clashes
-from matcher.engine.types import F64, I64, B, hours_cap_us, utc_timestamp_us
+from matcher.engine.types import F64, I64, B, duration_us, hours_us
 from matcher.model import Assignment, AssignmentOut, Demand, Problem, Volunteer
 
 __all__ = ["PAIR_RULES", "PairFacts", "PairRule", "Stage", "Violation", "check_plan", "covers", "first_broken",
@@ -144,12 +144,8 @@ def _hours_fit(arr: ProblemArrays, v: I64, d: I64) -> B:
     return ok
 
 
-def _duration_us(d: Demand) -> int:
-    return utc_timestamp_us(d.end) - utc_timestamp_us(d.start)
-
-
 def _hours_fit_one(v: Volunteer, d: Demand) -> bool:
-    return int(hours_cap_us(np.array([v.max_hours]))[0]) >= _duration_us(d)
+    return hours_us(v.max_hours) >= duration_us(d.start, d.end)
 
 
 PAIR_RULES: tuple[PairRule, ...] = (

@@ -4,12 +4,23 @@ Times are integer microseconds since the Unix epoch (exact); durations and
 hour caps are integer microseconds too, so every time test is integer
 arithmetic. Distances are kilometres on a sphere of radius
 :data:`EARTH_RADIUS_KM`.
+
+**The one rounding rule.** An hour value (``max_hours``) means the decimal
+it was written as: the shortest decimal that reads back as the same float
+(Python's ``repr``; exact for any value written with up to 15 significant
+digits), so ``4.1`` means 4.1, not the binary float just below it. It becomes
+whole microseconds rounding down, in exact decimal arithmetic
+(:func:`hours_us`): a cap never grows past what was written, and a task of
+2 h 06 min fits a cap of 2.1 exactly. Times are exact already (datetimes
+carry whole microseconds). The engine, the pinned check, ``explain`` and
+``recommend`` all convert through this module.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import ROUND_FLOOR, Decimal
 
 import numpy as np
 import numpy.typing as npt
@@ -63,6 +74,18 @@ def timestamps_us(values: Sequence[datetime]) -> I64:
     return np.rint(seconds * 1e6).astype(np.int64)
 
 
+def hours_us(hours: float) -> int:
+    """Whole microseconds in ``hours`` as written (the shortest round-trip decimal), rounded down, exactly."""
+    return int((Decimal(repr(float(hours))) * US_PER_HOUR).to_integral_value(rounding=ROUND_FLOOR))
+
+
 def hours_cap_us(hours: F64) -> I64:
-    """Hour caps (float hours) as integer microseconds: ``floor(hours * US_PER_HOUR)``, elementwise, int64."""
-    return np.floor(hours * US_PER_HOUR).astype(np.int64)
+    """:func:`hours_us` of each value; shape of ``hours``, int64 (each distinct value is converted once)."""
+    uniq, inverse = np.unique(hours, return_inverse=True)
+    out = np.fromiter((hours_us(h) for h in uniq.tolist()), dtype=np.int64, count=len(uniq))
+    return out[inverse.reshape(np.shape(hours))]
+
+
+def duration_us(start: datetime, end: datetime) -> int:
+    """Microseconds from ``start`` to ``end`` (aware datetimes), exactly."""
+    return utc_timestamp_us(end) - utc_timestamp_us(start)
