@@ -108,7 +108,7 @@ def scenario(args: argparse.Namespace) -> int:
                 print(f"{variant.name}: {len(problem.volunteers)} volunteers, {len(problem.demands)} demands")
             print(f"matcher: {args.file}: valid; base and {cases - 1} variant(s) built", file=sys.stderr)
             return EXIT_OK
-        results = run_scenario(scenario)
+        results = run_scenario(scenario, cancel=args.cancel)
         try:
             path = publish_scenario(scenario, results, args.out, charts=not args.no_charts)
         except OSError as exc:
@@ -124,7 +124,8 @@ def run_batch(args: argparse.Namespace) -> int:
     with cli_logging(sys.stderr, quiet=args.quiet, verbose=args.verbose, started=args.started,
                      budget_s=args.time_limit_s):
         result = publish_run(args.input, args.out, options_file=args.options, overrides=overrides(args),
-                           previous=args.previous, started=args.started, command=["matcher", *sys.argv[1:]])
+                             previous=args.previous, started=args.started, command=["matcher", *sys.argv[1:]],
+                             cancel=args.cancel)
     res = result.manifest["result"]
     print(f"matcher: {res['status']}: coverage {res['coverage']:g} of bound {res['coverage_bound']:g}, "
           f"{res['assignments']} assignments, {res['unmet_headcount']} seats unmet, "
@@ -141,7 +142,8 @@ def _solve_logged(args: argparse.Namespace) -> int:
     options = resolve_options(problem, args.options, overrides(args))
     # the limit covers the whole command: the solver's wall deadline counts from the start and
     # keeps a reserve for writing (its deterministic budgets still follow the limit itself)
-    solution = solve_problem(problem, options, deadline=args.started + options.time_limit_s * (1 - WRITE_SHARE))
+    solution = solve_problem(problem, options, deadline=args.started + options.time_limit_s * (1 - WRITE_SHARE),
+                             cancel=args.cancel)
     try:
         write_json_atomic(args.out, solution)
     except OSError as exc:

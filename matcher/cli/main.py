@@ -9,8 +9,9 @@ published folder of tables and a manifest, see :mod:`matcher.workflows.batch`),
 Exit codes: 0 solved (also when some demand is unmet), 2 bad input (a message
 naming file, record and field; nothing is written), 3 pinned assignments break
 a hard rule, 4 too large for this machine (the memory estimate is in the
-message; nothing is written), 1 an internal error (a bug: please report it
-with the input).
+message; nothing is written), 130 / 143 interrupted by SIGINT (Ctrl-C) /
+SIGTERM (nothing is published; see :mod:`matcher.cli.signals`), 1 an internal
+error (a bug: please report it with the input).
 Killed or failed runs publish nothing.
 """
 
@@ -24,6 +25,7 @@ from collections.abc import Sequence
 
 from matcher.cli import commands
 from matcher.cli.clock import command_started
+from matcher.cli.signals import Interrupted, stop_on_signals
 from matcher.errors import PinnedError, ProblemError, ResourceLimitError
 
 __all__ = ["main", "run"]
@@ -102,17 +104,12 @@ def main(argv: Sequence[str] | None = None, *, started: float | None = None) -> 
     args = _parser().parse_args(argv)
     args.started = started
     try:
-        if args.command == "schema":
-            return commands.schema(args.model)
-        if args.command == "generate":
-            return commands.generate(args)
-        if args.command == "run":
-            return commands.run_batch(args)
-        if args.command == "scenario":
-            return commands.scenario(args)
-        if args.command == "explain":
-            return commands.explain(args)
-        return commands.solve(args)
+        with stop_on_signals() as cancel:
+            args.cancel = cancel
+            return _command(args)
+    except Interrupted as exc:
+        print(f"matcher: interrupted by {exc}; nothing was published", file=sys.stderr)
+        return exc.exit_code
     except PinnedError as exc:
         _print_errors("pinned assignments break a hard rule", exc)
         return commands.EXIT_PINNED
@@ -122,6 +119,20 @@ def main(argv: Sequence[str] | None = None, *, started: float | None = None) -> 
     except ResourceLimitError as exc:
         print(f"matcher: too large for this machine: {exc}", file=sys.stderr)
         return commands.EXIT_TOO_LARGE
+
+
+def _command(args: argparse.Namespace) -> int:
+    if args.command == "schema":
+        return commands.schema(args.model)
+    if args.command == "generate":
+        return commands.generate(args)
+    if args.command == "run":
+        return commands.run_batch(args)
+    if args.command == "scenario":
+        return commands.scenario(args)
+    if args.command == "explain":
+        return commands.explain(args)
+    return commands.solve(args)
 
 
 MAX_SHOWN_ERRORS = 50

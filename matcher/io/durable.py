@@ -95,10 +95,12 @@ def publish_dir(root: str | Path, name: str, fill: Callable[[Path], object], *, 
     ``fill(staging)`` writes the files into a hidden ``root/.incomplete-name-PID``
     folder; once it returns, the folder is flushed and renamed to its final name
     (a single atomic rename), and the ``latest`` symbolic link, when named, is
-    switched to it (also by an atomic rename). If ``fill`` fails, or the process
-    dies, no folder called ``name`` appears, ``latest`` still points at the last
-    finished output, and the staging folder is removed (or swept by the next
-    call, once its process is gone). An existing ``root/name`` gets a suffix
+    switched to it (also by an atomic rename): that switch is the commit. If
+    ``fill`` fails, an exception (``KeyboardInterrupt`` included) arrives at any
+    point before the commit, or the process dies, no folder called ``name``
+    appears, ``latest`` still points at the last finished output, and the
+    staging folder is removed (or swept by the next call, once its process is
+    gone). An existing ``root/name`` gets a suffix
     ``-2``, ``-3``, ... rather than being overwritten.
 
     Raises
@@ -113,25 +115,41 @@ def publish_dir(root: str | Path, name: str, fill: Callable[[Path], object], *, 
     staging = root / f"{INCOMPLETE}{name}-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
+    final = root / name
     try:
         fill(staging)
         _fsync_dir(staging)
-        final, n = root / name, 1
+        n = 1
         while final.exists() or final.is_symlink():
             n += 1
             final = root / f"{name}-{n}"
         os.rename(staging, final)
+        if latest:
+            link = root / latest
+            tmp = root / f"{INCOMPLETE}{latest}-{os.getpid()}"
+            tmp.unlink(missing_ok=True)
+            os.symlink(final.name, tmp)
+            os.replace(tmp, link)  # the commit: from here on the output is published
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        # nothing is published unless the whole step ran: a folder already renamed (an interrupt between
+        # the rename and the link's switch) is taken back, so `latest` and the folders stay as they were
+        committed = not latest or _points_at(root / latest, final.name)
+        if not committed and final.is_dir() and not staging.exists():
+            os.rename(final, staging)
+        if not committed:
+            shutil.rmtree(staging, ignore_errors=True)
+            if latest:
+                (root / f"{INCOMPLETE}{latest}-{os.getpid()}").unlink(missing_ok=True)
         raise
-    if latest:
-        link = root / latest
-        tmp = root / f"{INCOMPLETE}{latest}-{os.getpid()}"
-        tmp.unlink(missing_ok=True)
-        os.symlink(final.name, tmp)
-        os.replace(tmp, link)
     _fsync_dir(root)
     return final
+
+
+def _points_at(link: Path, target: str) -> bool:
+    try:
+        return os.readlink(link) == target
+    except OSError:
+        return False
 
 
 def sweep_incomplete(root: Path) -> list[Path]:

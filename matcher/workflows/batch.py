@@ -42,17 +42,22 @@ from typing import Any
 from pydantic import ValidationError
 
 from matcher.engine import solve
-from matcher.errors import ProblemError
+from matcher.engine.context import Cancel
+from matcher.errors import MatcherError, ProblemError
 from matcher.io import load_input, load_options, publish_dir, read_assignments, write_csv, write_text_synced
 from matcher.model import Assignment, Problem, Solution, SolveOptions, format_validation_error
 from matcher.workflows.outputs import result_tables, software_versions, utc_stamp
 
-__all__ = ["WRITE_SHARE", "RunResult", "resolve_options", "run_batch"]
+__all__ = ["WRITE_SHARE", "RunCancelled", "RunResult", "resolve_options", "run_batch"]
 
 log = logging.getLogger(__name__)
 
 WRITE_SHARE = 0.05
 """Share of the time limit kept back for writing the outputs."""
+
+
+class RunCancelled(MatcherError):
+    """The run was cancelled (its ``cancel`` event was set): nothing was published."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +126,7 @@ def run_batch(
     previous: str | Path | None = None,
     started: float | None = None,
     command: Sequence[str] | None = None,
+    cancel: Cancel | None = None,
 ) -> RunResult:
     """Load, solve and publish one batch run; see the module docstring for the outputs.
 
@@ -141,11 +147,16 @@ def run_batch(
         The ``time.perf_counter()`` value the time limit counts from (default: now).
     command
         The command line, recorded in the manifest.
+    cancel
+        Cooperative cancellation (e.g. a :class:`threading.Event`): once set, the
+        solve stops at its next step and the run publishes nothing.
 
     Raises
     ------
     ProblemError
         Bad input, options or previous assignments; nothing is written.
+    RunCancelled
+        ``cancel`` was set; nothing is written.
 
     """
     started = time.perf_counter() if started is None else started
@@ -164,7 +175,7 @@ def run_batch(
         log.info("previous plan %s: %d assignments to keep if possible, %d no longer possible", previous,
                  len(problem.previous), len(stale))
     deadline = started + options.time_limit_s * (1 - WRITE_SHARE)
-    solution = solve(problem, options, deadline=deadline)
+    solution = solve(problem, options, deadline=deadline, cancel=cancel)
     seconds.update({f"solve.{k}": v for k, v in solution.stats.get("seconds", {}).items()})
     t_write = time.perf_counter()
     tables = result_tables(problem, solution, stale)
@@ -196,6 +207,8 @@ def run_batch(
     }
 
     def fill(folder: Path) -> None:
+        if cancel is not None and cancel.is_set():
+            raise RunCancelled("the run was cancelled; nothing was published")
         outputs: dict[str, str] = {}
         for name, (header, rows) in tables.items():
             write_csv(folder / f"{name}.csv", header, rows)
@@ -209,6 +222,8 @@ def run_batch(
         manifest.update(seconds=seconds, outputs=outputs,
                         finished_utc=datetime.now(UTC).isoformat(timespec="seconds"))
         write_text_synced(folder / "manifest.json", json.dumps(manifest, indent=1) + "\n")
+        if cancel is not None and cancel.is_set():  # (the last moment to decide: next comes the commit)
+            raise RunCancelled("the run was cancelled; nothing was published")
 
     try:
         path = publish_dir(out_root, f"run-{utc_stamp(started_utc)}", fill, latest="latest")

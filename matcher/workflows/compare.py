@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from matcher.engine import solve
+from matcher.engine.context import Cancel
 from matcher.io import publish_dir, write_csv, write_text_synced
 from matcher.model import Problem, Solution, SolveOptions, UnmetReason
 from matcher.workflows.charts import draw_charts
@@ -44,14 +45,18 @@ class CaseResult:
     solution: Solution
 
 
-def run_scenario(scenario: Scenario) -> list[CaseResult]:
-    """Solve the base and every variant (in the file's order); the base comes first."""
+def run_scenario(scenario: Scenario, *, cancel: Cancel | None = None) -> list[CaseResult]:
+    """Solve the base and every variant (in the file's order); the base comes first.
+
+    ``cancel`` (e.g. a :class:`threading.Event`) stops the solve under way at its next step; set, it makes
+    the remaining cases answer at once with the greedy.
+    """
     cases = [("base", scenario.base, scenario.options)] + [(v.name, p, o) for v, p, o in scenario.variants]
     out = []
     for k, (name, problem, options) in enumerate(cases, start=1):
         log.info("solving %d/%d: %s (%d volunteers, %d demands)", k, len(cases), name, len(problem.volunteers),
                  len(problem.demands))
-        solution = solve(problem, options)
+        solution = solve(problem, options, cancel=cancel)
         log.info("%s: %s, coverage %g of bound %g", name, solution.status.value, solution.coverage,
                  solution.coverage_bound)
         out.append(CaseResult(name, problem, options, solution))

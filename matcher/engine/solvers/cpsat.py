@@ -134,6 +134,7 @@ def solve_cpsat(inp: CpsatInput, time_limit_s: float, seed: int, workers: int, w
     solver.parameters.num_workers = workers
     solver.parameters.interleave_search = workers > 1
     solver.parameters.linearization_level = 2
+    solver.parameters.catch_sigint_signal = False  # a library installs no signal handler: Ctrl-C stays the caller's
     _limit(solver, COVERAGE_SHARE * time_limit_s, workers, wall_s - (time.perf_counter() - t0))
     with _watching(solver, stop):
         status = solver.solve(model)

@@ -1,0 +1,137 @@
+"""Ctrl-C and SIGTERM: the library installs no handler (a caller gets KeyboardInterrupt); the command line stops
+at once, publishes nothing and exits 130 / 143. Tested with real signals."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from matcher import generate_tables
+from matcher.cli import main
+from matcher.io import write_tables
+
+TESTS = Path(__file__).parents[1]
+
+
+def script(code: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, "PYTHONPATH": str(TESTS)})
+
+
+def test_a_library_caller_gets_keyboard_interrupt_after_a_cpsat_solve() -> None:
+    """OR-Tools' own SIGINT handler used to kill the process with 130, skipping finally blocks."""
+    r = script("""
+        import os, signal, threading, time
+        import matcher
+        from instances import tight_problem
+        s = matcher.solve(tight_problem(3), matcher.SolveOptions(time_limit_s=5))
+        assert s.stats["engine"] == "flow+cpsat", s.stats["engine"]
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # nothing installed
+        try:
+            threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+            while True:
+                time.sleep(0.02)
+        except KeyboardInterrupt:
+            print("caught")
+        finally:
+            print("finally ran")
+    """)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["caught", "finally", "ran"]
+
+
+def test_ctrl_c_during_a_library_solve_raises_keyboard_interrupt() -> None:
+    r = script("""
+        import os, signal, threading
+        import matcher
+        p = matcher.generate_problem("street", 1, scale=0.4)
+        threading.Timer(4.0, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+        try:
+            matcher.solve(p, matcher.SolveOptions(time_limit_s=60))
+            print("finished")
+        except KeyboardInterrupt:
+            print("caught")
+        finally:
+            print("finally ran")
+    """)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["caught", "finally", "ran"]
+
+
+@pytest.fixture(scope="module")
+def street(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("street")
+    write_tables(generate_tables("street", 1, scale=0.4), folder, settings={"taxonomy": "builtin"})
+    return folder
+
+
+def published(root: Path) -> list[str]:
+    return sorted(p.name for p in root.iterdir()) if root.exists() else []
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_run_interrupted_in_its_cpsat_step_publishes_nothing(street: Path, tmp_path: Path, sig: int,
+                                                               code: int) -> None:
+    root = tmp_path / "runs"
+    good = subprocess.run([sys.executable, "-m", "matcher.cli", "run", str(TESTS / "data" / "tiny.json"),
+                           "--out", str(root), "-q"], capture_output=True, text=True, timeout=120)
+    assert good.returncode == 0, good.stderr
+    before, target = published(root), os.readlink(root / "latest")
+    proc = subprocess.Popen([sys.executable, "-m", "matcher.cli", "run", str(street), "--out", str(root),
+                             "--time-limit", "120", "-v"], stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    for line in proc.stderr:  # wait for the CP-SAT step
+        if "greedy repair and swaps" in line:
+            break
+    time.sleep(0.5)
+    t0 = time.perf_counter()
+    proc.send_signal(sig)
+    rest = proc.stderr.read()
+    assert proc.wait(timeout=60) == code, rest
+    assert time.perf_counter() - t0 < 10  # CP-SAT's search was stopped, not waited out
+    assert "nothing was published" in rest and "Traceback" not in rest
+    assert published(root) == before and os.readlink(root / "latest") == target
+
+
+def test_a_signal_while_writing_publishes_nothing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import matcher.workflows.batch as batch
+
+    root = tmp_path / "runs"
+    assert main(["run", str(TESTS / "data" / "tiny.json"), "--out", str(root), "-q"]) == 0
+    before, target = published(root), os.readlink(root / "latest")
+    real = batch.write_text_synced
+
+    def interrupted(path: Any, text: str) -> None:
+        real(path, text)
+        if Path(path).name == "solution.json":
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(batch, "write_text_synced", interrupted)
+    assert main(["run", str(TESTS / "data" / "tiny.json"), "--out", str(root), "-q"]) == 143
+    assert published(root) == before and os.readlink(root / "latest") == target
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the command put the handlers back
+
+
+def test_a_signal_between_the_folder_and_the_link_takes_the_folder_back(monkeypatch: pytest.MonkeyPatch,
+                                                                        tmp_path: Path) -> None:
+    root = tmp_path / "runs"
+    assert main(["run", str(TESTS / "data" / "tiny.json"), "--out", str(root), "-q"]) == 0
+    before, target = published(root), os.readlink(root / "latest")
+    real = os.symlink
+
+    def late(src: Any, dst: Any, *args: Any, **kwargs: Any) -> None:
+        os.kill(os.getpid(), signal.SIGINT)  # the folder is already renamed to its final name
+        real(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "symlink", late)
+    assert main(["run", str(TESTS / "data" / "tiny.json"), "--out", str(root), "-q"]) == 130
+    monkeypatch.undo()
+    assert published(root) == before and os.readlink(root / "latest") == target
