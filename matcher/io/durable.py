@@ -133,13 +133,14 @@ def publish_dir(root: str | Path, name: str, fill: Callable[[Path], object], *, 
     except BaseException:
         # nothing is published unless the whole step ran: a folder already renamed (an interrupt between
         # the rename and the link's switch) is taken back, so `latest` and the folders stay as they were
-        committed = not latest or _points_at(root / latest, final.name)
-        if not committed and final.is_dir() and not staging.exists():
+        renamed = not staging.exists()  # (the staging folder is gone only once it has its final name)
+        if renamed and (not latest or _points_at(root / latest, final.name)):
+            raise  # committed just before the exception: published whole
+        if renamed:
             os.rename(final, staging)
-        if not committed:
-            shutil.rmtree(staging, ignore_errors=True)
-            if latest:
-                (root / f"{INCOMPLETE}{latest}-{os.getpid()}").unlink(missing_ok=True)
+        shutil.rmtree(staging, ignore_errors=True)
+        if latest:
+            (root / f"{INCOMPLETE}{latest}-{os.getpid()}").unlink(missing_ok=True)
         raise
     _fsync_dir(root)
     return final
