@@ -3,7 +3,7 @@
 A preset describes a place: a district of streets (街道), each of communities
 (社区), each of grid areas (网格), with volunteers living where people live and
 a week of ordered services. :func:`generate_tables` draws it as columnar tables
-(the same columns as SPEC.md and :mod:`matcher.io.tables`), :func:`generate_problem`
+(the same columns as SPEC.md and :mod:`matcher.io.columns`), :func:`generate_problem`
 as a validated :class:`~matcher.model.Problem`. Same preset and seed, same output.
 
 What is modelled, and how:
@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from matcher.io.tables import problem_from_tables
+from matcher.io.columns import problem_from_tables
 from matcher.model import Problem, builtin_taxonomy
 
 __all__ = ["PRESETS", "Preset", "Tables", "generate_problem", "generate_tables"]

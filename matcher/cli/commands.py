@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from matcher.cli.progress import cli_logging
 from matcher.dispatch import DemandExplanation, VolunteerExplanation, explain_demand, explain_volunteer
+from matcher.engine import check_plan
 from matcher.engine import solve as solve_problem
 from matcher.errors import ProblemError
 from matcher.generate import PRESETS, generate_tables
@@ -91,10 +92,35 @@ def explain(args: argparse.Namespace) -> int:
         solution = Solution.model_validate(read_json(path))
     except ValidationError as exc:
         raise ProblemError([f"{path}: not a matcher solution ({exc.error_count()} problems)"]) from None
+    fits_input(problem, solution, args.input, path)
     result: DemandExplanation | VolunteerExplanation = explain_demand(problem, solution, args.demand) \
         if args.demand else explain_volunteer(problem, solution, args.volunteer)
     print(result.model_dump_json(indent=1) if args.json else result.text())
     return EXIT_OK
+
+
+def fits_input(problem: Problem, solution: Solution, input_path: str, path: Path) -> None:
+    """Refuse a solution made for another input: by the fingerprint it records, else by checking its plan.
+
+    Raises
+    ------
+    ProblemError
+        When the recorded fingerprint differs from ``problem``'s, or (for a solution that records none)
+        when its assignments name unknown records or break a hard rule.
+
+    """
+    if solution.problem_sha256 is not None:
+        if solution.problem_sha256 != problem.fingerprint():
+            raise ProblemError([f"{path}: this run was made for another input than {input_path} (input fingerprint "
+                                f"{solution.problem_sha256[:12]}, this input's {problem.fingerprint()[:12]}); "
+                                "give the problem the run was made for"])
+        return
+    broken = check_plan(problem, solution.assignments)
+    if broken:
+        raise ProblemError([f"{path}: this run does not fit {input_path}: {line}" for line in broken[:20]])
+    logging.getLogger("matcher.cli").warning("%s records no input fingerprint (an older run): its assignments fit "
+                                             "%s, but it may have been made for another version of it", path,
+                                             input_path)
 
 
 def scenario(args: argparse.Namespace) -> int:
@@ -127,9 +153,11 @@ def run_batch(args: argparse.Namespace) -> int:
                              previous=args.previous, started=args.started, command=["matcher", *sys.argv[1:]],
                              cancel=args.cancel)
     res = result.manifest["result"]
+    warned = len(result.manifest["warnings"])
+    note = f", {warned} warning(s) in manifest.json" if warned else ""
     print(f"matcher: {res['status']}: coverage {res['coverage']:g} of bound {res['coverage_bound']:g}, "
           f"{res['assignments']} assignments, {res['unmet_headcount']} seats unmet, "
-          f"{result.manifest['seconds']['total']:.2f} s", file=sys.stderr)
+          f"{result.manifest['seconds']['total']:.2f} s{note}", file=sys.stderr)
     print(result.path)
     return EXIT_OK
 
@@ -144,6 +172,7 @@ def _solve_logged(args: argparse.Namespace) -> int:
     # keeps a reserve for writing (its deterministic budgets still follow the limit itself)
     solution = solve_problem(problem, options, deadline=args.started + options.time_limit_s * (1 - WRITE_SHARE),
                              cancel=args.cancel)
+    solution = solution.model_copy(update={"problem_sha256": problem.fingerprint()})
     try:
         write_json_atomic(args.out, solution)
     except OSError as exc:

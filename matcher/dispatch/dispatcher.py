@@ -45,7 +45,9 @@ class Dispatcher:
         Settings for the first solve and every repair (default: ``problem.options``, else defaults).
     solution
         A plan to start from (e.g. last night's run); default: solve ``problem`` now.
-        A given plan's arrays are built once here (seconds on a district).
+        A given plan's arrays are built once here (seconds on a district). It is checked, never
+        trusted: assignments that name unknown records or break a hard rule are dropped and listed in
+        ``solution.warnings``, and its bound is the engine's own (see :meth:`Workspace.of`).
     cancel
         Cooperative cancellation of the first solve (see :func:`matcher.solve`).
 
@@ -67,7 +69,7 @@ class Dispatcher:
             solved = solve_keeping(problem, self.options, cancel=cancel)
             self._ws = Workspace(problem, solved.solution, solved.arr, solved.pairs, solved.v, solved.d)
         else:
-            self._ws = Workspace.of(problem, solution)
+            self._ws = Workspace.of(problem, solution, self.options)
         self._lock = threading.Lock()
         self._revision = 0
 

@@ -186,15 +186,35 @@ def service_hours(d: Demand) -> float:
     return (d.end - d.start).total_seconds() / 3600
 
 
+def plan_of(problem: Problem, solution: Solution) -> None:
+    """Refuse a solution whose assignments name records ``problem`` does not have: it is another problem's.
+
+    Raises
+    ------
+    ProblemError
+        Naming the first assignments that do not fit.
+
+    """
+    vids = {v.id for v in problem.volunteers}
+    dids = {d.id for d in problem.demands}
+    bad = [f"solution.assignments[{i}] ({a.volunteer_id!r}, {a.demand_id!r}): names a "
+           f"{'volunteer' if a.volunteer_id not in vids else 'demand'} this problem does not have"
+           for i, a in enumerate(solution.assignments) if a.volunteer_id not in vids or a.demand_id not in dids]
+    if bad:
+        raise ProblemError([*bad[:5], f"the solution was made for another problem ({len(bad)} assignments do "
+                                      "not fit this one)"])
+
+
 def explain_demand(problem: Problem, solution: Solution, demand_id: str) -> DemandExplanation:
     """Why the demand's seats are filled or not, volunteer by volunteer (nearest first).
 
     Raises
     ------
     ProblemError
-        When no demand has that id.
+        When no demand has that id, or the solution names records the problem does not have.
 
     """
+    plan_of(problem, solution)
     return demand_explanation(problem, solution, demand_id, Surroundings(problem))
 
 
@@ -272,9 +292,10 @@ def explain_volunteer(problem: Problem, solution: Solution, volunteer_id: str,
     Raises
     ------
     ProblemError
-        When no volunteer has that id.
+        When no volunteer has that id, or the solution names records the problem does not have.
 
     """
+    plan_of(problem, solution)
     vols = {v.id: v for v in problem.volunteers}
     if volunteer_id not in vols:
         raise ProblemError([f"volunteer_id: no volunteer {volunteer_id!r}"])

@@ -19,6 +19,13 @@ free seat is the one a full re-solve that keeps the rest of the plan would
 make (tests check this against :func:`matcher.solve`). Prices involving a
 refill are estimates (``exact`` is False): a full re-solve might find a
 better reshuffle.
+
+A demand with several open seats gets one **consistent set** first: seat 1's
+volunteer, then seat 2's priced with seat 1 filled as recommended, and so on;
+no volunteer is sent, or takes a seat over, twice, so the whole set can be
+carried out together (a list of individual best moves could each use the same
+free neighbour). The remaining places of the ``k`` are alternates
+(``seat`` is ``None``), each priced on its own against the current plan.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict
 
-from matcher.dispatch.explain import Exclusion, Surroundings, exclusion, service_us
+from matcher.dispatch.explain import Exclusion, Surroundings, exclusion, plan_of, service_us
 from matcher.engine.types import hours_us
 from matcher.errors import ProblemError
 from matcher.model import Demand, Problem, Solution, SolveOptions, Volunteer
@@ -59,10 +66,15 @@ class Recommendation(BaseModel):
     tasks_after: int
     exact: bool
     """True when nothing else moves (a free volunteer): the price is exact."""
+    seat: int | None = None
+    """For the demand's open seats, one consistent set: seat ``i``'s price assumes seats ``1..i-1`` filled as
+    recommended (no volunteer sent, or taking a seat over, twice). ``None``: an alternate, priced on its own
+    against the current plan."""
 
     def text(self) -> str:
         """One line for a dispatcher."""
-        out = (f"{self.rank}. {self.volunteer_id}: {self.travel_km:.2f} km, +{self.coverage_gain} coverage, "
+        head = f"seat {self.seat}" if self.seat is not None else "or"
+        out = (f"{self.rank}. {head}: {self.volunteer_id}: {self.travel_km:.2f} km, +{self.coverage_gain} coverage, "
                f"+{self.secondary_points:.2f} pt, {self.tasks_after} task(s) after")
         if self.leaves:
             moved = ", ".join(f"{d} -> {self.refilled_by[d]}" if d in self.refilled_by else f"{d} unfilled"
@@ -78,9 +90,11 @@ def recommend(problem: Problem, solution: Solution, demand: Demand | str, k: int
     Raises
     ------
     ProblemError
-        An unknown demand id, or a new demand whose id is taken or whose area is unknown.
+        An unknown demand id, a new demand whose id is taken or whose area is unknown, or a solution that
+        names records the problem does not have.
 
     """
+    plan_of(problem, solution)
     return recommendations(problem, solution, demand, k, options, Surroundings(problem))
 
 
@@ -122,16 +136,16 @@ def recommendations(problem: Problem, solution: Solution, demand: Demand | str, 
                 if exclusion(u, dt, km, demands, tasks.get(u.id, []), (u.id, t) in forbidden)[0] is Exclusion.FREE)
         return free_cache[t]
 
-    out: list[Recommendation] = []
-    for v, km in around.near(*around.place(d)):
-        mine = tasks.get(v.id, [])
+    def price(v: Volunteer, km: float, plan: dict[str, list[str]], moved: set[str]) -> Recommendation | None:
+        """Sending ``v`` to ``d`` in ``plan``, its left seats refilled by free volunteers not in ``moved``."""
+        mine = plan.get(v.id, [])
         if exclusion(v, d, km, demands, mine, (v.id, d.id) in forbidden)[0] not in USABLE:
-            continue
+            return None
         leaves = _to_leave(v, d, mine, demands, pinned)
         if leaves is None:
-            continue  # only pinned tasks stand in the way
+            return None  # only pinned tasks stand in the way
         refilled: dict[str, str] = {}
-        used = {v.id}
+        used = {v.id} | moved
         for t in sorted(leaves, key=lambda t: (-demands[t].priority, t)):  # each seat left, most valuable first
             taker = next((uid for _, uid in free_for(t) if uid not in used), None)
             if taker is not None:
@@ -142,12 +156,35 @@ def recommendations(problem: Problem, solution: Solution, demand: Demand | str, 
         secondary = (opts.travel_weight * km + opts.recent_hours_weight * v.recent_hours
                      + opts.load_weight * (n_after**2 - len(mine) ** 2)
                      - (opts.continuity_weight if v.id in d.preferred_volunteers else 0.0))
-        out.append(Recommendation(
+        return Recommendation(
             rank=0, volunteer_id=v.id, travel_km=round(km, 4), coverage_gain=weights[d.priority] - lost,
             coverage_lost=lost, leaves=tuple(leaves), refilled_by=refilled, changes=len(leaves) + len(refilled),
-            secondary_points=round(secondary, 6), tasks_after=n_after, exact=not leaves))
-    out.sort(key=lambda r: (-r.coverage_gain, r.changes, r.secondary_points, r.volunteer_id))
-    return [r.model_copy(update={"rank": i + 1}) for i, r in enumerate(out[:k])]
+            secondary_points=round(secondary, 6), tasks_after=n_after, exact=not leaves)
+
+    def best_first(recs: list[Recommendation]) -> list[Recommendation]:
+        return sorted(recs, key=lambda r: (-r.coverage_gain, r.changes, r.secondary_points, r.volunteer_id))
+
+    near = around.near(*around.place(d))
+    alone = best_first([r for v, km in near if (r := price(v, km, tasks, set())) is not None])
+    # the open seats get one consistent set: each seat is priced with the ones before it filled as recommended,
+    # and no volunteer is sent, or takes a seat over, twice
+    plan = {vid: list(ts) for vid, ts in tasks.items()}
+    moved: set[str] = set()
+    chosen: list[Recommendation] = []
+    for seat in range(1, min(d.headcount - filled.get(d.id, 0), k) + 1):
+        options_now = best_first([r for v, km in near if v.id not in moved
+                                  and (r := price(v, km, plan, moved)) is not None])
+        if not options_now:
+            break
+        pick = options_now[0].model_copy(update={"seat": seat})
+        chosen.append(pick)
+        plan[pick.volunteer_id] = [t for t in plan.get(pick.volunteer_id, []) if t not in pick.leaves] + [d.id]
+        for t, taker in pick.refilled_by.items():
+            plan.setdefault(taker, []).append(t)
+        moved |= {pick.volunteer_id, *pick.refilled_by.values()}
+    sent = {r.volunteer_id for r in chosen}
+    alternates = [r for r in alone if r.volunteer_id not in sent][:k - len(chosen)]
+    return [r.model_copy(update={"rank": i + 1}) for i, r in enumerate(chosen + alternates)]
 
 
 def _to_leave(v: Volunteer, d: Demand, mine: Sequence[str], demands: dict[str, Demand],

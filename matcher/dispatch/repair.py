@@ -24,7 +24,9 @@ have affected. :class:`matcher.Dispatcher` keeps the workspace between repairs;
 
 The bound is the old solution's bound plus what the added or changed demands
 could add, or the region's own bound when the region is the whole problem; the
-status is ``optimal`` when the coverage reaches it.
+status is ``optimal`` when the coverage reaches it. A plan given from outside
+(the stateless :func:`repair`) is checked first and its bound is not taken on
+trust (:meth:`Workspace.of`).
 """
 
 from __future__ import annotations
@@ -93,9 +95,9 @@ def repair(problem: Problem, solution: Solution, changes: Sequence[Change] | Seq
 
     """
     t0 = time.perf_counter()
-    parsed = parse_changes(changes)  # bad changes are refused before the arrays are built
+    parsed = parse_changes(changes, timezone=problem.timezone)  # bad changes are refused before building arrays
     apply_changes(problem, parsed)
-    return repair_workspace(Workspace.of(problem, solution), parsed, options, started=t0).solution
+    return repair_workspace(Workspace.of(problem, solution, options), parsed, options, started=t0).solution
 
 
 def repair_workspace(ws: Workspace, changes: Sequence[Change] | Sequence[dict[str, object]],
@@ -108,7 +110,7 @@ def repair_workspace(ws: Workspace, changes: Sequence[Change] | Sequence[dict[st
     clock = Clock()
     t0 = clock.t0 if started is None else started
     opts = options or ws.problem.options or SolveOptions()
-    new, touched_v, touched_d = apply_changes(ws.problem, parse_changes(changes),
+    new, touched_v, touched_d = apply_changes(ws.problem, parse_changes(changes, timezone=ws.problem.timezone),
                                               volunteer_index=ws.arr.volunteer_index)
     clock.done("changes")
     up = update_arrays(ws.arr, new, touched_v, touched_d)  # (withdrawn ids are simply absent)
@@ -180,12 +182,12 @@ def repair_workspace(ws: Workspace, changes: Sequence[Change] | Sequence[dict[st
                        whole_problem=whole, seconds=0.0)
     order = np.lexsort((final_v, final_d))  # the solution's order (see Workspace.own)
     final_v, final_d = final_v[order], final_d[order]
-    unmet = _reasons(ws, up, pairs, final_d) if ws.own else None
+    unmet = _reasons(ws, up, pairs, final_d)
     sub_stats = SubSolveStats(status=sub_solution.status.value, **{
         k: sub_solution.stats.get(k) for k in ("engine", "reproducible", "secondary_optimal", "cpsat_regions")})
     stats = {"engine": "repair", "sub_solve": sub_stats, "repair": info}
     solution = build_solution(arr, pairs, final_v, final_d, opts, status, coverage, bound, stats, clock, unmet,
-                              _still_true(ws, up) if ws.own else None)
+                              _still_true(ws, up), warnings=new.warnings)
     seconds = round(time.perf_counter() - t0, 4)  # (the report counts too)
     solution = solution.model_copy(update={"stats": solution.stats.model_copy(update={
         "repair": info.model_copy(update={"seconds": seconds})})})

@@ -8,14 +8,15 @@ repair starts from and returns.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-import numpy as np
 from pydantic import AwareDatetime
 
 from matcher.engine.arrays import ProblemArrays, build_arrays
 from matcher.engine.candidates import Pairs, candidate_pairs
+from matcher.engine.plans import given_plan_solution, usable_plan
 from matcher.engine.types import I64
 from matcher.errors import ProblemError
 from matcher.model import (
@@ -28,6 +29,7 @@ from matcher.model import (
     PairForbidden,
     Problem,
     Solution,
+    SolveOptions,
     Volunteer,
     VolunteerUnavailable,
     Window,
@@ -35,6 +37,8 @@ from matcher.model import (
 )
 
 __all__ = ["Workspace", "apply_changes"]
+
+log = logging.getLogger(__name__)
 
 
 def _cut(windows: Sequence[Window], start: AwareDatetime | None, end: AwareDatetime | None) -> tuple[Window, ...]:
@@ -81,7 +85,7 @@ def apply_changes(problem: Problem, changes: Sequence[Change] | Sequence[dict[st
     touched_v: set[str] = set()
     touched_d: set[str] = set()
     errors: list[str] = []
-    for i, c in enumerate(parse_changes(changes)):
+    for i, c in enumerate(parse_changes(changes, timezone=problem.timezone)):
         where = f"changes[{i}] ({c.kind})"
         if isinstance(c, VolunteerUnavailable):
             if c.volunteer_id not in vols:
@@ -179,18 +183,22 @@ class Workspace:
     """The assignments as volunteer rows of ``arr`` ..."""
     d: I64
     """... and demand rows."""
-    own: bool = True
-    """Whether matcher made ``solution`` for exactly this problem (by :func:`solve` or a repair). Then
-    ``solution.assignments[i]`` is the pair ``(v[i], d[i])``, and a repair reuses the unmet reasons of the
-    demands the changes cannot have affected, and the assignments that stay."""
 
     @classmethod
-    def of(cls, problem: Problem, solution: Solution) -> Workspace:
-        """Build the arrays and pairs of a solution given from outside (its assignments to unknown ids are dropped)."""
+    def of(cls, problem: Problem, solution: Solution, options: SolveOptions | None = None) -> Workspace:
+        """A workspace for a plan given from outside, which is checked, never trusted.
+
+        Its assignments that name unknown records or break a hard rule are dropped
+        (:func:`matcher.engine.plans.usable_plan`), each reported in the new
+        solution's ``warnings``; the problem's pinned pairs are added. The
+        solution is reported afresh: coverage counted, the bound the seats each
+        demand has candidates for, ``optimal`` only when they meet.
+        """
+        opts = options or problem.options or SolveOptions()
         arr = build_arrays(problem)
-        vidx, didx = arr.volunteer_index, arr.demand_index
-        kept = [(vidx[a.volunteer_id], didx[a.demand_id]) for a in solution.assignments
-                if a.volunteer_id in vidx and a.demand_id in didx]
-        v = np.array([a for a, _ in kept], dtype=np.int64)
-        d = np.array([b for _, b in kept], dtype=np.int64)
-        return cls(problem, solution, arr, candidate_pairs(arr), v, d, own=False)
+        pairs = candidate_pairs(arr)
+        plan = usable_plan(arr, solution.assignments)
+        for line in plan.dropped:
+            log.warning("given plan: %s", line)
+        fresh, v, d = given_plan_solution(arr, pairs, plan, opts, warnings=problem.warnings)
+        return cls(problem, fresh, arr, pairs, v, d)

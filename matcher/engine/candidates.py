@@ -25,10 +25,10 @@ import numpy as np
 import numpy.typing as npt
 
 from matcher.engine.arrays import ProblemArrays, member
-from matcher.engine.rules import covers, in_range, passing, rule, travel_km
+from matcher.engine.rules import PAIR_RULES, covers, in_range, passing, rule, travel_km
 from matcher.engine.types import EARTH_RADIUS_KM, F64, I64, US_PER_DAY, US_PER_HOUR, B
 
-__all__ = ["Pairs", "allowed_pairs", "candidate_pairs", "pairs_involving", "qualified_counts"]
+__all__ = ["SKILLED", "Pairs", "allowed_pairs", "candidate_pairs", "pairs_involving", "qualified_counts"]
 
 _SLOT_CHOICES_US = [US_PER_HOUR, 3 * US_PER_HOUR, 6 * US_PER_HOUR, US_PER_DAY, 7 * US_PER_DAY]
 _WHO = (rule("not_insured"), rule("other_team"), rule("missing_skill"))
@@ -277,13 +277,18 @@ def _rules_but_time(arr: ProblemArrays, v: I64, d: I64, check_caps: bool, chord:
     return v[ok], d[ok], km[ok]
 
 
-def qualified_counts(arr: ProblemArrays, demands: I64) -> I64:
-    """For each given demand, how many volunteers pass the ``skilled`` rules (skills, insurance, team).
+SKILLED = tuple(r for r in PAIR_RULES if r.stage == "skilled")
+"""The rules of who may serve, in SPEC's order (skills, insurance, team): the top rungs of the unmet ladder."""
 
-    Any place, any time: the top rung of the unmet-reason ladder. Demands with
-    the same needs are counted once.
+
+def qualified_counts(arr: ProblemArrays, demands: I64) -> I64:
+    """For each given demand, how many volunteers pass the first 1, 2, ... of the :data:`SKILLED` rules.
+
+    Any place, any time. Returns shape ``(len(demands), len(SKILLED))``, int64: column ``j`` counts the
+    volunteers who keep rules ``0..j`` (holding the skills; and insured where needed; and of the team).
+    Demands with the same needs are counted once.
     """
-    out = np.zeros(len(demands), dtype=np.int64)
+    out = np.zeros((len(demands), len(SKILLED)), dtype=np.int64)
     if arr.nv == 0 or len(demands) == 0:
         return out
     sig = np.concatenate(
@@ -292,8 +297,12 @@ def qualified_counts(arr: ProblemArrays, demands: I64) -> I64:
     _, first, inverse = np.unique(sig, axis=0, return_index=True, return_inverse=True)
     everyone = np.arange(arr.nv, dtype=np.int64)
     for k, j in enumerate(first.tolist()):
-        v, _ = passing(arr, everyone, np.full(arr.nv, demands[j], dtype=np.int64), _WHO)
-        out[inverse.ravel() == k] = len(v)
+        v, d = everyone, np.full(arr.nv, demands[j], dtype=np.int64)
+        counts = []
+        for skilled in SKILLED:
+            v, d = passing(arr, v, d, (skilled,))
+            counts.append(len(v))
+        out[inverse.ravel() == k] = counts
     return out
 
 

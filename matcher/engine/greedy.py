@@ -239,4 +239,5 @@ def greedy_dispatch(problem: Problem, options: SolveOptions | None = None) -> So
     bound = int((weights[arr.d_priority] * reachable).sum())
     status = Status.OPTIMAL if coverage >= bound else Status.FEASIBLE
     stats = {"engine": "greedy", "candidate_pairs": len(pairs)}
-    return build_solution(arr, pairs, v_arr, d_arr, opts, status, coverage, bound, stats, clock)
+    return build_solution(arr, pairs, v_arr, d_arr, opts, status, coverage, bound, stats, clock,
+                          warnings=problem.warnings)

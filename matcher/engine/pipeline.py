@@ -38,7 +38,7 @@ from matcher.engine.rules import plan_violations
 from matcher.engine.types import I64, B
 from matcher.model import LpStats, Problem, RegionStats, Solution, SolveOptions, Status
 
-__all__ = ["Solved", "solve", "solve_keeping"]
+__all__ = ["Solved", "emptiness", "solve", "solve_keeping"]
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +108,7 @@ def solve_keeping(problem: Problem, options: SolveOptions | None = None, *, dead
     log.info("%d candidate pairs for %d volunteers x %d demands", len(pairs), arr.nv, arr.nd)
     ctx = SolveContext.build(arr, pairs, opts, clock)
     stats: dict[str, Any] = {**memory.as_stats(), "candidate_pairs": len(pairs)}
+    warnings = [*problem.warnings, *emptiness(problem)]
     # Too little time left for even one flow round (a tight limit on a big problem): answer greedily
     # now rather than overrun the limit; the bound is then the seats each demand has candidates for.
     flow_estimate_s = FLOW_SECONDS_PER_ARC * (len(ctx.rp) + 3 * arr.nv + 2 * arr.nd)
@@ -124,7 +125,7 @@ def solve_keeping(problem: Problem, options: SolveOptions | None = None, *, dead
         clock.done("greedy")
     else:
         chosen, bound, engine, secondary_optimal = _tiers(ctx, stats)
-    return _report(ctx, pairs, chosen, bound, engine, secondary_optimal, rushed, stats)
+    return _report(ctx, pairs, chosen, bound, engine, secondary_optimal, rushed, stats, warnings)
 
 
 def _tiers(ctx: SolveContext, stats: dict[str, Any]) -> tuple[B, int, str, bool]:
@@ -174,7 +175,7 @@ def _tiers(ctx: SolveContext, stats: dict[str, Any]) -> tuple[B, int, str, bool]
 
 
 def _report(ctx: SolveContext, pairs: Pairs, chosen: B, bound: int, engine: str, secondary_optimal: bool,
-            rushed: bool, stats: dict[str, Any]) -> Solved:
+            rushed: bool, stats: dict[str, Any], warnings: list[str]) -> Solved:
     """Check the answer against every hard rule, then report it with its status and statistics."""
     arr, opts, clock = ctx.arr, ctx.opts, ctx.clock
     final_v = np.concatenate([arr.pinned[0], ctx.rp.v[chosen]])
@@ -197,5 +198,20 @@ def _report(ctx: SolveContext, pairs: Pairs, chosen: B, bound: int, engine: str,
     stats.update(engine=engine, secondary_optimal=bool(secondary_optimal and status is Status.OPTIMAL),
                  time_limit_s=round(opts.time_limit_s, 3), wall_budget_s=round(clock.deadline - clock.t0, 3),
                  seed=opts.seed, threads=opts.threads)
-    solution = build_solution(arr, pairs, final_v, final_d, opts, status, coverage, bound, stats, clock)
+    solution = build_solution(arr, pairs, final_v, final_d, opts, status, coverage, bound, stats, clock,
+                              warnings=warnings)
     return Solved(solution, arr, pairs, final_v, final_d)
+
+
+def emptiness(problem: Problem) -> list[str]:
+    """Warnings for a problem with nothing to do: no demands, or no volunteer able to serve (each is logged)."""
+    out = []
+    if not problem.demands:
+        out.append("the problem has no demands: there is nothing to dispatch (an empty or header-only demands table?)")
+    elif not problem.volunteers:
+        out.append("the problem has no volunteers: every seat is unmet (an empty or header-only volunteers table?)")
+    elif not any(v.availability for v in problem.volunteers):
+        out.append("no volunteer gives any availability: every seat is unmet")
+    for w in out:
+        log.warning("%s", w)
+    return out

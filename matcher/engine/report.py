@@ -1,27 +1,31 @@
 """From chosen index pairs to a :class:`~matcher.model.Solution`: unmet reasons, secondary, KPIs.
 
-Unmet reasons follow a ladder per demand. Let ``S`` be the volunteers who hold
-all required skills and meet the insurance and team rules, ``R`` those of them
-within their travel range, and ``A`` those of them also free for the whole
-window with capacity for it and not forbidden (the candidates). For a demand
-with headcount ``h`` and ``a`` seats filled, seat ``k`` (``a < k <= h``) is
-unmet because of ``no_skilled_volunteer`` when ``k > S``, ``none_in_range``
-when ``R < k <= S``, ``none_available`` when ``A < k <= R``, and
-``capacity_taken`` when ``k <= A``: a candidate existed but the optimum
-used it elsewhere (or the rules of its other tasks ruled it out).
+Unmet reasons follow a ladder per demand, the skilled-stage rules taken in
+SPEC's order (:data:`matcher.engine.candidates.SKILLED`). Let ``S1`` be the
+volunteers who hold all required skills, ``S2`` those of them insured where the
+demand requires it, ``S3`` those of them of the demand's team where it names
+one, ``R`` those of them within their travel range, and ``A`` those of them also
+free for the whole window with capacity for it and not forbidden (the
+candidates). For a demand with headcount ``h`` and ``a`` seats filled, seat
+``k`` (``a < k <= h``) is unmet because of ``no_skilled_volunteer`` when
+``k > S1``, ``too_few_insured`` when ``S2 < k <= S1``, ``team_too_small`` when
+``S3 < k <= S2``, ``none_in_range`` when ``R < k <= S3``, ``none_available``
+when ``A < k <= R``, and ``capacity_taken`` when ``k <= A``: a candidate
+existed but the optimum used it elsewhere (or the rules of its other tasks
+ruled it out).
 """
 
 from __future__ import annotations
 
 import resource
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from matcher.engine.arrays import ProblemArrays, member
-from matcher.engine.candidates import Pairs, candidate_pairs, qualified_counts
+from matcher.engine.candidates import SKILLED, Pairs, candidate_pairs, qualified_counts
 from matcher.engine.context import Clock
 from matcher.engine.costs import priority_weights
 from matcher.engine.geometry import haversine_km
@@ -44,6 +48,7 @@ def build_solution(
     clock: Clock,
     unmet: tuple[Unmet, ...] | None = None,
     known: Mapping[int, AssignmentOut] | None = None,
+    warnings: Sequence[str] = (),
 ) -> Solution:
     """Assemble the Solution of chosen pairs ``(v[i], d[i])``, listed by demand, then volunteer.
 
@@ -54,6 +59,7 @@ def build_solution(
     A repair passes what it knows already: ``unmet``, the unmet seats (it reuses
     the reasons of the demands a change cannot have affected), and ``known``,
     assignments of the old plan that still hold, by :meth:`ProblemArrays.pair_key`.
+    ``warnings`` go into the solution as they are.
     """
     order = np.lexsort((v, d))
     v, d = v[order], d[order]
@@ -88,6 +94,7 @@ def build_solution(
         stats=all_stats,
         gap=(bound - coverage) / max(bound, 1),
         runtime_s=round(clock.elapsed(), 4),
+        warnings=tuple(warnings),
     )
 
 
@@ -109,17 +116,20 @@ def unmet_reasons(arr: ProblemArrays, pairs: Pairs, filled: I64, among: I64 | No
         near = candidate_pairs(arr, short[idx], check_time=False, inner_only=inner)
         n_near[idx] = np.bincount(near.d, minlength=arr.nd)[short[idx]]
         deeper &= n_near < head
-    n_skill = n_near.copy()
+    # per skilled-stage rule (skills; and insured; and of the team): how many keep the rules so far
+    qual = np.repeat(n_near[:, None], len(SKILLED), axis=1)
     deepest = n_near < head
-    n_skill[deepest] = qualified_counts(arr, short[deepest])
+    qual[deepest] = qualified_counts(arr, short[deepest])
     out: list[Unmet] = []
     for j, dem in enumerate(short.tolist()):
         a, h = int(filled[dem]), int(arr.d_headcount[dem])
-        # seat k in (a, h]; the thresholds split it into the four reasons
+        # seat k in (a, h]; the thresholds split it into the reasons, narrowest pool first
         ladder = [
             (int(n_cand[j]), UnmetReason.CAPACITY_TAKEN),
             (int(n_near[j]), UnmetReason.NONE_AVAILABLE),
-            (int(n_skill[j]), UnmetReason.NONE_IN_RANGE),
+            (int(qual[j, 2]), UnmetReason.NONE_IN_RANGE),
+            (int(qual[j, 1]), UnmetReason.TEAM_TOO_SMALL),
+            (int(qual[j, 0]), UnmetReason.TOO_FEW_INSURED),
             (h, UnmetReason.NO_SKILLED_VOLUNTEER),
         ]
         low = a

@@ -40,8 +40,9 @@ from matcher.engine.intervals import clashes
 from matcher.engine.types import F64, I64, B, duration_us, hours_us
 from matcher.model import Assignment, AssignmentOut, Demand, Problem, Volunteer
 
-__all__ = ["PAIR_RULES", "PairFacts", "PairRule", "Stage", "Violation", "check_plan", "covers", "first_broken",
-           "free_for", "in_range", "passing", "plan_violations", "rule", "task_clashes", "travel_km"]
+__all__ = ["PAIR_RULES", "PairFacts", "PairRule", "Stage", "Violation", "check_plan", "covers", "decisive_km",
+           "first_broken", "first_broken_record", "free_for", "in_range", "passing", "plan_violations", "rule",
+           "task_clashes", "travel_km"]
 
 Stage = Literal["skilled", "in_range", "available"]
 """The rung of the unmet-reason ladder: skills, insurance and team; distance; time, capacity and refusals."""
@@ -112,6 +113,18 @@ def free_for(v: Volunteer, start: datetime, end: datetime) -> bool:
     return any(s <= start and end <= e for s, e in merged)
 
 
+def decisive_km(km: float, limit: float) -> str:
+    """``km`` with as many decimals (2 to 6) as it takes to show which side of ``limit`` it lies on.
+
+    2.001 km against a limit of 2 prints ``2.001``, not ``2.00`` (which reads as within the limit).
+    """
+    for digits in range(2, 7):
+        text = f"{km:.{digits}f}"
+        if (float(text) > limit) == (km > limit):
+            return text
+    return repr(km)
+
+
 def _skills(arr: ProblemArrays, v: I64, d: I64) -> B:
     need = arr.d_skills[d]
     ok: B = ((arr.v_skills[v] & need) == need).all(axis=1)
@@ -157,7 +170,7 @@ PAIR_RULES: tuple[PairRule, ...] = (
              lambda v, d, f: "not available for the whole window"),
     PairRule("too_far", "3", "in_range", "demand is farther than the volunteer's max_travel_km (rule 3)",
              lambda arr, v, d: in_range(arr, v, travel_km(arr, v, d)), lambda v, d, f: f.km <= v.max_travel_km,
-             lambda v, d, f: f"{f.km:.2f} km away, travels at most {v.max_travel_km:g} km"),
+             lambda v, d, f: f"{decisive_km(f.km, v.max_travel_km)} km away, travels at most {v.max_travel_km:g} km"),
     PairRule("not_insured", "4", "skilled", "demand requires an insured volunteer (rule 4)", _insured,
              lambda v, d, f: v.insured or not d.requires_insured,
              lambda v, d, f: "the demand requires insured volunteers"),
@@ -196,6 +209,13 @@ def first_broken(arr: ProblemArrays, v: int, d: int) -> PairRule | None:
     """The first pair rule (in SPEC's order) that volunteer row ``v`` breaks for demand row ``d``, if any."""
     va, da = np.array([v], dtype=np.int64), np.array([d], dtype=np.int64)
     return next((r for r in PAIR_RULES if not r.vector(arr, va, da)[0]), None)
+
+
+def first_broken_record(v: Volunteer, d: Demand, place: tuple[float, float], forbidden: bool) -> PairRule | None:
+    """The first pair rule (in SPEC's order) that record ``v`` breaks for ``d``, held at ``place`` (lat, lon)."""
+    km = float(haversine_km(np.array([v.lat]), np.array([v.lon]), np.array([place[0]]), np.array([place[1]]))[0])
+    facts = PairFacts(km=km, forbidden=forbidden)
+    return next((r for r in PAIR_RULES if not r.scalar(v, d, facts)), None)
 
 
 def task_clashes(arr: ProblemArrays, v: I64, d: I64) -> tuple[I64, I64, B]:

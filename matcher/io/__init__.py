@@ -2,26 +2,32 @@
 
 - :mod:`~matcher.io.files`: reading text, JSON and taxonomy files;
 - :mod:`~matcher.io.yamlfile`: YAML parsed as data, each key's line kept;
-- :mod:`~matcher.io.tables`: a problem as a folder of tables;
+- :mod:`~matcher.io.tables`: a problem as a folder of tables (CSV, Parquet);
+- :mod:`~matcher.io.columns`, :mod:`~matcher.io.cells`: columns of cells, read strictly, into a problem;
 - :mod:`~matcher.io.load`: a problem, options or a previous plan from a path;
 - :mod:`~matcher.io.durable`: every write: atomic files and atomically published folders.
 
 ``io`` never imports the engine: it turns files into models and models into files.
 """
 
+from matcher.io.cells import KINDS, parse_cell
+from matcher.io.columns import COLUMNS, problem_from_tables, table_rows
 from matcher.io.durable import publish_dir, write_atomic, write_csv, write_json_atomic, write_text_synced
 from matcher.io.files import load_taxonomy_file, read_json, read_text
 from matcher.io.load import load_input, load_options, load_problem, read_assignments
-from matcher.io.tables import COLUMNS, problem_from_tables, read_columns, read_tables, table_rows, write_tables
+from matcher.io.tables import RawTable, read_columns, read_tables, write_tables
 from matcher.io.yamlfile import YamlDoc, read_yaml
 
 __all__ = [
     "COLUMNS",
+    "KINDS",
+    "RawTable",
     "YamlDoc",
     "load_input",
     "load_options",
     "load_problem",
     "load_taxonomy_file",
+    "parse_cell",
     "problem_from_tables",
     "publish_dir",
     "read_assignments",

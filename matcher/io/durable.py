@@ -19,6 +19,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -58,9 +59,19 @@ def write_atomic(path: str | Path, write: Callable[[str], object]) -> None:
 
 
 def write_json_atomic(path: str | Path, value: BaseModel | Any) -> None:
-    """Write JSON to ``path`` atomically (temporary file + fsync + rename); a model is written by pydantic."""
-    text = value.model_dump_json(indent=1) if isinstance(value, BaseModel) else json.dumps(value, indent=1)
+    """Write JSON to ``path`` atomically (temporary file + fsync + rename).
+
+    A model is written by pydantic; plain data by :mod:`json`, datetimes as ISO 8601 strings.
+    """
+    text = value.model_dump_json(indent=1) if isinstance(value, BaseModel) else json.dumps(
+        value, indent=1, default=_iso)
     write_atomic(path, lambda tmp: Path(tmp).write_text(text + "\n", encoding="utf-8"))
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:

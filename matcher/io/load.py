@@ -13,6 +13,7 @@ the line or record and field where there is one.
 from __future__ import annotations
 
 import json
+import logging
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,12 +28,16 @@ from matcher.model import Locator, Problem, SolveOptions, format_validation_erro
 
 __all__ = ["load_input", "load_options", "load_problem", "read_assignments"]
 
+log = logging.getLogger(__name__)
+
 
 def load_problem(path: str | Path) -> Problem:
     """Load and validate a SPEC JSON problem.
 
     A ``taxonomy`` given as a file path (other than ``"builtin"``) is read
     relative to the problem file and must stay inside its folder.
+
+    Soft references that went stale are dropped with a warning (logged, and kept in ``warnings``).
 
     Raises
     ------
@@ -45,7 +50,10 @@ def load_problem(path: str | Path) -> Problem:
     if isinstance(data, dict) and isinstance(data.get("taxonomy"), str) and data["taxonomy"] != "builtin":
         data = dict(data)
         data["taxonomy"] = load_taxonomy_file(path.parent, data["taxonomy"], source=str(path))
-    return Problem.from_dict(data, source=str(path))
+    problem = Problem.from_dict(data, source=str(path))
+    for w in problem.warnings:
+        log.warning("%s", w)
+    return problem
 
 
 def load_input(path: str | Path) -> Problem:
@@ -118,14 +126,14 @@ def read_assignments(path: str | Path) -> list[tuple[str, str]]:
                 raise ProblemError([f"{path}: assignments[{i}]: needs text fields volunteer_id and demand_id"])
             out.append((a["volunteer_id"], a["demand_id"]))
         return out
-    cols = read_columns(path)
+    table = read_columns(path)
+    cols = table.columns
     missing = [c for c in ("volunteer_id", "demand_id") if c not in cols]
     if missing:
         raise ProblemError([f"{path}: missing column {', '.join(missing)}"])
-    first, unit = (1, "row") if path.suffix == ".parquet" else (2, "line")
     out = []
     for i, (vid, did) in enumerate(zip(cols["volunteer_id"], cols["demand_id"])):
-        if not vid or not did:
-            raise ProblemError([f"{path.name} {unit} {i + first}: needs a volunteer_id and a demand_id"])
-        out.append((str(vid), str(did)))
+        if not isinstance(vid, str) or not isinstance(did, str) or not vid.strip() or not did.strip():
+            raise ProblemError([f"{table.label(i)}: needs a volunteer_id and a demand_id (text)"])
+        out.append((vid.strip(), did.strip()))
     return out

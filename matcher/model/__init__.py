@@ -6,7 +6,8 @@
 - :mod:`~matcher.model.problem`: :class:`Problem` and its cross-record checks;
 - :mod:`~matcher.model.solution`: :class:`Solution` with typed statistics;
 - :mod:`~matcher.model.changes`: the changes a dispatch service applies during the day;
-- :mod:`~matcher.model.validation`: error lines naming record and field.
+- :mod:`~matcher.model.validation`: error lines naming record and field;
+- :mod:`~matcher.model.values`: strict value types (a number is never a time, ``true`` never 1).
 """
 
 from matcher.model.changes import (
@@ -36,6 +37,7 @@ from matcher.model.solution import (
 )
 from matcher.model.taxonomy import Taxonomy, builtin_taxonomy, resolve_taxonomy
 from matcher.model.validation import Locator, format_validation_error, json_locator, shown_id
+from matcher.model.values import Count, Flag, Real, Time, localize_naive, parse_time, zone
 
 __all__ = [
     "DEFAULT_PRIORITY_WEIGHTS",
@@ -45,14 +47,17 @@ __all__ = [
     "AssignmentOut",
     "AssignmentPinned",
     "Change",
+    "Count",
     "Demand",
     "DemandAdded",
     "DemandChanged",
     "DemandWithdrawn",
+    "Flag",
     "Locator",
     "LpStats",
     "PairForbidden",
     "Problem",
+    "Real",
     "RegionStats",
     "RepairStats",
     "Solution",
@@ -61,6 +66,7 @@ __all__ = [
     "Status",
     "SubSolveStats",
     "Taxonomy",
+    "Time",
     "Unmet",
     "UnmetReason",
     "Volunteer",
@@ -69,7 +75,10 @@ __all__ = [
     "builtin_taxonomy",
     "format_validation_error",
     "json_locator",
+    "localize_naive",
     "parse_changes",
+    "parse_time",
     "resolve_taxonomy",
     "shown_id",
+    "zone",
 ]

@@ -8,22 +8,22 @@ them into these models, naming a bad one by its place in the list.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, Self
+from zoneinfo import ZoneInfo
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError, model_validator
 
 from matcher.errors import ProblemError
-from matcher.model.records import Demand
+from matcher.model.records import Demand, Frozen
 from matcher.model.validation import format_validation_error
+from matcher.model.values import Time, localize_naive, zone
 
 __all__ = ["AssignmentPinned", "Change", "DemandAdded", "DemandChanged", "DemandWithdrawn", "PairForbidden",
            "VolunteerUnavailable", "parse_changes"]
 
 
-class ChangeRecord(BaseModel):
-    """Base of the change kinds: immutable, unknown fields refused."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class ChangeRecord(Frozen):
+    """Base of the change kinds: validated as strictly as the records they change."""
 
 
 class VolunteerUnavailable(ChangeRecord):
@@ -31,8 +31,14 @@ class VolunteerUnavailable(ChangeRecord):
 
     kind: Literal["volunteer_unavailable"] = "volunteer_unavailable"
     volunteer_id: str
-    start: AwareDatetime | None = None
-    end: AwareDatetime | None = None
+    start: Time | None = None
+    end: Time | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.start is not None and self.end is not None and not self.start < self.end:
+            raise ValueError(f"start ({self.start.isoformat()}) must be before end ({self.end.isoformat()})")
+        return self
 
 
 class DemandAdded(ChangeRecord):
@@ -79,8 +85,11 @@ Change = Annotated[VolunteerUnavailable | DemandAdded | DemandChanged | DemandWi
 _ADAPTER: TypeAdapter[list[Change]] = TypeAdapter(list[Change])
 
 
-def parse_changes(changes: Sequence[Change] | Sequence[dict[str, object]]) -> list[Change]:
+def parse_changes(changes: Sequence[Change] | Sequence[dict[str, object]], *,
+                  timezone: str | None = None) -> list[Change]:
     """Validate a list of changes (models or plain dicts with a ``kind``).
+
+    ``timezone`` (the problem's, an IANA name) reads times written without an offset, as in the problem.
 
     Raises
     ------
@@ -88,7 +97,22 @@ def parse_changes(changes: Sequence[Change] | Sequence[dict[str, object]]) -> li
         Naming each bad change as ``changes[i]`` and its field.
 
     """
+    raw: list[Any] = list(changes)
+    if timezone is not None:
+        tz = zone(timezone)
+        raw = [_localized(c, tz) for c in raw]
     try:
-        return _ADAPTER.validate_python(list(changes))
+        return _ADAPTER.validate_python(raw)
     except ValidationError as exc:
         raise ProblemError(format_validation_error(exc, list(changes), source="changes")) from None
+
+
+def _localized(change: Any, tz: ZoneInfo) -> Any:
+    """A change given as a dict, with its times written without an offset read in ``tz``."""
+    if not isinstance(change, dict):
+        return change
+    out = {k: localize_naive(v, tz) if k in ("start", "end") else v for k, v in change.items()}
+    demand = out.get("demand")
+    if isinstance(demand, dict):
+        out["demand"] = {k: localize_naive(v, tz) if k in ("start", "end") else v for k, v in demand.items()}
+    return out

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 
 from matcher.model.records import Frozen
+from matcher.model.values import Count, Real
 
 __all__ = ["DEFAULT_PRIORITY_WEIGHTS", "SolveOptions"]
 
@@ -22,30 +23,30 @@ class SolveOptions(Frozen):
     is documented in :mod:`matcher.engine.costs`.
     """
 
-    time_limit_s: float = Field(default=30.0, gt=0.0, le=86_400.0, description="wall-clock budget of the solve")
-    seed: int = Field(
+    time_limit_s: Real = Field(default=30.0, gt=0.0, le=86_400.0, description="wall-clock budget of the solve")
+    seed: Count = Field(
         default=0, ge=0, le=2**31 - 1, description="random seed; same input and seed give the same output"
     )
-    threads: int = Field(default=1, ge=1, le=256, description="CP-SAT workers")
-    priority_weights: dict[int, int] = Field(
+    threads: Count = Field(default=1, ge=1, le=256, description="CP-SAT workers")
+    priority_weights: dict[int, Count] = Field(
         default_factory=lambda: dict(DEFAULT_PRIORITY_WEIGHTS),
         description="coverage weight w(priority) for priorities 1..5",
     )
-    travel_weight: float = Field(default=1.0, ge=0.0, le=1e6, description="points per km travelled")
-    recent_hours_weight: float = Field(
+    travel_weight: Real = Field(default=1.0, ge=0.0, le=1e6, description="points per km travelled")
+    recent_hours_weight: Real = Field(
         default=0.05, ge=0.0, le=1e6, description="points per assignment per hour the volunteer served recently"
     )
-    load_weight: float = Field(
+    load_weight: Real = Field(
         default=0.5, ge=0.0, le=1e6, description="points per volunteer per (tasks assigned)^2: piling up costs more"
     )
-    continuity_weight: float = Field(
+    continuity_weight: Real = Field(
         default=5.0, ge=0.0, le=1e6, description="points per demand served by none of its preferred_volunteers"
     )
-    max_memory_mb: float | None = Field(
+    max_memory_mb: Real | None = Field(
         default=None, gt=0.0, le=1e9,
         description="refuse a problem whose estimated peak memory exceeds this (default: 90% of what is available)",
     )
-    change_weight: float = Field(
+    change_weight: Real = Field(
         default=10.0, ge=0.0, le=1e6, description="points per assignment of Problem.previous that is not kept"
     )
 

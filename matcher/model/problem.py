@@ -4,21 +4,41 @@ Field-level rules are checked by each record's model (:mod:`matcher.model.record
 rules that span records (unique ids, references, taxonomy codes) are checked here,
 and every bad record is named at once in one :class:`~matcher.errors.ProblemError`.
 
+Input means what the caller meant (SPEC.md):
+
+- times written without a UTC offset are read in the problem's ``timezone``
+  (an IANA name), when it names one; otherwise they are an error;
+- **hard references** (a pinned pair's volunteer and demand, a demand's
+  ``area_id``) must name existing records: an error;
+- **soft references** that went stale (a departed volunteer still in a
+  demand's ``preferred_volunteers``; a ``forbidden`` or ``previous`` pair naming
+  a withdrawn order or a departed volunteer) are dropped and reported in
+  ``warnings``, which a solve copies into its solution.
+
 A problem is immutable; :meth:`Problem.replace` is the one way to derive another.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal, Self
 
-from pydantic import ValidationError, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from matcher.errors import ProblemError
 from matcher.model.options import SolveOptions
 from matcher.model.records import Area, Assignment, Demand, Frozen, Volunteer
 from matcher.model.taxonomy import Taxonomy, resolve_taxonomy
-from matcher.model.validation import Locator, RecordErrors, RecordIssue, format_validation_error, shown_id
+from matcher.model.validation import (
+    Locator,
+    RecordErrors,
+    RecordIssue,
+    format_validation_error,
+    json_locator,
+    shown_id,
+)
+from matcher.model.values import localize_naive, zone
 
 __all__ = ["Problem"]
 
@@ -29,7 +49,8 @@ class Problem(Frozen):
     Extensions to SPEC.md: ``previous`` (assignments of an earlier solution,
     which the change term of the secondary objective prefers to keep) and
     ``taxonomy`` (``"builtin"`` or an inline :class:`Taxonomy`; when set, every
-    category and skill code must come from it).
+    category and skill code must come from it); ``warnings`` (what reading the
+    input noticed and left out, e.g. stale soft references).
     """
 
     areas: tuple[Area, ...] = ()
@@ -40,6 +61,36 @@ class Problem(Frozen):
     previous: tuple[Assignment, ...] = ()
     options: SolveOptions | None = None
     taxonomy: Literal["builtin"] | Taxonomy | None = None
+    timezone: str | None = Field(default=None, description="IANA zone for times written without an offset")
+    warnings: tuple[str, ...] = Field(default=(), description="what reading the input left out, and why")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            zone(value)
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _as_meant(cls, data: Any, info: ValidationInfo) -> Any:
+        """Read naive times in the problem's zone; drop stale soft references, each with a warning."""
+        if not isinstance(data, Mapping):
+            return data
+        data = dict(data)
+        if isinstance(data.get("timezone"), str):
+            try:
+                tz = zone(data["timezone"])
+            except ValueError:
+                pass  # the field's own check names it
+            else:
+                _localize(data, tz)
+        render = (info.context or {}).get("locator") or json_locator("problem")
+        source = (info.context or {}).get("data", data)
+        warnings = _drop_stale(data, lambda loc: render(loc, source))
+        if warnings:
+            data["warnings"] = (*tuple(data.get("warnings") or ()), *warnings)
+        return data
 
     @model_validator(mode="after")
     def _check_records(self) -> Self:
@@ -88,10 +139,19 @@ class Problem(Frozen):
         """
         if not isinstance(data, Mapping):
             raise ProblemError([f"{source}: top level must be a JSON object, got {type(data).__name__}"])
+        render = locator or json_locator(source)
         try:
-            return cls.model_validate(data)
+            return cls.model_validate(data, context={"locator": render, "data": data})
         except ValidationError as exc:
             raise ProblemError(format_validation_error(exc, data, source=source, locator=locator)) from None
+
+    def fingerprint(self) -> str:
+        """SHA-256 (hex) of the problem's content: its canonical JSON, ``warnings`` left out.
+
+        The same problem read from JSON, CSV or Parquet has the same fingerprint. A run records it, so
+        that ``matcher explain`` can refuse a run made for another input.
+        """
+        return hashlib.sha256(self.model_dump_json(exclude={"warnings"}).encode("utf-8")).hexdigest()
 
     def replace(self, *, validate: bool = True, **changes: Any) -> Problem:
         """A copy with some top-level fields replaced: the one way to derive a problem.
@@ -140,3 +200,70 @@ def _taxonomy_errors(problem: Problem) -> list[RecordIssue]:
             if s not in skills:
                 errors.append((("demands", i, "required_skills"), f"{s!r} is not a skill of taxonomy {tax.name!r}"))
     return errors
+
+
+def _field(record: Any, name: str) -> Any:
+    """A field of a record given as a mapping or as a model (None when absent)."""
+    return record.get(name) if isinstance(record, Mapping) else getattr(record, name, None)
+
+
+def _ids(records: Any) -> set[str] | None:
+    """The ids of a list of records, or None when the list is not well formed (its validation will say why)."""
+    if not isinstance(records, list | tuple):
+        return None
+    ids = [_field(r, "id") for r in records]
+    return {i for i in ids if isinstance(i, str)} if all(isinstance(i, str) for i in ids) else None
+
+
+def _localize(data: dict[str, Any], tz: Any) -> None:
+    """Times without an offset, in volunteers' windows and demands' windows, read in ``tz`` (in place)."""
+
+    def times(record: Any, names: tuple[str, ...]) -> Any:
+        if not isinstance(record, Mapping):
+            return record
+        return {**record, **{n: localize_naive(record[n], tz) for n in names if n in record}}
+
+    if isinstance(data.get("demands"), list | tuple):
+        data["demands"] = [times(d, ("start", "end")) for d in data["demands"]]
+    if isinstance(data.get("volunteers"), list | tuple):
+        data["volunteers"] = [
+            {**v, "availability": [times(w, ("start", "end")) for w in v["availability"]]}
+            if isinstance(v, Mapping) and isinstance(v.get("availability"), list | tuple) else v
+            for v in data["volunteers"]]
+
+
+def _drop_stale(data: dict[str, Any], where: Any) -> list[str]:
+    """Drop soft references to records that are not there (in place); one warning line each."""
+    volunteer_ids, demand_ids = _ids(data.get("volunteers", ())), _ids(data.get("demands", ()))
+    if volunteer_ids is None or demand_ids is None:
+        return []
+    out: list[str] = []
+    demands = list(data.get("demands", ()))
+    for i, d in enumerate(demands):
+        preferred = _field(d, "preferred_volunteers")
+        if not isinstance(preferred, list | tuple) or all(p in volunteer_ids for p in preferred if isinstance(p, str)):
+            continue
+        gone = [p for p in preferred if isinstance(p, str) and p not in volunteer_ids]
+        out += [f"{where(('demands', i, 'preferred_volunteers'))}: unknown volunteer {p!r}, dropped" for p in gone]
+        kept = [p for p in preferred if p not in gone]
+        demands[i] = {**d, "preferred_volunteers": kept} if isinstance(d, Mapping) else d.model_copy(
+            update={"preferred_volunteers": tuple(kept)})
+    if out:
+        data["demands"] = demands
+    for name in ("forbidden", "previous"):
+        pairs = data.get(name)
+        if not isinstance(pairs, list | tuple):
+            continue
+        kept_pairs = []
+        for i, a in enumerate(pairs):
+            vid, did = _field(a, "volunteer_id"), _field(a, "demand_id")
+            stale = [(key, kind, x) for key, kind, x, known in (("volunteer_id", "volunteer", vid, volunteer_ids),
+                                                                 ("demand_id", "demand", did, demand_ids))
+                     if isinstance(x, str) and x not in known]
+            if stale:
+                out += [f"{where((name, i, key))}: unknown {kind} {x!r}, pair dropped" for key, kind, x in stale[:1]]
+            else:
+                kept_pairs.append(a)
+        if len(kept_pairs) != len(pairs):
+            data[name] = kept_pairs
+    return out

@@ -10,13 +10,18 @@ Sizes are bounded, so that a slip in an export cannot exhaust the machine
 ``recent_hours`` <= 100,000; a demand at most 50 required skills and 100
 preferred volunteers, ``headcount`` <= 100,000. NaN and infinite numbers are
 refused everywhere.
+
+Values are read strictly (:mod:`matcher.model.values`): a number is never a
+time, ``true`` is never 1, an integer is never ``2.5``.
 """
 
 from __future__ import annotations
 
 from typing import Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from matcher.model.values import Count, Flag, Real, Time
 
 __all__ = ["MAX_TEXT", "Area", "Assignment", "Demand", "Frozen", "Volunteer", "Window"]
 
@@ -37,8 +42,8 @@ Longitude = Field(ge=-180.0, le=180.0, description="WGS84 longitude in degrees")
 class Window(Frozen):
     """A time window ``[start, end]`` with time-zone offsets, ``start < end``."""
 
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Time
+    end: Time
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -51,8 +56,8 @@ class Area(Frozen):
     """A grid cell (网格) that demands come from."""
 
     id: str = Field(min_length=1)
-    lat: float = Latitude
-    lon: float = Longitude
+    lat: Real = Latitude
+    lon: Real = Longitude
     community: str | None = None
     street: str | None = None
 
@@ -61,16 +66,17 @@ class Volunteer(Frozen):
     """A registered person who can be dispatched."""
 
     id: str = Field(min_length=1)
-    lat: float = Latitude
-    lon: float = Longitude
+    lat: Real = Latitude
+    lon: Real = Longitude
     skills: tuple[str, ...] = Field(default=(), max_length=200)
     availability: tuple[Window, ...] = Field(default=(), max_length=1000)
-    max_tasks: int = Field(default=3, ge=0, le=1000)
-    max_hours: float = Field(default=8.0, ge=0.0, le=10_000.0)
-    max_travel_km: float = Field(default=2.0, gt=0.0, le=1000.0)
+    max_tasks: Count = Field(default=3, ge=0, le=1000)
+    max_hours: Real = Field(default=8.0, ge=0.0, le=10_000.0,
+                            description="hours as written (4.1 means 4.1); see matcher.engine.types")
+    max_travel_km: Real = Field(default=2.0, gt=0.0, le=1000.0)
     team_id: str | None = None
-    insured: bool = True
-    recent_hours: float = Field(default=0.0, ge=0.0, le=100_000.0)
+    insured: Flag = True
+    recent_hours: Real = Field(default=0.0, ge=0.0, le=100_000.0)
 
 
 class Demand(Frozen):
@@ -78,15 +84,15 @@ class Demand(Frozen):
 
     id: str = Field(min_length=1)
     area_id: str | None = None
-    lat: float | None = Field(default=None, ge=-90.0, le=90.0)
-    lon: float | None = Field(default=None, ge=-180.0, le=180.0)
+    lat: Real | None = Field(default=None, ge=-90.0, le=90.0)
+    lon: Real | None = Field(default=None, ge=-180.0, le=180.0)
     category: str = Field(min_length=1)
     required_skills: tuple[str, ...] = Field(default=(), max_length=50)
-    headcount: int = Field(ge=1, le=100_000)
-    start: AwareDatetime
-    end: AwareDatetime
-    priority: int = Field(ge=1, le=5)
-    requires_insured: bool = False
+    headcount: Count = Field(ge=1, le=100_000)
+    start: Time
+    end: Time
+    priority: Count = Field(ge=1, le=5)
+    requires_insured: Flag = False
     team_id: str | None = None
     preferred_volunteers: tuple[str, ...] = Field(default=(), max_length=100)
 

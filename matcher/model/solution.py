@@ -31,9 +31,19 @@ class Status(enum.StrEnum):
 
 
 class UnmetReason(enum.StrEnum):
-    """Why seats of a demand stay unfilled (SPEC.md, Solution)."""
+    """Why seats of a demand stay unfilled (SPEC.md, Solution, which lists "at least" four of these).
+
+    The reasons are rungs of a ladder, from the widest pool of volunteers to the narrowest: seats beyond
+    those holding the skills, then beyond the insured among them, the team's among those, those within
+    range, those available, and finally those the plan used elsewhere.
+    """
 
     NO_SKILLED_VOLUNTEER = "no_skilled_volunteer"
+    """Fewer volunteers hold the required skills than there are seats."""
+    TOO_FEW_INSURED = "too_few_insured"
+    """Enough hold the skills, but too few of them are insured (the demand requires insurance)."""
+    TEAM_TOO_SMALL = "team_too_small"
+    """Enough are skilled and insured, but too few belong to the team the demand is reserved for."""
     NONE_IN_RANGE = "none_in_range"
     NONE_AVAILABLE = "none_available"
     CAPACITY_TAKEN = "capacity_taken"
@@ -172,7 +182,7 @@ class SolveStats(StatsRecord):
 
 
 class Solution(Frozen):
-    """The answer of a solve (SPEC.md). Extensions: ``gap`` and ``runtime_s``."""
+    """The answer of a solve (SPEC.md). Extensions: ``gap``, ``runtime_s`` and ``problem_sha256``."""
 
     status: Status
     coverage: float
@@ -184,3 +194,7 @@ class Solution(Frozen):
     stats: SolveStats = Field(default_factory=SolveStats)
     gap: float = Field(default=0.0, description="(coverage_bound - coverage) / max(coverage_bound, 1)")
     runtime_s: float = 0.0
+    warnings: tuple[str, ...] = Field(
+        default=(), description="what was left out or looks wrong: stale references dropped, an empty input, ...")
+    problem_sha256: str | None = Field(
+        default=None, description="the input's fingerprint (matcher.problem_sha256), set by a run: explain checks it")

@@ -23,6 +23,7 @@ from typing import Literal
 from pydantic import Field
 
 from matcher.model.records import Frozen
+from matcher.model.values import Flag
 
 __all__ = ["Category", "Skill", "Subcategory", "Taxonomy", "builtin_taxonomy", "resolve_taxonomy"]
 
@@ -32,7 +33,7 @@ class Skill(Frozen):
 
     code: str = Field(min_length=1)
     name: str = ""
-    certificate: bool = False
+    certificate: Flag = False
 
 
 class Subcategory(Frozen):

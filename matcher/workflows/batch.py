@@ -55,6 +55,9 @@ log = logging.getLogger(__name__)
 WRITE_SHARE = 0.05
 """Share of the time limit kept back for writing the outputs."""
 
+STALE_SHARE = 0.5
+"""A previous plan of which at least this share names records the input does not have gets a warning."""
+
 
 class RunCancelled(MatcherError):
     """The run was cancelled (its ``cancel`` event was set): nothing was published."""
@@ -99,6 +102,9 @@ def _with_previous(problem: Problem, pairs: Sequence[tuple[str, str]], source: s
             stale.append((vid, did, "volunteer withdrawn"))
         else:
             kept.append(Assignment(volunteer_id=vid, demand_id=did))
+    if stale and len(stale) >= STALE_SHARE * len(seen):
+        log.warning("%d of %d previous assignments (%s) name demands or volunteers this input does not have: "
+                    "is it the plan of another problem?", len(stale), len(seen), source)
     # every id was checked above, so the copy needs no second validation of the whole problem
     return problem.replace(validate=False, previous=tuple(kept)), stale
 
@@ -163,6 +169,7 @@ def run_batch(
     started_utc = datetime.now(UTC)
     input_path = Path(input_path)
     problem = load_input(input_path)
+    fingerprint = problem.fingerprint()  # of the input as given (before the previous plan is added)
     options = resolve_options(problem, options_file, overrides or {})
     seconds: dict[str, float] = {"load": round(time.perf_counter() - started, 4)}
     log.info("loaded %s: %d volunteers, %d demands in %.2f s", input_path, len(problem.volunteers),
@@ -176,6 +183,11 @@ def run_batch(
                  len(problem.previous), len(stale))
     deadline = started + options.time_limit_s * (1 - WRITE_SHARE)
     solution = solve(problem, options, deadline=deadline, cancel=cancel)
+    if stale and len(stale) >= STALE_SHARE * (len(problem.previous) + len(stale)):
+        note = (f"{len(stale)} of {len(problem.previous) + len(stale)} previous assignments ({previous}) name "
+                "demands or volunteers this input does not have: is it the plan of another problem?")
+        solution = solution.model_copy(update={"warnings": (*solution.warnings, note)})
+    solution = solution.model_copy(update={"problem_sha256": fingerprint})
     seconds.update({f"solve.{k}": v for k, v in solution.stats.get("seconds", {}).items()})
     t_write = time.perf_counter()
     tables = result_tables(problem, solution, stale)
@@ -186,7 +198,7 @@ def run_batch(
         "matcher_run": 1,
         "started_utc": started_utc.isoformat(timespec="seconds"),
         "command": list(command) if command is not None else None,
-        "input": {"path": str(input_path.resolve()), "files": files},
+        "input": {"path": str(input_path.resolve()), "files": files, "problem_sha256": fingerprint},
         "options_file": {"path": str(Path(options_file).resolve()), "sha256": _sha256(Path(options_file))}
         if options_file else None,
         "previous": {"path": str(Path(previous).resolve()), "assignments": len(problem.previous) + len(stale),
@@ -204,6 +216,7 @@ def run_batch(
             "reproducible": bool(solution.stats.get("reproducible", True)),
             "engine": solution.stats.get("engine"),
         },
+        "warnings": list(solution.warnings),
     }
 
     def fill(folder: Path) -> None:

@@ -26,7 +26,7 @@ from matcher.engine.context import Cancel
 from matcher.io import publish_dir, write_csv, write_text_synced
 from matcher.model import Problem, Solution, SolveOptions, UnmetReason
 from matcher.workflows.charts import draw_charts
-from matcher.workflows.outputs import Table, seats_by_demand, software_versions, utc_stamp
+from matcher.workflows.outputs import Table, category_of, seats_by_demand, software_versions, utc_stamp
 from matcher.workflows.scenario import Scenario
 
 __all__ = ["CaseResult", "breakdown_tables", "comparison_table", "format_comparison", "publish_scenario",
@@ -70,6 +70,7 @@ METRICS: list[tuple[str, str, str]] = [
     ("coverage_bound", "coverage bound", "int"),
     ("headcount", "seats ordered", "int"),
     ("filled", "seats filled", "int"),
+    *[(f"filled_p{p}", f"seats filled, priority {p}", "int") for p in (5, 4, 3, 2, 1)],
     ("fill_rate", "fill rate", "pct"),
     *[(f"fill_rate_p{p}", f"fill rate, priority {p}", "pct") for p in (5, 4, 3, 2, 1)],
     ("unmet", "seats unmet", "int"),
@@ -83,6 +84,11 @@ METRICS: list[tuple[str, str, str]] = [
     ("tasks_max", "most tasks of one volunteer", "int"),
 ]
 """The compared KPIs: (key, label, kind). Run times are in the manifest, so that the tables repeat exactly."""
+
+WEIGHTED = frozenset({"coverage", "coverage_bound"})
+"""Metrics in priority-weighted points: a variant with other priority weights counts in other units, so its
+difference from the base is marked not comparable (compare seats filled by priority instead)."""
+NOT_COMPARABLE = "n/c (other priority weights)"
 
 
 def case_metrics(case: CaseResult) -> dict[str, Any]:
@@ -99,14 +105,20 @@ def case_metrics(case: CaseResult) -> dict[str, Any]:
     }
     for p in range(1, 6):
         out[f"fill_rate_p{p}"] = k["coverage_by_priority"][str(p)]["rate"]
+        out[f"filled_p{p}"] = k["coverage_by_priority"][str(p)]["filled"]
     for r in UnmetReason:
         out[f"unmet_{r.value}"] = sum(u.missing for u in s.unmet if u.reason is r)
     return out
 
 
 def comparison_table(cases: Sequence[CaseResult]) -> Table:
-    """Rows of metrics; columns: the base, then each variant and its difference from the base."""
+    """Rows of metrics; columns: the base, then each variant and its difference from the base.
+
+    A variant whose priority weights differ from the base's gets :data:`NOT_COMPARABLE` for the
+    priority-weighted metrics' differences.
+    """
     values = [case_metrics(c) for c in cases]
+    base_weights = cases[0].options.priority_weights
     header = ["metric", cases[0].name]
     for c in cases[1:]:
         header += [c.name, f"{c.name} vs base"]
@@ -114,8 +126,11 @@ def comparison_table(cases: Sequence[CaseResult]) -> Table:
     for key, _label, kind in METRICS:
         base = values[0][key]
         row: list[Any] = [key, _raw(base, kind)]
-        for v in values[1:]:
-            diff = "" if kind == "text" else _raw(v[key] - base, kind)
+        for c, v in zip(cases[1:], values[1:]):
+            if key in WEIGHTED and c.options.priority_weights != base_weights:
+                diff: Any = NOT_COMPARABLE
+            else:
+                diff = "" if kind == "text" else _raw(v[key] - base, kind)
             row += [_raw(v[key], kind), diff]
         rows.append(row)
     return header, rows
@@ -130,7 +145,7 @@ def _raw(x: Any, kind: str) -> Any:
 
 
 def _shown(x: Any, kind: str, diff: bool) -> str:
-    if x == "" or kind == "text":
+    if x == "" or kind == "text" or x == NOT_COMPARABLE:
         return str(x)
     sign = "+" if diff and float(x) > 0 else ""
     if kind == "int":
@@ -157,25 +172,20 @@ def format_comparison(cases: Sequence[CaseResult], title: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _parents(problem: Problem) -> dict[str, str]:
-    tax = problem.resolved_taxonomy()
-    return {s.code: c.code for c in tax.categories for s in c.subcategories} if tax else {}
-
-
 def breakdown_tables(cases: Sequence[CaseResult]) -> dict[str, Table]:
     """Per case: coverage by category (subcategories rolled up) and priority; unmet headcount by area."""
     by_cat: list[list[Any]] = []
     by_prio: list[list[Any]] = []
     by_area: list[list[Any]] = []
     for case in cases:
-        parent = _parents(case.problem)
+        category = category_of(case.problem)
         filled, unmet = seats_by_demand(case.solution)
         cat: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         prio: dict[int, list[int]] = defaultdict(lambda: [0, 0])
         area: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         for d in case.problem.demands:
             got = min(filled.get(d.id, 0), d.headcount)
-            for acc in (cat[parent.get(d.category, d.category)], prio[d.priority]):
+            for acc in (cat[category(d.category)[0]], prio[d.priority]):
                 acc[0] += d.headcount
                 acc[1] += got
             if d.area_id is not None:

@@ -17,9 +17,10 @@ from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any
 
-from matcher.model import Problem, Solution, UnmetReason
+from matcher.engine.rules import first_broken_record
+from matcher.model import Demand, Problem, Solution, UnmetReason
 
-__all__ = ["REASONS", "Table", "result_tables", "seats_by_demand", "software_versions", "utc_stamp"]
+__all__ = ["REASONS", "Table", "category_of", "result_tables", "seats_by_demand", "software_versions", "utc_stamp"]
 
 Table = tuple[list[str], list[list[Any]]]
 """A table: its header and its rows."""
@@ -42,6 +43,13 @@ def result_tables(
     stale = list(stale_previous)
     demands = {d.id: d for d in problem.demands}
     areas = {a.id: a for a in problem.areas}
+
+    def place(d: Demand) -> tuple[float, float]:
+        if d.lat is not None and d.lon is not None:
+            return d.lat, d.lon
+        area = areas[d.area_id or ""]
+        return area.lat, area.lon
+
     previous = {(a.volunteer_id, a.demand_id) for a in problem.previous}
     chosen = {(a.volunteer_id, a.demand_id) for a in solution.assignments}
     has_prev = bool(problem.previous) or bool(stale)
@@ -62,25 +70,32 @@ def result_tables(
           demands[u.demand_id].end.isoformat(), u.missing, u.reason.value] for u in solution.unmet],
     )
     if has_prev:
-        volunteer_ids = {v.id for v in problem.volunteers}
+        volunteers = {v.id: v for v in problem.volunteers}
+        forbidden = {(a.volunteer_id, a.demand_id) for a in problem.forbidden}
         dropped = [list(x) for x in stale]
         for p in problem.previous:
             if (p.volunteer_id, p.demand_id) in chosen:
                 continue
-            why = ("demand withdrawn" if p.demand_id not in demands else
-                   "volunteer withdrawn" if p.volunteer_id not in volunteer_ids else "reassigned")
+            if p.demand_id not in demands or p.volunteer_id not in volunteers:
+                why = "demand withdrawn" if p.demand_id not in demands else "volunteer withdrawn"
+            else:  # a pair that breaks a rule now (the volunteer cancelled those hours, ...) names the rule
+                d = demands[p.demand_id]
+                broken = first_broken_record(volunteers[p.volunteer_id], d, place(d),
+                                             (p.volunteer_id, p.demand_id) in forbidden)
+                why = f"no longer possible: {broken.message}" if broken else "reassigned"
             dropped.append([p.volunteer_id, p.demand_id, why])
         tables["dropped"] = (["volunteer_id", "demand_id", "why"], sorted(dropped))
     filled, unmet = seats_by_demand(solution)
 
-    def breakdown(key: Callable[[str], tuple[Any, ...]], names: list[str]) -> Table:
+    def breakdown(key: Callable[[str], list[tuple[Any, ...]]], names: list[str]) -> Table:
         acc: dict[tuple[Any, ...], list[int]] = {}
         for d in problem.demands:
-            row = acc.setdefault(key(d.id), [0, 0] + [0] * len(REASONS))
-            row[0] += d.headcount
-            row[1] += min(filled.get(d.id, 0), d.headcount)
-            for i, r in enumerate(REASONS):
-                row[2 + i] += unmet[d.id][r] if d.id in unmet else 0
+            for k in key(d.id):
+                row = acc.setdefault(k, [0, 0] + [0] * len(REASONS))
+                row[0] += d.headcount
+                row[1] += min(filled.get(d.id, 0), d.headcount)
+                for i, r in enumerate(REASONS):
+                    row[2 + i] += unmet[d.id][r] if d.id in unmet else 0
         out = [[*k, n[0], n[1], f"{n[1] / n[0]:.4f}" if n[0] else "1.0000", *n[2:]] for k, n in sorted(acc.items())]
         return [*names, "demanded", "filled", "fill_rate", *(f"unmet_{r}" for r in REASONS)], out
 
@@ -89,10 +104,29 @@ def result_tables(
         a = areas.get(aid) if aid else None
         return (aid or "", (a.community or "") if a else "", (a.street or "") if a else "")
 
-    tables["kpi_by_area"] = breakdown(area_key, ["area_id", "community", "street"])
-    tables["kpi_by_category"] = breakdown(lambda did: (demands[did].category,), ["category"])
-    tables["kpi_by_priority"] = breakdown(lambda did: (demands[did].priority,), ["priority"])
+    category = category_of(problem)
+
+    def category_keys(did: str) -> list[tuple[str, str]]:
+        """The category's total (subcategory empty), and the subcategory's own row when there is one."""
+        cat, sub = category(demands[did].category)
+        return [(cat, "")] + ([(cat, sub)] if sub else [])
+
+    tables["kpi_by_area"] = breakdown(lambda did: [area_key(did)], ["area_id", "community", "street"])
+    tables["kpi_by_category"] = breakdown(category_keys, ["category", "subcategory"])
+    tables["kpi_by_priority"] = breakdown(lambda did: [(demands[did].priority,)], ["priority"])
     return tables
+
+
+def category_of(problem: Problem) -> Callable[[str], tuple[str, str]]:
+    """A demand's category code as ``(category, subcategory)`` by the problem's taxonomy.
+
+    A category code gives ``(code, "")``; a subcategory code gives ``(its category, code)``. Without a
+    taxonomy every code is its own category. Run tables and scenario comparisons roll up by this one function,
+    so "elder care" counts the same orders in both.
+    """
+    tax = problem.resolved_taxonomy()
+    parent = {s.code: c.code for c in tax.categories for s in c.subcategories} if tax else {}
+    return lambda code: (parent[code], code) if code in parent else (code, "")
 
 
 def seats_by_demand(solution: Solution) -> tuple[dict[str, int], dict[str, dict[str, int]]]:

@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import time
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from matcher.generate import PRESETS
-from matcher.model import SolveOptions
+from matcher.model import Count, Flag, Real, SolveOptions, Time
 
 __all__ = ["EDITS", "AddEvent", "AddTeamBlock", "AddVolunteers", "Base", "ChangeTravel", "Places", "RemoveTeamBlock",
            "RemoveVolunteers", "ScaleDemand", "ScenarioFile", "SetOptions", "Strict", "Variant"]
@@ -35,8 +35,8 @@ class Places(Strict):
 class RemoveVolunteers(Places):
     """Take ``share`` of the matching volunteers away (drawn with ``seed``)."""
 
-    share: float = Field(gt=0.0, le=1.0)
-    seed: int = Field(default=0, ge=0)
+    share: Real = Field(gt=0.0, le=1.0)
+    seed: Count = Field(default=0, ge=0)
     teams: tuple[str, ...] = ()
     skills: tuple[str, ...] = Field(default=(), description="volunteers holding any of these")
 
@@ -44,23 +44,23 @@ class RemoveVolunteers(Places):
 class AddVolunteers(Strict):
     """``count`` new volunteers living around a place (an area, community or street)."""
 
-    count: int = Field(ge=1, le=100_000)
+    count: Count = Field(ge=1, le=100_000)
     area: str | None = None
     community: str | None = None
     street: str | None = None
-    spread_km: float = Field(default=0.6, gt=0.0, le=20.0, description="how far from the place's centre they live")
+    spread_km: Real = Field(default=0.6, gt=0.0, le=20.0, description="how far from the place's centre they live")
     skills: tuple[str, ...] = Field(default=(), description="every new volunteer holds these (and general)")
-    skill_mix: dict[str, float] = Field(default_factory=dict,
+    skill_mix: dict[str, Real] = Field(default_factory=dict,
                                         description="skill -> share of the new volunteers who also hold it")
     days: Literal["weekdays", "weekend", "all"] = "all"
     hours: str = Field(default="09:00-17:00", pattern=r"^\d\d:\d\d-\d\d:\d\d$")
     team: str | None = None
     id_prefix: str = Field(default="NEW", min_length=1)
-    max_tasks: int = Field(default=3, ge=0)
-    max_hours: float = Field(default=8.0, ge=0.0)
-    max_travel_km: float = Field(default=1.5, gt=0.0)
-    insured: bool = True
-    seed: int = Field(default=0, ge=0)
+    max_tasks: Count = Field(default=3, ge=0)
+    max_hours: Real = Field(default=8.0, ge=0.0)
+    max_travel_km: Real = Field(default=1.5, gt=0.0)
+    insured: Flag = True
+    seed: Count = Field(default=0, ge=0)
 
     @model_validator(mode="after")
     def _one_place(self) -> AddVolunteers:
@@ -77,10 +77,10 @@ class AddVolunteers(Strict):
 class ScaleDemand(Places):
     """Multiply the matching orders by ``factor``: whole twins, and a drawn share for the fraction."""
 
-    factor: float = Field(ge=0.0, le=20.0)
+    factor: Real = Field(ge=0.0, le=20.0)
     categories: tuple[str, ...] = Field(default=(), description="category or subcategory codes")
-    priorities: tuple[int, ...] = ()
-    seed: int = Field(default=0, ge=0)
+    priorities: tuple[Count, ...] = ()
+    seed: Count = Field(default=0, ge=0)
 
 
 class AddEvent(Strict):
@@ -89,15 +89,15 @@ class AddEvent(Strict):
     id: str = Field(min_length=1)
     area: str | None = None
     areas: tuple[str, ...] = ()
-    lat: float | None = Field(default=None, ge=-90.0, le=90.0)
-    lon: float | None = Field(default=None, ge=-180.0, le=180.0)
-    start: AwareDatetime
-    end: AwareDatetime
-    headcount: int = Field(ge=1, le=100_000)
+    lat: Real | None = Field(default=None, ge=-90.0, le=90.0)
+    lon: Real | None = Field(default=None, ge=-180.0, le=180.0)
+    start: Time
+    end: Time
+    headcount: Count = Field(ge=1, le=100_000)
     skills: tuple[str, ...] = ("general",)
     category: str = "events"
-    priority: int = Field(default=3, ge=1, le=5)
-    requires_insured: bool = True
+    priority: Count = Field(default=3, ge=1, le=5)
+    requires_insured: Flag = True
 
     @model_validator(mode="after")
     def _place_and_time(self) -> AddEvent:
@@ -114,8 +114,8 @@ class AddEvent(Strict):
 class ChangeTravel(Places):
     """Scale (``factor``) or set (``km``) the matching volunteers' max travel; 15 to 20 minutes is factor 1.333."""
 
-    factor: float | None = Field(default=None, gt=0.0, le=10.0)
-    km: float | None = Field(default=None, gt=0.0, le=100.0)
+    factor: Real | None = Field(default=None, gt=0.0, le=10.0)
+    km: Real | None = Field(default=None, gt=0.0, le=100.0)
     teams: tuple[str, ...] = ()
 
     @model_validator(mode="after")
@@ -129,8 +129,8 @@ class AddTeamBlock(Places):
     """Bind ``share`` of the orders from these places (not bound to a team yet) to ``team``."""
 
     team: str = Field(min_length=1)
-    share: float = Field(default=1.0, gt=0.0, le=1.0)
-    seed: int = Field(default=0, ge=0)
+    share: Real = Field(default=1.0, gt=0.0, le=1.0)
+    seed: Count = Field(default=0, ge=0)
 
     @model_validator(mode="after")
     def _somewhere(self) -> AddTeamBlock:
@@ -168,9 +168,9 @@ class Base(Strict):
     """The place a scenario starts from: a generator preset, or data (a folder of tables or a problem JSON)."""
 
     preset: str | None = None
-    seed: int = Field(default=0, ge=0)
-    scale: float = Field(default=1.0, gt=0.0, le=10.0)
-    holiday: bool | None = None
+    seed: Count = Field(default=0, ge=0)
+    scale: Real = Field(default=1.0, gt=0.0, le=10.0)
+    holiday: Flag | None = None
     data: str | None = None
 
     @model_validator(mode="after")

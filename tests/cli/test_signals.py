@@ -21,8 +21,15 @@ from matcher.io import write_tables
 TESTS = Path(__file__).parents[1]
 
 
+PROLOGUE = """
+import signal
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in any program started in the foreground
+before = signal.getsignal(signal.SIGINT)
+"""
+
+
 def script(code: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-c", PROLOGUE + textwrap.dedent(code)], capture_output=True, text=True,
                           timeout=timeout, env={**os.environ, "PYTHONPATH": str(TESTS)})
 
 
@@ -34,7 +41,7 @@ def test_a_library_caller_gets_keyboard_interrupt_after_a_cpsat_solve() -> None:
         from instances import tight_problem
         s = matcher.solve(tight_problem(3), matcher.SolveOptions(time_limit_s=5))
         assert s.stats["engine"] == "flow+cpsat", s.stats["engine"]
-        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # nothing installed
+        assert signal.getsignal(signal.SIGINT) is before  # matcher installed no handler
         try:
             threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
             while True:
@@ -105,6 +112,7 @@ def test_a_signal_while_writing_publishes_nothing(monkeypatch: pytest.MonkeyPatc
     import matcher.workflows.batch as batch
 
     root = tmp_path / "runs"
+    handlers = [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)]
     assert main(["run", str(TESTS / "data" / "tiny.json"), "--out", str(root), "-q"]) == 0
     before, target = published(root), os.readlink(root / "latest")
     real = batch.write_text_synced
@@ -117,7 +125,7 @@ def test_a_signal_while_writing_publishes_nothing(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(batch, "write_text_synced", interrupted)
     assert main(["run", str(TESTS / "data" / "tiny.json"), "--out", str(root), "-q"]) == 143
     assert published(root) == before and os.readlink(root / "latest") == target
-    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the command put the handlers back
+    assert [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)] == handlers  # put back
 
 
 def test_a_signal_between_the_folder_and_the_link_takes_the_folder_back(monkeypatch: pytest.MonkeyPatch,

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from instances import at, tight_problem
 
-from matcher import Assignment, Demand, Problem, ProblemError, SolveOptions, solve
+from matcher import Assignment, AssignmentOut, Demand, Problem, ProblemError, SolveOptions, solve
 from matcher.dispatch import recommend
 
 KM = 1 / 111.2
@@ -98,3 +98,29 @@ def test_first_choice_is_what_a_re_solve_picks() -> None:
         assert picked == [recs[0].volunteer_id], (seed, picked, [r.volunteer_id for r in recs])
         agreed += 1
     assert agreed >= 4  # the check ran on enough instances to mean something
+
+
+def test_a_multi_seat_order_gets_a_consistent_set() -> None:
+    """Each seat's volunteer and refills fit together: carried out at once they make a valid plan."""
+    from oracle import violations
+
+    p = tight_problem(31, n_vol=60, n_dem=40)
+    s = solve(p, SolveOptions(time_limit_s=10, seed=1))
+    base = p.demands[0]
+    new = base.model_copy(update={"id": "crew", "headcount": 4, "priority": 5, "preferred_volunteers": ()})
+    recs = recommend(p, s, new, k=6)
+    seats = [r for r in recs if r.seat is not None]
+    assert [r.seat for r in seats] == list(range(1, len(seats) + 1)) and len(seats) >= 2
+    assert all(r.seat is None for r in recs[len(seats):])
+    sent = [r.volunteer_id for r in seats]
+    takers = [t for r in seats for t in r.refilled_by.values()]
+    assert len(set(sent + takers)) == len(sent) + len(takers)  # nobody moved twice
+    # carry the whole set out: the plan keeps every rule
+    plan = [(a.volunteer_id, a.demand_id) for a in s.assignments]
+    for r in seats:
+        plan = [(v, d) for v, d in plan if not (v == r.volunteer_id and d in r.leaves)]
+        plan += [(r.volunteer_id, "crew"), *((taker, t) for t, taker in r.refilled_by.items())]
+    q = p.replace(demands=[*p.demands, new])
+    out = s.model_copy(update={"assignments": tuple(AssignmentOut(volunteer_id=v, demand_id=d, travel_km=0.0)
+                                                  for v, d in plan)})
+    assert [x for x in violations(q, out) if not x.startswith("travel_km")] == []

@@ -68,7 +68,7 @@ def parquet_case(table: str, edit: Callable[[dict[str, list[Any]]], object] | No
         folder = tmp / "tables"
         shutil.copytree(DATA / "tiny_tables", folder)
         src = folder / f"{table}.csv"
-        cols = read_columns(src)
+        cols = read_columns(src).columns
         src.unlink()
         path = folder / f"{table}.parquet"
         if raw is not None:
@@ -146,11 +146,11 @@ CASES = [
     Case("JSON missing field", json_case(drop(("demands", 0, "start"))), "demands[0] (id 'd1').start: Field required"),
     # wrong types
     Case("JSON wrong type", json_case(set_in(("volunteers", 1, "lat"), "north")),
-         "volunteers[1] (id 'b').lat: Input should be a valid number"),
+         "volunteers[1] (id 'b').lat: must be a number, not text ('north')"),
     Case("CSV wrong type", csv_case("demands", replace_line(2, ",1,2026", ",one,2026")),
-         "demands.csv line 2 (id 'd1'), column headcount: Input should be a valid integer"),
+         "demands.csv line 2 (id 'd1'), column headcount: must be a whole number like 3, not 'one'"),
     Case("Parquet wrong type", parquet_case("volunteers", lambda c: c.__setitem__("lat", ["x", "y", "z"])),
-         "volunteers.parquet row 1 (id 'a'), column lat: Input should be a valid number"),
+         "volunteers.parquet row 1 (id 'a'), column lat: must be a number like 4.1, not 'x'"),
     Case("JSON list for a text", json_case(set_in(("demands", 0, "category"), ["health"])),
          "demands[0] (id 'd1').category: Input should be a valid string"),
     # NaN and infinity
@@ -161,11 +161,11 @@ CASES = [
         b'"max_hours": 3', b'"max_hours": 1e999', 1)),
         "volunteers[0] (id 'a').max_hours: Input should be a finite number"),
     Case("CSV NaN", csv_case("volunteers", replace_line(3, "39.9,116.41", "nan,116.41")),
-         "volunteers.csv line 3 (id 'b'), column lat: Input should be a finite number"),
+         "volunteers.csv line 3 (id 'b'), column lat: must be a finite number, not 'nan'"),
     Case("CSV infinity", csv_case("volunteers", replace_line(2, ",2,3", ",2,inf")),
-         "volunteers.csv line 2 (id 'a'), column max_hours: Input should be a finite number"),
+         "volunteers.csv line 2 (id 'a'), column max_hours: must be a finite number, not 'inf'"),
     Case("Parquet NaN", parquet_case("areas", lambda c: c.__setitem__("lon", [float("nan")])),
-         "areas.parquet row 1 (id 'A1'), column lon: Input should be a finite number"),
+         "areas.parquet row 1 (id 'A1'), column lon: must be a finite number, not nan"),
     # ids and references
     Case("duplicate id", json_case(set_in(("volunteers", 1, "id"), "a")), "volunteers[1] (id 'a').id: duplicate id"),
     Case("CSV duplicate id", csv_case("demands", replace_line(3, "d2,", "d1,")),
@@ -173,8 +173,6 @@ CASES = [
     Case("dangling area", json_case(set_in(("demands", 0, "area_id"), "A9")), "unknown area 'A9'"),
     Case("dangling pinned", json_case(set_in(("pinned",), [{"volunteer_id": "zz", "demand_id": "d1"}])),
          "pinned[0].volunteer_id: unknown volunteer 'zz'"),
-    Case("dangling preferred", json_case(set_in(("demands", 0, "preferred_volunteers"), ["ghost"])),
-         "unknown volunteer 'ghost'"),
     # windows and time zones
     Case("reversed window", json_case(set_in((*WINDOW, "end"), "2026-11-23T07:00:00+08:00")),
          "volunteers[0] (id 'a').availability[0]: start (2026-11-23T08:00:00+08:00) must be before end"),
@@ -183,11 +181,11 @@ CASES = [
     Case("zero-length demand", json_case(set_in(("demands", 0, "end"), "2026-11-23T09:00:00+08:00")),
          "demands[0] (id 'd1'): start (2026-11-23T09:00:00+08:00) must be before end"),
     Case("time zone missing", json_case(set_in(("demands", 0, "start"), "2026-11-23T09:00:00")),
-         "demands[0] (id 'd1').start: Input should have timezone info"),
+         "demands[0] (id 'd1').start: 2026-11-23T09:00:00 has no UTC offset"),
     Case("CSV time zone missing", csv_case("volunteers", replace_line(2, "12:00:00+08:00", "12:00:00")),
-         "volunteers.csv line 2 (id 'a'), column availability (item 1): Input should have timezone info"),
+         "volunteers.csv line 2 (id 'a'), column availability: window 1: 2026-11-23T12:00:00 has no UTC offset"),
     Case("not a date", json_case(set_in(("demands", 0, "start"), "next Tuesday")),
-         "demands[0] (id 'd1').start: Input should be a valid datetime"),
+         "demands[0] (id 'd1').start: 'next Tuesday' is not an ISO 8601 date-time"),
     # absurd sizes and long strings
     Case("headcount 10^9", json_case(set_in(("demands", 0, "headcount"), 10**9)),
          "demands[0] (id 'd1').headcount: Input should be less than or equal to 100000"),

@@ -48,7 +48,7 @@ def _edit(path: Path, old: str, new: str) -> None:
     [
         # a bad number: file, line, id and column
         ("volunteers.csv", "39.95,116.4,general", "39.95,116.4x,general",
-         ["volunteers.csv line 4 (id 'c'), column lon:", "valid number"]),
+         ["volunteers.csv line 4 (id 'c'), column lon:", "must be a number like 4.1, not '116.4x'"]),
         ("demands.csv", ",3\n", ",9\n", ["demands.csv line 3 (id 'd2'), column priority:", "less than or equal to 5"]),
         ("demands.csv", "d3,A1,,,errands,general,1", "d3,A1,,,errands,general,0",
          ["demands.csv line 4 (id 'd3'), column headcount:"]),
@@ -61,7 +61,7 @@ def _edit(path: Path, old: str, new: str) -> None:
          ["volunteers.csv line 2 (id 'a'), column availability: window 1", "is not 'start/end'"]),
         ("volunteers.csv", "2026-11-23T08:00:00+08:00/2026-11-23T12:00:00+08:00,2",
          "2026-11-23T08:00:00/2026-11-23T12:00:00+08:00,2",
-         ["volunteers.csv line 2 (id 'a'), column availability (item 1)", "timezone"]),
+         ["volunteers.csv line 2 (id 'a'), column availability: window 1", "no UTC offset", "timezone"]),
         ("demands.csv", "d6,A1,,,errands,general,1,2026-11-24T09:00:00+08:00",
          "d6,A1,,,errands,general,1,2026-11-24T11:00:00+08:00",
          ["demands.csv line 7 (id 'd6')", "must be before end"]),
@@ -82,9 +82,12 @@ def test_bad_cell_names_file_row_and_column(tiny_tables: Path, file: str, old: s
 
 def test_folder_level_errors(tiny_tables: Path) -> None:
     (tiny_tables / "demands.csv").rename(tiny_tables / "orders.csv")
+    with pytest.raises(ProblemError, match=r"unknown file 'orders\.csv'"):
+        read_tables(tiny_tables)
+    (tiny_tables / "orders.csv").unlink()
     with pytest.raises(ProblemError, match=r"missing table demands\.csv or demands\.parquet"):
         read_tables(tiny_tables)
-    (tiny_tables / "orders.csv").rename(tiny_tables / "demands.csv")
+    shutil.copy(DATA / "tiny_tables" / "demands.csv", tiny_tables / "demands.csv")
     (tiny_tables / "demands.parquet").write_bytes(b"not parquet")
     with pytest.raises(ProblemError, match=r"both demands\.csv and demands\.parquet"):
         read_tables(tiny_tables)
@@ -123,7 +126,7 @@ def test_settings_file(tiny_tables: Path) -> None:
     with pytest.raises(ProblemError, match=r"settings\.json: options\.time_limit_s"):
         read_tables(tiny_tables)
     (tiny_tables / "settings.json").write_text('{"taxonomy": "builtin", "extra": 1}', encoding="utf-8")
-    with pytest.raises(ProblemError, match="only 'taxonomy' and 'options'"):
+    with pytest.raises(ProblemError, match="unknown key 'extra' \\(known: taxonomy, options, timezone\\)"):
         read_tables(tiny_tables)
 
 

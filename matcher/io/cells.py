@@ -1,0 +1,202 @@
+"""Table cells read strictly, one column at a time: the documented spellings of each kind of value.
+
+A CSV cell is text; a Parquet cell is typed. Each column of SPEC's tables has a
+kind (:data:`KINDS`), and a cell becomes the value the contract's JSON would
+hold, or an error naming what it holds. No value silently takes another
+meaning (RELIABILITY.md has the table of what each kind accepts):
+
+=========  ===============================================================  =====================================
+kind       CSV text                                                         Parquet value
+=========  ===============================================================  =====================================
+text       the text, trimmed                                                a string (a number is refused)
+real       a decimal number: ``4.1``, ``-3``, ``1e3`` (not ``nan``, ``inf``,   an int or float (not a bool)
+           ``1,5``, ``true``)
+count      a whole number: ``3`` (also ``3.0``; not ``2.5``)                 an int, or a whole float (not a bool)
+flag       ``true``/``false``, ``yes``/``no``, ``1``/``0``, ``是``/``否``      a bool, or the ints 1 and 0
+           (any case)
+time       ISO 8601 date-time, with an offset unless the folder names a     a timestamp (one without a zone is read
+           ``timezone``: ``2026-11-23T08:00:00+08:00``; never a number      in ``timezone``); an ISO string
+codes      codes joined by ``;``: ``general;nurse``                         a list of strings, or a ``;`` string
+windows    ``start/end`` intervals joined by ``;``, each end a time          the same text, or a list of them
+=========  ===============================================================  =====================================
+
+An empty cell (CSV) or a null (Parquet) means "not given": the field's default.
+A list cell that holds another separator (``，``, ``、``, ``；``, ``,`` or a
+line break) is read as documented, with a warning: it is probably meant as
+several codes.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from matcher.model.values import localize_naive, parse_time
+
+__all__ = ["FALSE", "KINDS", "MISSING", "TRUE", "CellError", "Kind", "parse_cell"]
+
+Kind = Literal["text", "real", "count", "flag", "time", "codes", "windows"]
+
+KINDS: dict[str, Kind] = {
+    "id": "text", "community": "text", "street": "text", "category": "text", "team_id": "text",
+    "area_id": "text", "volunteer_id": "text", "demand_id": "text",
+    "lat": "real", "lon": "real", "max_hours": "real", "max_travel_km": "real", "recent_hours": "real",
+    "max_tasks": "count", "headcount": "count", "priority": "count",
+    "insured": "flag", "requires_insured": "flag",
+    "skills": "codes", "required_skills": "codes", "preferred_volunteers": "codes",
+    "start": "time", "end": "time",
+    "availability": "windows",
+}
+"""The kind of each column of SPEC's tables."""
+
+TRUE = frozenset({"true", "yes", "1", "是"})
+FALSE = frozenset({"false", "no", "0", "否"})
+OTHER_SEPARATORS = ("，", "、", "；", ",", "\n")
+_REAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_COUNT = re.compile(r"^[+-]?\d+(\.0*)?$")
+
+
+class MissingType:
+    """The value of an empty cell: the field is not given, and its default applies."""
+
+
+MISSING = MissingType()
+
+
+class CellError(ValueError):
+    """A cell that is not a value of its column's kind; the message says what it holds."""
+
+
+def parse_cell(kind: Kind, value: Any, tz: ZoneInfo | None, warn: Callable[[str], None]) -> Any:
+    """The JSON value of one cell of ``kind`` (``MISSING`` when empty).
+
+    Raises
+    ------
+    CellError
+        When the cell is not a value of its kind.
+
+    """
+    if value is None:
+        return MISSING
+    if isinstance(value, str):
+        value = value.strip()
+        if not value:
+            return MISSING
+    return _PARSERS[kind](value, tz, warn)
+
+
+def _text(value: Any, tz: ZoneInfo | None, warn: Callable[[str], None]) -> Any:
+    if isinstance(value, str):
+        return value
+    raise CellError(f"must be text, not {_shown(value)} (store the column as text)")
+
+
+def _real(value: Any, tz: ZoneInfo | None, warn: Callable[[str], None]) -> Any:
+    if isinstance(value, str):
+        if value.lower().lstrip("+-") in ("nan", "inf", "infinity"):
+            raise CellError(f"must be a finite number, not {value!r}")
+        if not _REAL.match(value):
+            raise CellError(f"must be a number like 4.1, not {value!r}")
+        number = float(value)
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value)
+    else:
+        raise CellError(f"must be a number, not {_shown(value)}")
+    if not math.isfinite(number):
+        raise CellError(f"must be a finite number, not {value!r}")
+    return number
+
+
+def _count(value: Any, tz: ZoneInfo | None, warn: Callable[[str], None]) -> Any:
+    if isinstance(value, str):
+        if not _COUNT.match(value):
+            raise CellError(f"must be a whole number like 3, not {value!r}")
+        return int(value.split(".")[0])
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise CellError(f"must be a whole number, not {_shown(value)}")
+
+
+def _flag(value: Any, tz: ZoneInfo | None, warn: Callable[[str], None]) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.lower() in TRUE | FALSE:
+        return value.lower() in TRUE
+    raise CellError(f"must be true or false (true/false, yes/no, 1/0, 是/否), not {_shown(value)}")
+
+
+def _time(value: Any, tz: ZoneInfo | None, warn: Callable[[str], None]) -> Any:
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str):
+        try:
+            moment = parse_time(value)
+        except ValueError as exc:
+            raise CellError(str(exc)) from None
+    else:
+        raise CellError(f"a number is not a time: {_shown(value)} (write ISO 8601 like 2026-11-23T08:00:00+08:00)")
+    if moment.tzinfo is None:
+        if tz is None:
+            raise CellError(f"{value!s} has no UTC offset: write one (e.g. +08:00), or name the folder's timezone "
+                            "in settings.json")
+        local = localize_naive(moment, tz)
+        if not isinstance(local, datetime):
+            raise CellError(f"{value!s} does not exist in {tz.key} (the clocks skip it)")
+        moment = local
+    return moment
+
+
+def _codes(value: Any, tz: ZoneInfo | None, warn: Callable[[str], None]) -> Any:
+    if isinstance(value, list | tuple):
+        if not all(isinstance(c, str) for c in value):
+            raise CellError(f"must be a list of codes (text), not {value!r}")
+        return [c.strip() for c in value if c.strip()]
+    if not isinstance(value, str):
+        raise CellError(f"must be codes joined by ';', not {_shown(value)}")
+    others = [s for s in OTHER_SEPARATORS if s in value]
+    if others:
+        shown = ", ".join(repr(s) for s in others)
+        warn(f"{value!r} holds {shown}; codes are joined by ';', so it was read as "
+             f"{[c.strip() for c in value.split(';') if c.strip()]}")
+    return [c.strip() for c in value.split(";") if c.strip()]
+
+
+def _windows(value: Any, tz: ZoneInfo | None, warn: Callable[[str], None]) -> Any:
+    if isinstance(value, list | tuple):
+        if not all(isinstance(w, str) for w in value):
+            raise CellError(f"must be 'start/end' intervals (text), not {value!r}")
+        value = ";".join(value)
+    if not isinstance(value, str):
+        raise CellError(f"must be 'start/end' intervals joined by ';', not {_shown(value)}")
+    windows = []
+    for n, part in enumerate((x.strip() for x in value.split(";") if x.strip()), start=1):
+        start, sep, end = part.partition("/")
+        if not sep or not start.strip() or not end.strip():
+            raise CellError(f"window {n} {part!r} is not 'start/end'")
+        try:
+            windows.append({"start": _time(start.strip(), tz, warn), "end": _time(end.strip(), tz, warn)})
+        except CellError as exc:
+            raise CellError(f"window {n}: {exc}") from None
+    return windows
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int | float):
+        return f"the number {value!r}"
+    return repr(value)
+
+
+_PARSERS: dict[Kind, Callable[[Any, ZoneInfo | None, Callable[[str], None]], Any]] = {
+    "text": _text, "real": _real, "count": _count, "flag": _flag, "time": _time, "codes": _codes,
+    "windows": _windows,
+}

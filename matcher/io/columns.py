@@ -1,0 +1,200 @@
+"""Columnar tables (table → column → cells) into a validated :class:`~matcher.model.Problem`.
+
+Every reader of tables (CSV and Parquet folders, and any other source of
+columns) comes through :func:`problem_from_tables`: the columns are checked
+(unknown ones named, with a "did you mean"; required ones present), each cell
+is read strictly by its column's kind (:mod:`matcher.io.cells`), and the
+records are validated by the contract's models. Errors name the file, the row
+(CSV: its physical line, the header being line 1; Parquet: the row number
+counting from 1), the record's id and the column.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from matcher.errors import ProblemError
+from matcher.io.cells import KINDS, MISSING, CellError, parse_cell
+from matcher.model import Area, Assignment, Demand, Locator, Problem, Volunteer, shown_id, zone
+
+__all__ = ["COLUMNS", "RowLabel", "did_you_mean", "problem_from_tables", "row_label", "table_rows"]
+
+log = logging.getLogger(__name__)
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "areas": ("id", "lat", "lon", "community", "street"),
+    "volunteers": ("id", "lat", "lon", "skills", "availability", "max_tasks", "max_hours", "max_travel_km",
+                   "team_id", "insured", "recent_hours"),
+    "demands": ("id", "area_id", "lat", "lon", "category", "required_skills", "headcount", "start", "end",
+                "priority", "requires_insured", "team_id", "preferred_volunteers"),
+    "pinned": ("volunteer_id", "demand_id"),
+    "forbidden": ("volunteer_id", "demand_id"),
+    "previous": ("volunteer_id", "demand_id"),
+}
+"""The columns each table may have, in SPEC.md order."""
+
+_MODELS: dict[str, type[Area | Volunteer | Demand | Assignment]] = {
+    "areas": Area, "volunteers": Volunteer, "demands": Demand,
+    "pinned": Assignment, "forbidden": Assignment, "previous": Assignment,
+}
+MAX_CELL_ERRORS = 200
+"""A table stops being read after this many bad cells (all are reported, up to this many)."""
+
+RowLabel = Callable[[int], str]
+"""Names row ``i`` (from 0) of a table in messages: ``file line 5``, ``file row 4``."""
+
+
+def row_label(where: str) -> RowLabel:
+    """Names row ``i`` (from 0) as ``WHERE row i+1``, as Parquet and in-memory tables count rows."""
+    return lambda i: f"{where} row {i + 1}"
+
+
+def did_you_mean(name: str, known: list[str] | tuple[str, ...]) -> str:
+    """`` (did you mean 'x'?)`` for the known name closest to ``name`` (case aside), else ``""``."""
+    lower = {k.lower(): k for k in known}
+    close = difflib.get_close_matches(name.lower(), list(lower), n=1, cutoff=0.6)
+    return f" (did you mean {lower[close[0]]!r}?)" if close else ""
+
+
+def table_rows(name: str, columns: dict[str, list[Any]], *, label: RowLabel | None = None,
+               timezone: str | None = None, warnings: list[str] | None = None) -> list[dict[str, Any]]:
+    """One table's columns as SPEC records (dicts of JSON values), each cell read by its column's kind.
+
+    ``label(i)`` names row ``i`` in messages; ``timezone`` (an IANA name) reads times written without an
+    offset; ``warnings`` collects notes on cells read with a doubt (a list cell holding another separator).
+
+    Raises
+    ------
+    ProblemError
+        For unknown or missing columns, columns of different lengths, and every bad cell (up to
+        :data:`MAX_CELL_ERRORS`), each naming file, row, id and column.
+
+    """
+    name_row = label or row_label(name)
+    unknown = [c for c in columns if c not in COLUMNS[name]]
+    if unknown:
+        raise ProblemError([f"{name}: unknown column {c!r}{did_you_mean(c, COLUMNS[name])} "
+                            f"(known: {', '.join(COLUMNS[name])})" for c in unknown])
+    required = [f for f, info in _MODELS[name].model_fields.items() if info.is_required()]
+    missing = [f for f in required if f not in columns]
+    if missing:
+        raise ProblemError([f"{name}: missing column {c!r} (required: {', '.join(required)})" for c in missing])
+    lengths = {len(v) for v in columns.values()}
+    if len(lengths) > 1:
+        raise ProblemError([f"{name}: columns have different lengths {sorted(lengths)}"])
+    tz = zone(timezone) if timezone else None
+    ids = columns.get("id")
+
+    def where(i: int, col: str) -> str:
+        who = f" (id {shown_id(ids[i])})" if ids is not None and isinstance(ids[i], str) and ids[i].strip() else ""
+        return f"{name_row(i)}{who}, column {col}"
+
+    errors: list[str] = []
+    decoded: list[list[Any]] = []
+    for col, values in columns.items():
+        kind = KINDS[col]
+        out: list[Any] = []
+        for i, cell in enumerate(values):
+            def warn(note: str, i: int = i, col: str = col) -> None:
+                _warn(warnings, where(i, col), note)
+
+            try:
+                out.append(parse_cell(kind, cell, tz, warn))
+            except CellError as exc:
+                errors.append(f"{where(i, col)}: {exc}")
+                out.append(MISSING)
+                if len(errors) >= MAX_CELL_ERRORS:
+                    raise ProblemError([*errors, f"{name}: stopped after {MAX_CELL_ERRORS} bad cells"]) from None
+        decoded.append(out)
+    if errors:
+        raise ProblemError(errors)
+    names = list(columns)
+    return [{k: v for k, v in zip(names, row, strict=True) if v is not MISSING} for row in zip(*decoded, strict=True)]
+
+
+def _warn(sink: list[str] | None, where: str, note: str) -> None:
+    line = f"{where}: {note}"
+    log.warning("%s", line)
+    if sink is not None:
+        sink.append(line)
+
+
+def _table_locator(labels: dict[str, RowLabel], source: str) -> Locator:
+    """Name an error location by file, row, id and column."""
+
+    def render(loc: tuple[str | int, ...], data: Any) -> str:
+        if len(loc) >= 2 and loc[0] in labels and isinstance(loc[1], int):
+            table, i = str(loc[0]), loc[1]
+            where = str(labels[table](i))
+            rows = data.get(table, []) if isinstance(data, dict) else []
+            rec = rows[i] if i < len(rows) else {}
+            if isinstance(rec, dict) and isinstance(rec.get("id"), str):
+                where += f" (id {shown_id(rec['id'])})"
+            if len(loc) >= 3:
+                where += f", column {loc[2]}"
+            if len(loc) >= 4 and isinstance(loc[3], int):
+                where += f" (item {loc[3] + 1})"
+            return where
+        if loc and loc[0] in ("options", "taxonomy", "timezone"):
+            return f"{source}/settings.json: " + ".".join(map(str, loc))
+        return source + ("." + ".".join(map(str, loc)) if loc else "")
+
+    return render
+
+
+def problem_from_tables(
+    tables: dict[str, dict[str, list[Any]]],
+    *,
+    taxonomy: Any = None,
+    options: Any = None,
+    timezone: str | None = None,
+    source: str = "tables",
+    labels: dict[str, RowLabel] | None = None,
+) -> Problem:
+    """Validate columnar tables (table -> column -> cells) into a Problem.
+
+    Parameters
+    ----------
+    tables
+        Cells per column per table (:mod:`matcher.io.cells` says what each column accepts); ``None`` or
+        ``""`` = not given.
+    taxonomy, options, timezone
+        The Problem's non-table fields; ``timezone`` (an IANA name) also reads the tables' times written
+        without an offset.
+    source
+        Names the input in messages.
+    labels
+        Per table, a function naming row ``i`` (default ``"TABLE row i+1"``).
+
+    Raises
+    ------
+    ProblemError
+        Naming file, row, id and column of every problem found.
+
+    """
+    labels = dict(labels or {})
+    for name in tables:
+        if name not in COLUMNS:
+            raise ProblemError([f"{source}: unknown table {name!r}{did_you_mean(name, tuple(COLUMNS))} "
+                                f"(known: {', '.join(COLUMNS)})"])
+        labels.setdefault(name, row_label(name))
+    if timezone is not None:
+        try:
+            zone(timezone)
+        except ValueError as exc:
+            raise ProblemError([f"{source}/settings.json: timezone: {exc}"]) from None
+    warnings: list[str] = []
+    data: dict[str, Any] = {name: table_rows(name, cols, label=labels[name], timezone=timezone, warnings=warnings)
+                            for name, cols in tables.items()}
+    for key, value in (("taxonomy", taxonomy), ("options", options), ("timezone", timezone)):
+        if value is not None:
+            data[key] = value
+    if warnings:
+        data["warnings"] = warnings
+    problem = Problem.from_dict(data, source=source, locator=_table_locator(labels, source))
+    for w in problem.warnings[len(warnings):]:  # (the cells' own warnings were logged as they were found)
+        log.warning("%s", w)
+    return problem
