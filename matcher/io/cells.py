@@ -35,9 +35,10 @@ from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from matcher.model.values import localize_naive, parse_time
+from matcher.model.bulk import MISSING
+from matcher.model.values import ISO_DATETIME, localize_naive, parse_time
 
-__all__ = ["FALSE", "KINDS", "MISSING", "TRUE", "CellError", "Kind", "parse_cell"]
+__all__ = ["FALSE", "KINDS", "MISSING", "TRUE", "CellError", "Kind", "parse_cell", "parse_column"]
 
 Kind = Literal["text", "real", "count", "flag", "time", "codes", "windows"]
 
@@ -60,13 +61,6 @@ _REAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _COUNT = re.compile(r"^[+-]?\d+(\.0*)?$")
 
 
-class MissingType:
-    """The value of an empty cell: the field is not given, and its default applies."""
-
-
-MISSING = MissingType()
-
-
 class CellError(ValueError):
     """A cell that is not a value of its column's kind; the message says what it holds."""
 
@@ -87,6 +81,161 @@ def parse_cell(kind: Kind, value: Any, tz: ZoneInfo | None, warn: Callable[[str]
         if not value:
             return MISSING
     return _PARSERS[kind](value, tz, warn)
+
+
+class _NotSure(Exception):
+    """A cell the fast column reader leaves to :func:`parse_cell`."""
+
+
+_NUMBER_CHARS = frozenset("0123456789.+-eE")
+
+
+def parse_column(kind: Kind, values: list[Any], tz: ZoneInfo | None) -> list[Any] | None:
+    """Every cell of a column at once, as :func:`parse_cell` reads them; ``None`` when any cell needs it.
+
+    The fast path of reading a table: tight loops over the plain spellings, with no error to name and no
+    warning to give. A column that holds anything else (a bad cell, another separator in a list) returns
+    ``None``, and the caller reads it cell by cell for the exact messages.
+    """
+    try:
+        return _COLUMNS[kind](values, tz)
+    except (_NotSure, ValueError, TypeError, OverflowError):
+        return None
+
+
+def _strip_all(values: list[Any]) -> list[Any]:
+    types = set(map(type, values))
+    if str not in types:  # a typed (Parquet) column: nothing to trim
+        return [MISSING if v is None else v for v in values] if type(None) in types else values
+    out: list[Any] = []
+    for v in values:
+        if v is None:
+            out.append(MISSING)
+        elif type(v) is str:
+            v = v.strip()
+            out.append(v if v else MISSING)
+        else:
+            out.append(v)
+    return out
+
+
+def _text_column(values: list[Any], tz: ZoneInfo | None) -> list[Any]:
+    out = _strip_all(values)
+    if not all(v is MISSING or type(v) is str for v in out):
+        raise _NotSure
+    return out
+
+
+def _real_column(values: list[Any], tz: ZoneInfo | None) -> list[Any]:
+    out = _strip_all(values)
+    text = [v for v in out if type(v) is str]
+    if text and not set("".join(text)) <= _NUMBER_CHARS:
+        raise _NotSure  # letters: nan, inf, yes, 4,1 ...
+    numbers = [v if v is MISSING else float(v) if type(v) in (str, int, float) else _refuse() for v in out]
+    if not all(v is MISSING or math.isfinite(v) for v in numbers):  # type: ignore[arg-type]
+        raise _NotSure
+    return numbers
+
+
+def _count_column(values: list[Any], tz: ZoneInfo | None) -> list[Any]:
+    out: list[Any] = []
+    for v in _strip_all(values):
+        if v is MISSING or type(v) is int:
+            out.append(v)
+        elif type(v) is str and _COUNT.match(v):
+            out.append(int(v.split(".")[0]))
+        elif type(v) is float and v.is_integer():
+            out.append(int(v))
+        else:
+            raise _NotSure
+    return out
+
+
+def _flag_column(values: list[Any], tz: ZoneInfo | None) -> list[Any]:
+    out: list[Any] = []
+    for v in _strip_all(values):
+        if v is MISSING or type(v) is bool:
+            out.append(v)
+        elif type(v) is str and v.lower() in TRUE:
+            out.append(True)
+        elif type(v) is str and v.lower() in FALSE:
+            out.append(False)
+        elif type(v) is int and v in (0, 1):
+            out.append(bool(v))
+        else:
+            raise _NotSure
+    return out
+
+
+def _one_time(v: Any, tz: ZoneInfo | None) -> datetime:
+    if type(v) is str:
+        if not ISO_DATETIME.match(v):
+            raise _NotSure
+        moment = datetime.fromisoformat(v)
+    elif isinstance(v, datetime):
+        moment = v
+    else:
+        raise _NotSure
+    if moment.tzinfo is None:
+        local = localize_naive(moment, tz) if tz is not None else None
+        if not isinstance(local, datetime):
+            raise _NotSure
+        return local
+    return moment
+
+
+def _time_column(values: list[Any], tz: ZoneInfo | None) -> list[Any]:
+    seen: dict[Any, datetime] = {}  # times repeat: each distinct one is read once
+    return [v if v is MISSING else seen[v] if v in seen else seen.setdefault(v, _one_time(v, tz))
+            for v in _strip_all(values)]
+
+
+def _codes_column(values: list[Any], tz: ZoneInfo | None) -> list[Any]:
+    out: list[Any] = []
+    for v in _strip_all(values):
+        if v is MISSING:
+            out.append(v)
+        elif type(v) is str:
+            if any(s in v for s in OTHER_SEPARATORS):
+                raise _NotSure  # read cell by cell, with its warning
+            out.append([c.strip() for c in v.split(";") if c.strip()])
+        elif type(v) in (list, tuple) and all(type(c) is str for c in v):
+            out.append([c.strip() for c in v if c.strip()])
+        else:
+            raise _NotSure
+    return out
+
+
+def _windows_column(values: list[Any], tz: ZoneInfo | None) -> list[Any]:
+    out: list[Any] = []
+    seen: dict[str, dict[str, datetime]] = {}  # windows repeat across volunteers: each distinct one is read once
+    for v in _strip_all(values):
+        if v is MISSING:
+            out.append(v)
+            continue
+        if type(v) in (list, tuple) and all(type(w) is str for w in v):
+            v = ";".join(v)
+        if type(v) is not str:
+            raise _NotSure
+        windows = []
+        for part in v.split(";"):
+            if part in seen:
+                windows.append(seen[part])
+                continue
+            text = part.strip()
+            if not text:
+                continue
+            start, sep, end = text.partition("/")
+            if not sep:
+                raise _NotSure
+            windows.append(seen.setdefault(part, {"start": _one_time(start.strip(), tz),
+                                                  "end": _one_time(end.strip(), tz)}))
+        out.append(windows)
+    return out
+
+
+def _refuse() -> Any:
+    raise _NotSure
 
 
 def _text(value: Any, tz: ZoneInfo | None, warn: Callable[[str], None]) -> Any:
@@ -195,6 +344,11 @@ def _shown(value: Any) -> str:
         return f"the number {value!r}"
     return repr(value)
 
+
+_COLUMNS: dict[Kind, Callable[[list[Any], ZoneInfo | None], list[Any]]] = {
+    "text": _text_column, "real": _real_column, "count": _count_column, "flag": _flag_column,
+    "time": _time_column, "codes": _codes_column, "windows": _windows_column,
+}
 
 _PARSERS: dict[Kind, Callable[[Any, ZoneInfo | None, Callable[[str], None]], Any]] = {
     "text": _text, "real": _real, "count": _count, "flag": _flag, "time": _time, "codes": _codes,

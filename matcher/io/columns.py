@@ -17,10 +17,11 @@ from collections.abc import Callable
 from typing import Any
 
 from matcher.errors import ProblemError
-from matcher.io.cells import KINDS, MISSING, CellError, parse_cell
+from matcher.io.cells import KINDS, MISSING, CellError, parse_cell, parse_column
 from matcher.model import Area, Assignment, Demand, Locator, Problem, Volunteer, shown_id, zone
+from matcher.model.bulk import fast_problem_columns
 
-__all__ = ["COLUMNS", "RowLabel", "did_you_mean", "problem_from_tables", "row_label", "table_rows"]
+__all__ = ["COLUMNS", "RowLabel", "decode_columns", "did_you_mean", "problem_from_tables", "row_label", "table_rows"]
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,26 @@ def table_rows(name: str, columns: dict[str, list[Any]], *, label: RowLabel | No
         :data:`MAX_CELL_ERRORS`), each naming file, row, id and column.
 
     """
+    decoded = decode_columns(name, columns, label=label, timezone=timezone, warnings=warnings)
+    names = list(decoded)
+    return [{k: v for k, v in zip(names, row, strict=True) if v is not MISSING}
+            for row in zip(*decoded.values(), strict=True)]
+
+
+def decode_columns(name: str, columns: dict[str, list[Any]], *, label: RowLabel | None = None,
+                   timezone: str | None = None, warnings: list[str] | None = None) -> dict[str, list[Any]]:
+    """:func:`table_rows`'s cells by column: each column's values, ``MISSING`` where a cell is empty.
+
+    ``label(i)`` names row ``i`` in messages; ``timezone`` (an IANA name) reads times written without an
+    offset; ``warnings`` collects notes on cells read with a doubt (a list cell holding another separator).
+
+    Raises
+    ------
+    ProblemError
+        For unknown or missing columns, columns of different lengths, and every bad cell (up to
+        :data:`MAX_CELL_ERRORS`), each naming file, row, id and column.
+
+    """
     name_row = label or row_label(name)
     unknown = [c for c in columns if c not in COLUMNS[name]]
     if unknown:
@@ -93,9 +114,13 @@ def table_rows(name: str, columns: dict[str, list[Any]], *, label: RowLabel | No
         return f"{name_row(i)}{who}, column {col}"
 
     errors: list[str] = []
-    decoded: list[list[Any]] = []
+    decoded: dict[str, list[Any]] = {}
     for col, values in columns.items():
         kind = KINDS[col]
+        fast = parse_column(kind, values, tz)
+        if fast is not None:
+            decoded[col] = fast
+            continue
         out: list[Any] = []
         for i, cell in enumerate(values):
             def warn(note: str, i: int = i, col: str = col) -> None:
@@ -108,11 +133,10 @@ def table_rows(name: str, columns: dict[str, list[Any]], *, label: RowLabel | No
                 out.append(MISSING)
                 if len(errors) >= MAX_CELL_ERRORS:
                     raise ProblemError([*errors, f"{name}: stopped after {MAX_CELL_ERRORS} bad cells"]) from None
-        decoded.append(out)
+        decoded[col] = out
     if errors:
         raise ProblemError(errors)
-    names = list(columns)
-    return [{k: v for k, v in zip(names, row, strict=True) if v is not MISSING} for row in zip(*decoded, strict=True)]
+    return decoded
 
 
 def _warn(sink: list[str] | None, where: str, note: str) -> None:
@@ -187,11 +211,16 @@ def problem_from_tables(
         except ValueError as exc:
             raise ProblemError([f"{source}/settings.json: timezone: {exc}"]) from None
     warnings: list[str] = []
-    data: dict[str, Any] = {name: table_rows(name, cols, label=labels[name], timezone=timezone, warnings=warnings)
-                            for name, cols in tables.items()}
-    for key, value in (("taxonomy", taxonomy), ("options", options), ("timezone", timezone)):
-        if value is not None:
-            data[key] = value
+    decoded = {name: decode_columns(name, cols, label=labels[name], timezone=timezone, warnings=warnings)
+               for name, cols in tables.items()}
+    rest = {key: value for key, value in (("taxonomy", taxonomy), ("options", options), ("timezone", timezone))
+            if value is not None}
+    fast = None if warnings else fast_problem_columns(decoded, rest)
+    if fast is not None:
+        return fast
+    data: dict[str, Any] = {name: [{k: v for k, v in zip(cols, row, strict=True) if v is not MISSING}
+                                   for row in zip(*cols.values(), strict=True)] for name, cols in decoded.items()}
+    data.update(rest)
     if warnings:
         data["warnings"] = warnings
     problem = Problem.from_dict(data, source=source, locator=_table_locator(labels, source))

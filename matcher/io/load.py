@@ -25,6 +25,7 @@ from matcher.io.files import load_taxonomy_file, read_json
 from matcher.io.tables import read_columns, read_tables
 from matcher.io.yamlfile import read_yaml
 from matcher.model import Locator, Problem, SolveOptions, format_validation_error
+from matcher.model.bulk import fast_problem
 
 __all__ = ["load_input", "load_options", "load_problem", "read_assignments"]
 
@@ -50,6 +51,9 @@ def load_problem(path: str | Path) -> Problem:
     if isinstance(data, dict) and isinstance(data.get("taxonomy"), str) and data["taxonomy"] != "builtin":
         data = dict(data)
         data["taxonomy"] = load_taxonomy_file(path.parent, data["taxonomy"], source=str(path))
+    fast = fast_problem(data)
+    if fast is not None:
+        return fast
     problem = Problem.from_dict(data, source=str(path))
     for w in problem.warnings:
         log.warning("%s", w)

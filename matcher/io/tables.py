@@ -58,6 +58,41 @@ def _find(folder: Path, name: str) -> Path | None:
 
 
 def _read_csv(path: Path) -> RawTable:
+    """A CSV table: read by Arrow's CSV reader when the file is clean, else line by line for exact messages."""
+    fast = _read_csv_arrow(path)
+    return fast if fast is not None else _read_csv_lines(path)
+
+
+def _read_csv_arrow(path: Path) -> RawTable | None:
+    """The clean case, read in C++ as text columns (cells exactly as the line reader gives them), or None."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            reader = csv.reader(fh, strict=True)
+            header = next(reader, None)
+            if not header or len(set(header)) != len(header) or reader.line_num != 1:
+                return None
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, encoding="utf8"),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(header, pa.string()),
+                                                 strings_can_be_null=False, quoted_strings_can_be_null=False))
+    except (OSError, UnicodeDecodeError, csv.Error, pa.ArrowException):
+        return None
+    columns = {h.strip(): table.column(h).to_pylist() for h in header}
+    if len(columns) != len(header):
+        return None
+
+    def label(i: int) -> str:  # physical lines are counted only when a message needs one
+        return _read_csv_lines(path).label(i)
+
+    return RawTable(columns, label)
+
+
+def _read_csv_lines(path: Path) -> RawTable:
     text = read_text(path)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     bad: list[str] = []

@@ -1,0 +1,336 @@
+"""The fast path of validation: a whole problem checked record by record with plain checks, no pydantic per record.
+
+Validating a district (80,000 volunteers, 20,000 demands) one pydantic model per
+record takes seconds. :func:`fast_problem` checks the same rules (each field's
+kind and bounds, read from the models' own metadata; the records' own rules;
+ids, references and taxonomy codes across records) with tight loops, and builds
+the records without validating them again. It only ever says "valid, here is
+the problem" or "not sure": whenever any value asks for more than a plain
+check (an error to name, a stale reference to warn about, a value of another
+type, a time without an offset in a problem without a zone), it returns
+``None``, and the caller runs the exact path (:meth:`Problem.from_dict`), whose
+messages name the file, line, record and field. Tests hold the two paths to
+the same answers on valid and near-valid problems.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+import annotated_types as at
+import numpy as np
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from matcher.model.options import SolveOptions
+from matcher.model.problem import Problem
+from matcher.model.records import MAX_TEXT, Area, Assignment, Demand, Volunteer, Window
+from matcher.model.taxonomy import Taxonomy, resolve_taxonomy
+from matcher.model.values import ISO_DATETIME, localize_naive, zone
+
+__all__ = ["FIELDS", "MISSING", "Kind", "fast_problem", "fast_problem_columns"]
+
+Kind = Literal["text", "text?", "real", "real?", "count", "flag", "time", "codes", "windows"]
+
+FIELDS: dict[type[BaseModel], dict[str, Kind]] = {
+    Area: {"id": "text", "lat": "real", "lon": "real", "community": "text?", "street": "text?"},
+    Volunteer: {"id": "text", "lat": "real", "lon": "real", "skills": "codes", "availability": "windows",
+                "max_tasks": "count", "max_hours": "real", "max_travel_km": "real", "team_id": "text?",
+                "insured": "flag", "recent_hours": "real"},
+    Demand: {"id": "text", "area_id": "text?", "lat": "real?", "lon": "real?", "category": "text",
+             "required_skills": "codes", "headcount": "count", "start": "time", "end": "time", "priority": "count",
+             "requires_insured": "flag", "team_id": "text?", "preferred_volunteers": "codes"},
+    Assignment: {"volunteer_id": "text", "demand_id": "text"},
+}
+"""The kind of every field of the records (a test holds it to the models)."""
+
+TABLES: dict[str, type[BaseModel]] = {"areas": Area, "volunteers": Volunteer, "demands": Demand,
+                                      "pinned": Assignment, "forbidden": Assignment, "previous": Assignment}
+_TAXONOMY: TypeAdapter[Literal["builtin"] | Taxonomy | None] = TypeAdapter(Literal["builtin"] | Taxonomy | None)
+
+
+class _NotSure(Exception):
+    """A value the fast path leaves to the exact path."""
+
+
+class _Missing:
+    """A field a record does not give (its default applies)."""
+
+
+MISSING = _Missing()
+
+
+def _bounds(model: type[BaseModel], name: str) -> tuple[float | None, float | None, float | None, float | None,
+                                                         int, int]:
+    """``(ge, gt, le, lt, min_length, max_length)`` of a field, from the model's metadata."""
+    ge = gt = le = lt = None
+    lo, hi = 0, MAX_TEXT
+    for m in model.model_fields[name].metadata:
+        if isinstance(m, at.Ge):
+            ge = float(m.ge)  # type: ignore[arg-type]
+        elif isinstance(m, at.Gt):
+            gt = float(m.gt)  # type: ignore[arg-type]
+        elif isinstance(m, at.Le):
+            le = float(m.le)  # type: ignore[arg-type]
+        elif isinstance(m, at.Lt):
+            lt = float(m.lt)  # type: ignore[arg-type]
+        elif isinstance(m, at.MinLen):
+            lo = m.min_length
+        elif isinstance(m, at.MaxLen):
+            hi = m.max_length
+    return ge, gt, le, lt, lo, hi
+
+
+def _column(model: type[BaseModel], name: str, kind: Kind, values: list[Any], tz: ZoneInfo | None) -> list[Any]:
+    """A column of JSON values (``MISSING`` where a record does not give the field) as the field's values.
+
+    Raises :class:`_NotSure` for anything but the plain case; ``MISSING`` cells stay ``MISSING``.
+    """
+    ge, gt, le, lt, lo, hi = _bounds(model, name)
+    given = [v for v in values if v is not MISSING]
+    if kind in ("text", "text?"):
+        if not all(type(v) is str for v in given if not (kind == "text?" and v is None)):
+            raise _NotSure
+        if any(len(v) < lo or len(v) > MAX_TEXT for v in given if v is not None):
+            raise _NotSure
+        return values
+    if kind in ("real", "real?", "count"):
+        plain = [v for v in given if not (kind == "real?" and v is None)]
+        if kind == "count":
+            if not all(type(v) is int or (type(v) is float and v.is_integer()) for v in plain):
+                raise _NotSure
+        elif not all(type(v) is float or type(v) is int for v in plain):
+            raise _NotSure
+        if plain:
+            x = np.array(plain, dtype=np.float64)
+            ok = np.isfinite(x)
+            for bound, test in ((ge, np.greater_equal), (gt, np.greater), (le, np.less_equal), (lt, np.less)):
+                if bound is not None:
+                    ok &= test(x, bound)
+            if not ok.all():
+                raise _NotSure
+        if kind == "count":
+            return [v if v is MISSING else int(v) for v in values]
+        return [v if v is MISSING or v is None else float(v) for v in values]
+    if kind == "flag":
+        if not all(type(v) is bool for v in given):
+            raise _NotSure
+        return values
+    if kind == "time":
+        seen: dict[Any, datetime] = {}
+        return [v if v is MISSING else seen[v] if v in seen else seen.setdefault(v, _moment(v, tz))
+                for v in values]
+    if kind == "codes":
+        if not all((type(v) is list or type(v) is tuple) and len(v) <= hi for v in given):
+            raise _NotSure
+        if not all(type(c) is str and len(c) <= MAX_TEXT for v in given for c in v):
+            raise _NotSure
+        return [v if v is MISSING else tuple(v) for v in values]
+    if not all((type(v) is list or type(v) is tuple) and len(v) <= hi for v in given):
+        raise _NotSure
+    made: dict[tuple[Any, Any], Window] = {}  # windows repeat across volunteers: one (immutable) record each
+
+    def window(w: Any) -> Window:
+        if type(w) is Window:
+            return w
+        if type(w) is not dict or len(w) != 2 or "start" not in w or "end" not in w:
+            raise _NotSure
+        key = (w["start"], w["end"])
+        if key not in made:
+            made[key] = _window(w, tz)
+        return made[key]
+
+    return [v if v is MISSING else tuple(window(w) for w in v) for v in values]
+
+
+def _moment(v: Any, tz: ZoneInfo | None) -> datetime:
+    if isinstance(v, datetime):
+        moment = v
+    elif type(v) is str:
+        if not ISO_DATETIME.match(v):
+            raise _NotSure
+        moment = datetime.fromisoformat(v)
+    else:
+        raise _NotSure
+    if moment.tzinfo is None:
+        local = localize_naive(moment, tz) if tz is not None else None
+        if not isinstance(local, datetime):
+            raise _NotSure
+        return local
+    return moment
+
+
+def _window(w: Any, tz: ZoneInfo | None) -> Window:
+    if type(w) is not dict or len(w) != 2 or "start" not in w or "end" not in w:
+        raise _NotSure
+    start, end = _moment(w["start"], tz), _moment(w["end"], tz)
+    if not start < end:
+        raise _NotSure
+    window: Window = _lean(Window, {"start": start, "end": end}, {"start", "end"})
+    return window
+
+
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _lean(model: type[BaseModel], values: dict[str, Any], given: set[str]) -> Any:
+    """An instance of ``model`` holding ``values`` (every field, in the model's order), as validation leaves it."""
+    obj = _new(model)
+    _set(obj, "__dict__", values)
+    _set(obj, "__pydantic_fields_set__", given)
+    _set(obj, "__pydantic_extra__", None)
+    _set(obj, "__pydantic_private__", None)
+    return obj
+
+
+def _table(model: type[BaseModel], columns: Mapping[str, list[Any]], n: int, tz: ZoneInfo | None
+           ) -> tuple[Any, ...]:
+    """A table's records from its columns (``MISSING`` where a record does not give the field).
+
+    The columns are checked one by one; the records are built without validating them again.
+    """
+    spec = FIELDS[model]
+    if not columns.keys() <= spec.keys() or any(len(c) != n for c in columns.values()):
+        raise _NotSure
+    if n == 0:
+        return ()
+    defaults = {f: info.get_default(call_default_factory=True) for f, info in model.model_fields.items()
+                if not info.is_required()}
+    order = list(model.model_fields)
+    cols: list[list[Any]] = []
+    unset: dict[int, list[str]] = {}  # row -> the fields it does not give (their defaults apply)
+    for f in order:
+        if f in columns:
+            values = _column(model, f, spec[f], columns[f], tz)
+            gaps = [i for i, v in enumerate(values) if v is MISSING]
+            if gaps:
+                if f not in defaults:
+                    raise _NotSure  # a required field not given
+                default = defaults[f]
+                values = [default if v is MISSING else v for v in values]
+                for i in gaps:
+                    unset.setdefault(i, []).append(f)
+        elif f in defaults:
+            values = [defaults[f]] * n
+        else:
+            raise _NotSure
+        cols.append(values)
+    given = {f for f in order if f in columns}
+    out: list[Any] = []
+    new, put = _new, _set
+    for i, row in enumerate(zip(*cols)):  # (:func:`_lean`, inlined: this loop makes every record of a district)
+        fields_set = set(given)
+        if i in unset:
+            fields_set.difference_update(unset[i])
+        obj = new(model)
+        put(obj, "__dict__", dict(zip(order, row)))
+        put(obj, "__pydantic_fields_set__", fields_set)
+        put(obj, "__pydantic_extra__", None)
+        put(obj, "__pydantic_private__", None)
+        out.append(obj)
+    if model is Demand:
+        for d in out:
+            if not d.start < d.end or (d.lat is None) != (d.lon is None) or (d.lat is None and d.area_id is None):
+                raise _NotSure
+    return tuple(out)
+
+
+def _records(model: type[BaseModel], rows: Any, tz: ZoneInfo | None) -> tuple[Any, ...]:
+    """A table given as records (parsed JSON): its columns, then :func:`_table`."""
+    if type(rows) is not list and type(rows) is not tuple:
+        raise _NotSure
+    spec = FIELDS[model]
+    present: set[str] = set()
+    for row in rows:
+        if type(row) is not dict or not row.keys() <= spec.keys():
+            raise _NotSure
+        present.update(row)
+    columns = {f: [row.get(f, MISSING) for row in rows] for f in model.model_fields if f in present}
+    return _table(model, columns, len(rows), tz)
+
+
+def _unique(records: Sequence[Any]) -> set[str]:
+    ids = {r.id for r in records}
+    if len(ids) != len(records):
+        raise _NotSure
+    return ids
+
+
+_FAILS = (_NotSure, ValidationError, ValueError, TypeError, KeyError, OverflowError)
+
+
+def fast_problem(data: Mapping[str, Any]) -> Problem | None:
+    """The problem in ``data`` (parsed JSON: tables as lists of records), or ``None`` to take the exact path.
+
+    The result equals what :meth:`Problem.model_validate` gives for the same data, whenever it is not ``None``.
+    """
+    try:
+        if not isinstance(data, Mapping) or not data.keys() <= set(Problem.model_fields):
+            raise _NotSure
+        tz = _zone_of(data)
+        tables = {name: _records(model, data.get(name, ()), tz) for name, model in TABLES.items()}
+        return _problem(tables, data)
+    except _FAILS:
+        return None
+
+
+def fast_problem_columns(columns: Mapping[str, Mapping[str, list[Any]]], rest: Mapping[str, Any]) -> Problem | None:
+    """:func:`fast_problem` for tables given by column (``MISSING`` where a cell is empty; times as datetimes).
+
+    ``rest`` holds the problem's other fields (``taxonomy``, ``options``, ``timezone``).
+    """
+    try:
+        if not columns.keys() <= TABLES.keys() or not rest.keys() <= set(Problem.model_fields) - TABLES.keys():
+            raise _NotSure
+        tz = _zone_of(rest)
+        tables = {name: _table(model, columns[name], len(next(iter(columns[name].values()), [])), tz)
+                  if name in columns else () for name, model in TABLES.items()}
+        return _problem(tables, {**rest, **dict.fromkeys(columns)})
+    except _FAILS:
+        return None
+
+
+def _zone_of(data: Mapping[str, Any]) -> ZoneInfo | None:
+    name = data.get("timezone")
+    if name is not None and type(name) is not str:
+        raise _NotSure
+    return zone(name) if name is not None else None
+
+
+def _problem(tables: dict[str, tuple[Any, ...]], data: Mapping[str, Any]) -> Problem:
+    """The problem of checked tables, once the checks across records pass (``data``: its other fields)."""
+    if data.get("warnings"):
+        raise _NotSure
+    tz_name = data.get("timezone")
+    areas, volunteers, demands = _unique(tables["areas"]), _unique(tables["volunteers"]), _unique(tables["demands"])
+    for d in tables["demands"]:
+        if d.area_id is not None and d.area_id not in areas:
+            raise _NotSure  # an error, which the exact path names
+        if not volunteers.issuperset(d.preferred_volunteers):
+            raise _NotSure  # a stale soft reference: a warning, which the exact path words
+    for name in ("pinned", "forbidden", "previous"):
+        pairs = tables[name]
+        if len({(a.volunteer_id, a.demand_id) for a in pairs}) != len(pairs):
+            raise _NotSure
+        if any(a.volunteer_id not in volunteers or a.demand_id not in demands for a in pairs):
+            raise _NotSure
+    options = data.get("options")
+    taxonomy = _TAXONOMY.validate_python(data.get("taxonomy"))
+    if taxonomy is not None:
+        tax = resolve_taxonomy(taxonomy)
+        categories, skills = tax.category_codes(), tax.skill_codes()
+        if any(not skills.issuperset(v.skills) for v in tables["volunteers"]) or any(
+                d.category not in categories or not skills.issuperset(d.required_skills) for d in tables["demands"]):
+            raise _NotSure
+    values = {
+        **tables,
+        "options": None if options is None else SolveOptions.model_validate(options),
+        "taxonomy": taxonomy,
+        "timezone": tz_name,
+        "warnings": (),
+    }
+    problem: Problem = _lean(Problem, {n: values[n] for n in Problem.model_fields}, set(data))
+    return problem
