@@ -111,4 +111,5 @@ def test_cancelled_midway_keeps_the_best_so_far() -> None:
     took = time.perf_counter() - t0
     timer.cancel()
     assert s.stats["cancelled"] is True and violations(problem, s) == [] and s.coverage <= s.coverage_bound
-    assert took < 2.0 + 3.0  # CP-SAT's search is stopped too; uncancelled, the 60 s limit runs about 45 s
+    assert took < 2.0 + 12.0  # CP-SAT's search is stopped too; uncancelled, the 60 s limit runs about 45 s (the margin
+    # is wide because this machine is shared: a loaded hour doubles the time to the next check)
