@@ -44,12 +44,14 @@ Kind = Literal["text", "real", "count", "flag", "time", "codes", "windows"]
 
 KINDS: dict[str, Kind] = {
     "id": "text", "community": "text", "street": "text", "category": "text", "team_id": "text",
-    "area_id": "text", "volunteer_id": "text", "demand_id": "text",
+    "area_id": "text", "volunteer_id": "text", "demand_id": "text", "series_id": "text", "source": "text",
+    "target": "text",
     "lat": "real", "lon": "real", "max_hours": "real", "max_travel_km": "real", "recent_hours": "real",
-    "max_tasks": "count", "headcount": "count", "priority": "count",
+    "max_travel_minutes": "real", "speed_kmh": "real", "minutes": "real",
+    "max_tasks": "count", "headcount": "count", "priority": "count", "min_headcount": "count", "stars": "count",
     "insured": "flag", "requires_insured": "flag",
-    "skills": "codes", "required_skills": "codes", "preferred_volunteers": "codes",
-    "start": "time", "end": "time",
+    "skills": "codes", "required_skills": "codes", "preferred_volunteers": "codes", "preferred_categories": "codes",
+    "start": "time", "end": "time", "at": "time",
     "availability": "windows",
 }
 """The kind of each column of SPEC's tables."""

@@ -18,28 +18,34 @@ from typing import Any
 
 from matcher.errors import ProblemError
 from matcher.io.cells import KINDS, MISSING, CellError, parse_cell, parse_column
-from matcher.model import Area, Assignment, Demand, Locator, Problem, Volunteer, shown_id, zone
+from matcher.model import Area, Assignment, Demand, Edge, Locator, Node, Problem, Rating, Volunteer, shown_id, zone
 from matcher.model.bulk import fast_problem_columns
 
-__all__ = ["COLUMNS", "RowLabel", "decode_columns", "did_you_mean", "problem_from_tables", "row_label", "table_rows"]
+__all__ = ["COLUMNS", "NETWORK_COLUMNS", "RowLabel", "decode_columns", "did_you_mean", "problem_from_tables",
+           "road_network", "row_label", "table_rows"]
 
 log = logging.getLogger(__name__)
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "areas": ("id", "lat", "lon", "community", "street"),
     "volunteers": ("id", "lat", "lon", "skills", "availability", "max_tasks", "max_hours", "max_travel_km",
-                   "team_id", "insured", "recent_hours"),
+                   "team_id", "insured", "recent_hours", "max_travel_minutes", "speed_kmh", "preferred_categories"),
     "demands": ("id", "area_id", "lat", "lon", "category", "required_skills", "headcount", "start", "end",
-                "priority", "requires_insured", "team_id", "preferred_volunteers"),
+                "priority", "requires_insured", "team_id", "preferred_volunteers", "series_id", "min_headcount"),
     "pinned": ("volunteer_id", "demand_id"),
     "forbidden": ("volunteer_id", "demand_id"),
     "previous": ("volunteer_id", "demand_id"),
+    "ratings": ("volunteer_id", "demand_id", "series_id", "stars", "at"),
 }
-"""The columns each table may have, in SPEC.md order."""
+"""The columns each table of a problem may have, in SPEC.md order (v2 columns last)."""
 
-_MODELS: dict[str, type[Area | Volunteer | Demand | Assignment]] = {
+NETWORK_COLUMNS: dict[str, tuple[str, ...]] = {"nodes": ("id", "lat", "lon"), "edges": ("source", "target", "minutes")}
+"""The tables of an optional road network (``Problem.travel.network``)."""
+
+_MODELS: dict[str, type[Area | Volunteer | Demand | Assignment | Rating | Node | Edge]] = {
     "areas": Area, "volunteers": Volunteer, "demands": Demand,
-    "pinned": Assignment, "forbidden": Assignment, "previous": Assignment,
+    "pinned": Assignment, "forbidden": Assignment, "previous": Assignment, "ratings": Rating,
+    "nodes": Node, "edges": Edge,
 }
 MAX_CELL_ERRORS = 200
 """A table stops being read after this many bad cells (all are reported, up to this many)."""
@@ -95,10 +101,11 @@ def decode_columns(name: str, columns: dict[str, list[Any]], *, label: RowLabel 
 
     """
     name_row = label or row_label(name)
-    unknown = [c for c in columns if c not in COLUMNS[name]]
+    known = COLUMNS.get(name) or NETWORK_COLUMNS[name]
+    unknown = [c for c in columns if c not in known]
     if unknown:
-        raise ProblemError([f"{name}: unknown column {c!r}{did_you_mean(c, COLUMNS[name])} "
-                            f"(known: {', '.join(COLUMNS[name])})" for c in unknown])
+        raise ProblemError([f"{name}: unknown column {c!r}{did_you_mean(c, known)} "
+                            f"(known: {', '.join(known)})" for c in unknown])
     required = [f for f, info in _MODELS[name].model_fields.items() if info.is_required()]
     missing = [f for f in required if f not in columns]
     if missing:
@@ -162,7 +169,7 @@ def _table_locator(labels: dict[str, RowLabel], source: str) -> Locator:
             if len(loc) >= 4 and isinstance(loc[3], int):
                 where += f" (item {loc[3] + 1})"
             return where
-        if loc and loc[0] in ("options", "taxonomy", "timezone"):
+        if loc and loc[0] in ("options", "taxonomy", "timezone", "travel"):
             return f"{source}/settings.json: " + ".".join(map(str, loc))
         return source + ("." + ".".join(map(str, loc)) if loc else "")
 
@@ -175,6 +182,7 @@ def problem_from_tables(
     taxonomy: Any = None,
     options: Any = None,
     timezone: str | None = None,
+    travel: Any = None,
     source: str = "tables",
     labels: dict[str, RowLabel] | None = None,
 ) -> Problem:
@@ -185,7 +193,7 @@ def problem_from_tables(
     tables
         Cells per column per table (:mod:`matcher.io.cells` says what each column accepts); ``None`` or
         ``""`` = not given.
-    taxonomy, options, timezone
+    taxonomy, options, timezone, travel
         The Problem's non-table fields; ``timezone`` (an IANA name) also reads the tables' times written
         without an offset.
     source
@@ -213,8 +221,8 @@ def problem_from_tables(
     warnings: list[str] = []
     decoded = {name: decode_columns(name, cols, label=labels[name], timezone=timezone, warnings=warnings)
                for name, cols in tables.items()}
-    rest = {key: value for key, value in (("taxonomy", taxonomy), ("options", options), ("timezone", timezone))
-            if value is not None}
+    rest = {key: value for key, value in (("taxonomy", taxonomy), ("options", options), ("timezone", timezone),
+                                          ("travel", travel)) if value is not None}
     fast = None if warnings else fast_problem_columns(decoded, rest)
     if fast is not None:
         return fast
@@ -227,3 +235,17 @@ def problem_from_tables(
     for w in problem.warnings[len(warnings):]:  # (the cells' own warnings were logged as they were found)
         log.warning("%s", w)
     return problem
+
+
+def road_network(tables: dict[str, dict[str, list[Any]]], labels: dict[str, RowLabel]) -> dict[str, Any]:
+    """A road network's nodes and edges tables as the data of :class:`~matcher.model.RoadNetwork`.
+
+    Raises
+    ------
+    ProblemError
+        For a bad column or cell, naming file, row and column.
+
+    """
+    return {name: table_rows(name, tables[name], label=labels.get(name)) for name in NETWORK_COLUMNS
+            if name in tables}
+

@@ -28,7 +28,15 @@ from pathlib import Path
 from typing import Any
 
 from matcher.errors import ProblemError
-from matcher.io.columns import COLUMNS, RowLabel, did_you_mean, problem_from_tables, row_label
+from matcher.io.columns import (
+    COLUMNS,
+    NETWORK_COLUMNS,
+    RowLabel,
+    did_you_mean,
+    problem_from_tables,
+    road_network,
+    row_label,
+)
 from matcher.io.durable import write_atomic
 from matcher.io.files import load_taxonomy_file, read_json, read_text
 from matcher.model import Problem
@@ -37,7 +45,7 @@ __all__ = ["SETTINGS", "RawTable", "read_columns", "read_tables", "write_tables"
 
 REQUIRED_TABLES = ("volunteers", "demands")
 SETTINGS = "settings.json"
-SETTINGS_KEYS = ("taxonomy", "options", "timezone")
+SETTINGS_KEYS = ("taxonomy", "options", "timezone", "travel")
 MAX_ROW_ERRORS = 50
 """A CSV file stops being read after this many malformed lines (all are reported)."""
 
@@ -171,7 +179,7 @@ def _settings(folder: Path) -> dict[str, Any]:
 
 def _check_files(folder: Path, settings: dict[str, Any]) -> None:
     """Every file in the folder is a table, the settings, or the taxonomy they name; else an error."""
-    known = [f"{t}.{fmt}" for t in COLUMNS for fmt in ("csv", "parquet")] + [SETTINGS]
+    known = [f"{t}.{fmt}" for t in (*COLUMNS, *NETWORK_COLUMNS) for fmt in ("csv", "parquet")] + [SETTINGS]
     taxonomy = settings.get("taxonomy")
     allowed = set(known) | ({Path(taxonomy).parts[0]} if isinstance(taxonomy, str) and taxonomy != "builtin"
                             else set())
@@ -211,7 +219,23 @@ def read_tables(folder: str | Path) -> Problem:
     if isinstance(taxonomy, str) and taxonomy != "builtin":
         taxonomy = load_taxonomy_file(folder, taxonomy, source=str(folder / SETTINGS))
     return problem_from_tables(tables, taxonomy=taxonomy, options=settings.get("options"),
-                               timezone=settings.get("timezone"), source=str(folder), labels=labels)
+                               timezone=settings.get("timezone"), travel=_travel(folder, settings),
+                               source=str(folder), labels=labels)
+
+
+def _travel(folder: Path, settings: dict[str, Any]) -> Any:
+    """``settings.json``'s ``travel``, with the folder's road network (``nodes`` and ``edges`` tables) in it."""
+    travel = settings.get("travel")
+    found = {name: _find(folder, name) for name in NETWORK_COLUMNS}
+    if not any(found.values()):
+        return travel
+    if found["nodes"] is None:
+        raise ProblemError([f"{folder}: an edges table needs a nodes table (nodes.csv or nodes.parquet)"])
+    if travel is not None and not isinstance(travel, dict):
+        raise ProblemError([f"{folder / SETTINGS}: travel: must be an object (speed_kmh, detour)"])
+    raws = {name: read_columns(path) for name, path in found.items() if path is not None}
+    network = road_network({n: r.columns for n, r in raws.items()}, {n: r.label for n, r in raws.items()})
+    return {**(travel or {}), "network": {**(travel or {}).get("network", {}), **network}}
 
 
 def _cell(value: Any) -> str:

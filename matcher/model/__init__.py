@@ -22,7 +22,19 @@ from matcher.model.changes import (
 )
 from matcher.model.options import DEFAULT_PRIORITY_WEIGHTS, SolveOptions
 from matcher.model.problem import Problem
-from matcher.model.records import MAX_TEXT, Area, Assignment, Demand, Volunteer, Window
+from matcher.model.records import (
+    MAX_TEXT,
+    Area,
+    Assignment,
+    Demand,
+    Edge,
+    Node,
+    Rating,
+    RoadNetwork,
+    Travel,
+    Volunteer,
+    Window,
+)
 from matcher.model.solution import (
     AssignmentOut,
     LpStats,
@@ -52,14 +64,18 @@ __all__ = [
     "DemandAdded",
     "DemandChanged",
     "DemandWithdrawn",
+    "Edge",
     "Flag",
     "Locator",
     "LpStats",
+    "Node",
     "PairForbidden",
     "Problem",
+    "Rating",
     "Real",
     "RegionStats",
     "RepairStats",
+    "RoadNetwork",
     "Solution",
     "SolveOptions",
     "SolveStats",
@@ -67,6 +83,7 @@ __all__ = [
     "SubSolveStats",
     "Taxonomy",
     "Time",
+    "Travel",
     "Unmet",
     "UnmetReason",
     "Volunteer",

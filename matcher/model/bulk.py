@@ -26,28 +26,32 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from matcher.model.options import SolveOptions
 from matcher.model.problem import Problem
-from matcher.model.records import MAX_TEXT, Area, Assignment, Demand, Volunteer, Window
+from matcher.model.records import MAX_TEXT, Area, Assignment, Demand, Rating, Travel, Volunteer, Window
 from matcher.model.taxonomy import Taxonomy, resolve_taxonomy
 from matcher.model.values import ISO_DATETIME, localize_naive, zone
 
 __all__ = ["FIELDS", "MISSING", "Kind", "fast_problem", "fast_problem_columns"]
 
-Kind = Literal["text", "text?", "real", "real?", "count", "flag", "time", "codes", "windows"]
+Kind = Literal["text", "text?", "real", "real?", "count", "count?", "flag", "time", "codes", "windows"]
 
 FIELDS: dict[type[BaseModel], dict[str, Kind]] = {
     Area: {"id": "text", "lat": "real", "lon": "real", "community": "text?", "street": "text?"},
     Volunteer: {"id": "text", "lat": "real", "lon": "real", "skills": "codes", "availability": "windows",
                 "max_tasks": "count", "max_hours": "real", "max_travel_km": "real", "team_id": "text?",
-                "insured": "flag", "recent_hours": "real"},
+                "insured": "flag", "recent_hours": "real", "max_travel_minutes": "real?", "speed_kmh": "real?",
+                "preferred_categories": "codes"},
     Demand: {"id": "text", "area_id": "text?", "lat": "real?", "lon": "real?", "category": "text",
              "required_skills": "codes", "headcount": "count", "start": "time", "end": "time", "priority": "count",
-             "requires_insured": "flag", "team_id": "text?", "preferred_volunteers": "codes"},
+             "requires_insured": "flag", "team_id": "text?", "preferred_volunteers": "codes", "series_id": "text?",
+             "min_headcount": "count?"},
     Assignment: {"volunteer_id": "text", "demand_id": "text"},
+    Rating: {"volunteer_id": "text", "demand_id": "text?", "series_id": "text?", "stars": "count", "at": "time"},
 }
 """The kind of every field of the records (a test holds it to the models)."""
 
 TABLES: dict[str, type[BaseModel]] = {"areas": Area, "volunteers": Volunteer, "demands": Demand,
-                                      "pinned": Assignment, "forbidden": Assignment, "previous": Assignment}
+                                      "pinned": Assignment, "forbidden": Assignment, "previous": Assignment,
+                                      "ratings": Rating}
 _TAXONOMY: TypeAdapter[Literal["builtin"] | Taxonomy | None] = TypeAdapter(Literal["builtin"] | Taxonomy | None)
 
 
@@ -96,9 +100,9 @@ def _column(model: type[BaseModel], name: str, kind: Kind, values: list[Any], tz
         if any(len(v) < lo or len(v) > MAX_TEXT for v in given if v is not None):
             raise _NotSure
         return values
-    if kind in ("real", "real?", "count"):
-        plain = [v for v in given if not (kind == "real?" and v is None)]
-        if kind == "count":
+    if kind in ("real", "real?", "count", "count?"):
+        plain = [v for v in given if not (kind in ("real?", "count?") and v is None)]
+        if kind in ("count", "count?"):
             if not all(type(v) is int or (type(v) is float and v.is_integer()) for v in plain):
                 raise _NotSure
         elif not all(type(v) is float or type(v) is int for v in plain):
@@ -111,8 +115,8 @@ def _column(model: type[BaseModel], name: str, kind: Kind, values: list[Any], tz
                     ok &= test(x, bound)
             if not ok.all():
                 raise _NotSure
-        if kind == "count":
-            return [v if v is MISSING else int(v) for v in values]
+        if kind in ("count", "count?"):
+            return [v if v is MISSING or v is None else int(v) for v in values]
         return [v if v is MISSING or v is None else float(v) for v in values]
     if kind == "flag":
         if not all(type(v) is bool for v in given):
@@ -235,6 +239,8 @@ def _table(model: type[BaseModel], columns: Mapping[str, list[Any]], n: int, tz:
         for d in out:
             if not d.start < d.end or (d.lat is None) != (d.lon is None) or (d.lat is None and d.area_id is None):
                 raise _NotSure
+            if d.min_headcount is not None and d.min_headcount > d.headcount:
+                raise _NotSure
     return tuple(out)
 
 
@@ -311,6 +317,8 @@ def _problem(tables: dict[str, tuple[Any, ...]], data: Mapping[str, Any]) -> Pro
             raise _NotSure  # an error, which the exact path names
         if not volunteers.issuperset(d.preferred_volunteers):
             raise _NotSure  # a stale soft reference: a warning, which the exact path words
+    if any(r.volunteer_id not in volunteers for r in tables["ratings"]):
+        raise _NotSure
     for name in ("pinned", "forbidden", "previous"):
         pairs = tables[name]
         if len({(a.volunteer_id, a.demand_id) for a in pairs}) != len(pairs):
@@ -325,8 +333,10 @@ def _problem(tables: dict[str, tuple[Any, ...]], data: Mapping[str, Any]) -> Pro
         if any(not skills.issuperset(v.skills) for v in tables["volunteers"]) or any(
                 d.category not in categories or not skills.issuperset(d.required_skills) for d in tables["demands"]):
             raise _NotSure
+    travel = data.get("travel")
     values = {
         **tables,
+        "travel": None if travel is None else Travel.model_validate(travel),
         "options": None if options is None else SolveOptions.model_validate(options),
         "taxonomy": taxonomy,
         "timezone": tz_name,

@@ -46,6 +46,15 @@ class SolveOptions(Frozen):
         default=None, gt=0.0, le=1e9,
         description="refuse a problem whose estimated peak memory exceeds this (default: 90% of what is available)",
     )
+    series_weight: Real = Field(
+        default=3.0, ge=0.0, le=1e6,
+        description="v2: points per volunteer beyond the first who serves a recurring series (one face per household)")
+    quality_weight: Real = Field(
+        default=1.0, ge=0.0, le=1e6,
+        description="v2: points per assignment per star a volunteer's recent mean rating falls short of 5")
+    preference_weight: Real = Field(
+        default=1.0, ge=0.0, le=1e6,
+        description="v2: points per assignment outside the categories a volunteer said they like (when they said)")
     change_weight: Real = Field(
         default=10.0, ge=0.0, le=1e6, description="points per assignment of Problem.previous that is not kept"
     )

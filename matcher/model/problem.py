@@ -12,8 +12,10 @@ Input means what the caller meant (SPEC.md):
   ``area_id``) must name existing records: an error;
 - **soft references** that went stale (a departed volunteer still in a
   demand's ``preferred_volunteers``; a ``forbidden`` or ``previous`` pair naming
-  a withdrawn order or a departed volunteer) are dropped and reported in
-  ``warnings``, which a solve copies into its solution.
+  a withdrawn order or a departed volunteer; a rating of a departed volunteer)
+  are dropped and reported in ``warnings``, which a solve copies into its
+  solution. A rating's demand and series are history: they need not be in the
+  problem.
 
 A problem is immutable; :meth:`Problem.replace` is the one way to derive another.
 """
@@ -28,7 +30,7 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator, mo
 
 from matcher.errors import ProblemError
 from matcher.model.options import SolveOptions
-from matcher.model.records import Area, Assignment, Demand, Frozen, Volunteer
+from matcher.model.records import Area, Assignment, Demand, Frozen, Rating, Travel, Volunteer
 from matcher.model.taxonomy import Taxonomy, resolve_taxonomy
 from matcher.model.validation import (
     Locator,
@@ -50,7 +52,8 @@ class Problem(Frozen):
     which the change term of the secondary objective prefers to keep) and
     ``taxonomy`` (``"builtin"`` or an inline :class:`Taxonomy`; when set, every
     category and skill code must come from it); ``warnings`` (what reading the
-    input noticed and left out, e.g. stale soft references).
+    input noticed and left out, e.g. stale soft references). SPEC's v2 fields:
+    ``timezone``, ``travel`` and ``ratings``.
     """
 
     areas: tuple[Area, ...] = ()
@@ -62,6 +65,8 @@ class Problem(Frozen):
     options: SolveOptions | None = None
     taxonomy: Literal["builtin"] | Taxonomy | None = None
     timezone: str | None = Field(default=None, description="IANA zone for times written without an offset")
+    travel: Travel | None = Field(default=None, description="v2: reach and time between tasks by travel minutes")
+    ratings: tuple[Rating, ...] = Field(default=(), description="v2: past ratings after service (评单)")
     warnings: tuple[str, ...] = Field(default=(), description="what reading the input left out, and why")
 
     @field_validator("timezone")
@@ -250,6 +255,17 @@ def _drop_stale(data: dict[str, Any], where: Any) -> list[str]:
             update={"preferred_volunteers": tuple(kept)})
     if out:
         data["demands"] = demands
+    ratings = data.get("ratings")
+    if isinstance(ratings, list | tuple):
+        kept_ratings = []
+        for i, r in enumerate(ratings):
+            vid = _field(r, "volunteer_id")
+            if isinstance(vid, str) and vid not in volunteer_ids:
+                out.append(f"{where(('ratings', i, 'volunteer_id'))}: unknown volunteer {vid!r}, rating dropped")
+            else:
+                kept_ratings.append(r)
+        if len(kept_ratings) != len(ratings):
+            data["ratings"] = kept_ratings
     for name in ("forbidden", "previous"):
         pairs = data.get(name)
         if not isinstance(pairs, list | tuple):

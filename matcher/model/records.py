@@ -23,7 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from matcher.model.values import Count, Flag, Real, Time
 
-__all__ = ["MAX_TEXT", "Area", "Assignment", "Demand", "Frozen", "Volunteer", "Window"]
+__all__ = ["MAX_TEXT", "Area", "Assignment", "Demand", "Edge", "Frozen", "Node", "Rating", "RoadNetwork", "Travel",
+           "Volunteer", "Window"]
 
 MAX_TEXT = 500
 """Longest id, code or name accepted (characters)."""
@@ -77,6 +78,13 @@ class Volunteer(Frozen):
     team_id: str | None = None
     insured: Flag = True
     recent_hours: Real = Field(default=0.0, ge=0.0, le=100_000.0)
+    max_travel_minutes: Real | None = Field(
+        default=None, gt=0.0, le=1440.0,
+        description="v2: how far from home by travel time (with Problem.travel): rule 3 in minutes")
+    speed_kmh: Real | None = Field(
+        default=None, gt=0.0, le=200.0, description="v2: this volunteer's speed (walks, cycles, drives)")
+    preferred_categories: tuple[str, ...] = Field(
+        default=(), max_length=50, description="v2: what they like to do (a preference, not a rule)")
 
 
 class Demand(Frozen):
@@ -95,11 +103,17 @@ class Demand(Frozen):
     requires_insured: Flag = False
     team_id: str | None = None
     preferred_volunteers: tuple[str, ...] = Field(default=(), max_length=100)
+    series_id: str | None = Field(
+        default=None, description="v2: the visits of one recurring service (a household's weekly visits)")
+    min_headcount: Count | None = Field(
+        default=None, ge=1, le=100_000, description="v2: send nobody, or at least this many (a crew)")
 
     @model_validator(mode="after")
     def _check(self) -> Self:
         if not self.start < self.end:
             raise ValueError(f"start ({self.start.isoformat()}) must be before end ({self.end.isoformat()})")
+        if self.min_headcount is not None and self.min_headcount > self.headcount:
+            raise ValueError(f"min_headcount ({self.min_headcount}) must be at most headcount ({self.headcount})")
         if (self.lat is None) != (self.lon is None):
             raise ValueError("lat and lon must be given together")
         if self.lat is None and self.area_id is None:
@@ -112,3 +126,64 @@ class Assignment(Frozen):
 
     volunteer_id: str
     demand_id: str
+
+
+class Rating(Frozen):
+    """A resident's rating after a service (评单): of a volunteer, on a demand and/or a recurring series (v2)."""
+
+    volunteer_id: str = Field(min_length=1)
+    demand_id: str | None = None
+    series_id: str | None = None
+    stars: Count = Field(ge=1, le=5)
+    at: Time
+
+
+class Node(Frozen):
+    """A node of a road network (v2)."""
+
+    id: str = Field(min_length=1)
+    lat: Real = Latitude
+    lon: Real = Longitude
+
+
+class Edge(Frozen):
+    """A road between two nodes, and the minutes it takes at the network's speed (both ways, v2)."""
+
+    source: str = Field(min_length=1)
+    target: str = Field(min_length=1)
+    minutes: Real = Field(ge=0.0, le=10_000.0)
+
+
+class RoadNetwork(Frozen):
+    """An optional road network: shortest paths replace the detour over the straight line (v2)."""
+
+    nodes: tuple[Node, ...] = Field(min_length=1, max_length=1_000_000)
+    edges: tuple[Edge, ...] = Field(default=(), max_length=5_000_000)
+    speed_kmh: Real = Field(default=4.5, gt=0.0, le=200.0,
+                            description="the speed the edges' minutes are at (a volunteer's own speed scales them)")
+
+    @model_validator(mode="after")
+    def _known_nodes(self) -> Self:
+        ids = {n.id for n in self.nodes}
+        if len(ids) != len(self.nodes):
+            raise ValueError("node ids must be unique")
+        bad = [e for e in self.edges if e.source not in ids or e.target not in ids]
+        if bad:
+            raise ValueError(f"edge {bad[0].source!r} -> {bad[0].target!r} names an unknown node "
+                             f"({len(bad)} such edges)")
+        return self
+
+
+class Travel(Frozen):
+    """Travel times (v2): reach and the time between tasks by minutes, not straight-line kilometres.
+
+    A trip of ``km`` straight-line kilometres takes ``km * detour / speed * 60`` minutes at the
+    volunteer's ``speed_kmh`` (else this default); with a ``network``, the shortest path between the
+    nodes nearest the two places replaces ``km * detour`` (its minutes scaled from the network's speed
+    to the volunteer's).
+    """
+
+    speed_kmh: Real = Field(default=4.5, gt=0.0, le=200.0, description="default speed (4.5: walking)")
+    detour: Real = Field(default=1.3, ge=1.0, le=10.0, description="route km per straight-line km")
+    network: RoadNetwork | None = None
+

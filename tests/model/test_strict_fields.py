@@ -25,27 +25,34 @@ FIELDS: dict[tuple[str, str], list[Any]] = {
     ("volunteers", "id"): TEXT, ("volunteers", "lat"): REAL, ("volunteers", "lon"): REAL,
     ("volunteers", "skills"): CODES, ("volunteers", "max_tasks"): COUNT, ("volunteers", "max_hours"): REAL,
     ("volunteers", "max_travel_km"): REAL, ("volunteers", "team_id"): TEXT, ("volunteers", "insured"): FLAG,
-    ("volunteers", "recent_hours"): REAL,
+    ("volunteers", "recent_hours"): REAL, ("volunteers", "max_travel_minutes"): REAL,
+    ("volunteers", "speed_kmh"): REAL, ("volunteers", "preferred_categories"): CODES,
     ("demands", "id"): TEXT, ("demands", "area_id"): TEXT, ("demands", "lat"): REAL, ("demands", "lon"): REAL,
     ("demands", "category"): TEXT, ("demands", "required_skills"): CODES, ("demands", "headcount"): COUNT,
     ("demands", "start"): TIME, ("demands", "end"): TIME, ("demands", "priority"): COUNT,
     ("demands", "requires_insured"): FLAG, ("demands", "team_id"): TEXT, ("demands", "preferred_volunteers"): CODES,
+    ("demands", "series_id"): TEXT, ("demands", "min_headcount"): COUNT,
+    ("ratings", "volunteer_id"): TEXT, ("ratings", "demand_id"): TEXT, ("ratings", "series_id"): TEXT,
+    ("ratings", "stars"): COUNT, ("ratings", "at"): TIME,
 }
 OPTIONS: dict[str, list[Any]] = {
     "time_limit_s": REAL, "seed": COUNT, "threads": COUNT, "travel_weight": REAL, "recent_hours_weight": REAL,
     "load_weight": REAL, "continuity_weight": REAL, "max_memory_mb": REAL, "change_weight": REAL,
+    "series_weight": REAL, "quality_weight": REAL, "preference_weight": REAL,
 }
 
 
 def tiny() -> dict[str, Any]:
     data: dict[str, Any] = json.loads((DATA / "tiny.json").read_text())
     data["areas"][0].update(community="C", street="S")
+    data["ratings"] = [{"volunteer_id": "a", "stars": 4, "at": "2026-11-20T10:00:00+08:00"}]
     return data
 
 
 def test_every_field_of_the_contract_is_listed() -> None:
-    from matcher import Area, Demand, Volunteer
+    from matcher.model import Area, Demand, Rating, Volunteer
 
+    assert {f for (t, f) in FIELDS if t == "ratings"} == set(Rating.model_fields)
     listed = {f for (t, f) in FIELDS if t == "volunteers"}
     assert listed == set(Volunteer.model_fields) - {"availability"}
     assert {f for (t, f) in FIELDS if t == "demands"} == set(Demand.model_fields)
@@ -60,7 +67,7 @@ def test_a_wrong_type_is_a_named_error(table: str, field: str) -> None:
         data[table][0][field] = value
         with pytest.raises(ProblemError) as err:
             Problem.from_dict(data, source="p.json")
-        rid = data[table][0]["id"] if field != "id" else None
+        rid = data[table][0].get("id") if field != "id" else None
         where = f"p.json.{table}[0]" + (f" (id {rid!r})" if isinstance(rid, str) else "") + f".{field}"
         assert any(line.startswith(where) for line in err.value.errors), (value, err.value.errors)
 
@@ -80,6 +87,15 @@ def test_options_refuse_other_types(field: str) -> None:
         data["options"] = {field: value}
         with pytest.raises(ProblemError, match=rf"options\.{field}"):
             Problem.from_dict(data)
+
+
+def test_travel_refuses_other_types() -> None:
+    node = {"id": "n", "lat": 39.9, "lon": 116.4}
+    for travel in ({"speed_kmh": "4.5"}, {"detour": True}, {"network": {"nodes": [{**node, "lat": "39.9"}]}},
+                   {"network": {"nodes": [node],
+                                "edges": [{"source": "n", "target": "n", "minutes": "5"}]}}):
+        with pytest.raises(ProblemError, match=r"travel\."):
+            Problem.from_dict({**tiny(), "travel": travel})
 
 
 def test_taxonomy_weights_and_pairs_refuse_other_types() -> None:
