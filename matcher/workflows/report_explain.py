@@ -31,9 +31,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from matcher.dispatch.explain import NEAR_FACTOR, Exclusion
 from matcher.engine.arrays import ProblemArrays
@@ -107,7 +107,7 @@ class _Near:
     def __init__(self, arr: ProblemArrays, vols: I64) -> None:
         self.arr, self.vols = arr, vols
         self.reach_km = float(NEAR_FACTOR * arr.v_max_travel_km[vols].max()) if len(vols) else 0.0
-        self._tree: cKDTree | None = None
+        self._tree: Any = None
 
     def count(self, dems: I64) -> I64:
         """How many of the volunteers are near each demand row of ``dems``."""
@@ -118,8 +118,11 @@ class _Near:
         return grid.count(arr.d_lat[dems], arr.d_lon[dems])
 
     @property
-    def tree(self) -> cKDTree:
+    def tree(self) -> Any:
+        """A k-d tree (scipy's, imported here: half a second) of the volunteers' unit vectors."""
         if self._tree is None:
+            from scipy.spatial import cKDTree
+
             self._tree = cKDTree(self.arr.v_unit[self.vols])
         return self._tree
 
