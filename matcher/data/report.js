@@ -107,7 +107,6 @@
     prev.addEventListener("click", () => { page--; draw(); });
     next.addEventListener("click", () => { page++; draw(); });
     draw();
-    return { show: (q) => { search.value = q; apply(); if (rows.length) toggle(body.firstChild, rows[0]); } };
   }
 
   function summary() {
@@ -143,15 +142,22 @@
 
   // --- the run report: explanations and rosters ---
   const D = P.demands, V = P.volunteers;
-  let rosterTable = null;
   function volLink(i) {
     const a = el("a", { cls: "vol", text: V.id[i] });
-    a.addEventListener("click", (e) => {
-      e.stopPropagation();
-      document.getElementById("roster").scrollIntoView();
-      rosterTable.show(V.id[i]);
-    });
+    a.addEventListener("click", (e) => { e.stopPropagation(); openWeek(i); });
     return a;
+  }
+  function openWeek(vi) {  // a volunteer's week in a dialog, over the explanation that named them
+    let dlg = document.getElementById("week-dialog");
+    if (!dlg) {
+      dlg = el("dialog", { id: "week-dialog" });
+      dlg.addEventListener("click", (e) => { if (e.target === dlg) dlg.close(); });
+      document.body.append(dlg);
+    }
+    const close = el("button", { cls: "close", text: "×" });
+    close.addEventListener("click", () => dlg.close());
+    dlg.replaceChildren(close, week(vi));
+    dlg.showModal();
   }
   function orderLabel(j) {
     return D.id[j] + " · " + P.categories[D.cat[j]] + " · " + t("priority") + " " + D.prio[j];
@@ -159,7 +165,8 @@
   function explanation(u) {
     const j = u[0], box = el("div", { cls: "explain" });
     box.append(el("div", { text: orderLabel(j) + " · " + span(D.start[j], D.end[j]) + " · " +
-      t("headcount") + " " + D.head[j] + " · " + t("filled") + " " + D.filled[j] }));
+      t("headcount") + " " + D.head[j] + " · " + t("filled") + " " + D.filled[j] +
+      (u[5].length ? " · " + t("needs") + " " + u[5].map((k) => P.skills[k]).join(", ") : "") }));
     for (const [code, n] of u[1]) {
       const r = P.summary.reasons.find((x) => x.code === code);
       box.append(el("div", {}, [el("span", { cls: "reason-pill", text: r.name + " × " + n }),
@@ -171,9 +178,10 @@
     if (!counts.childNodes.length) counts.append(el("span", { text: t("none") }));
     box.append(counts);
     box.append(el("h4", { text: t("closest") }));
-    const ul = el("ul");
-    for (const [vi, km, k, taken] of u[3]) {
-      const li = el("li", {}, [volLink(vi), " · " + km.toFixed(2) + " " + t("km") + " · " + P.exclusions[k]]);
+    const ul = el("ul"), N = P.notes;
+    for (let i = u[3]; i < u[4]; i++) {
+      const taken = N.taken.slice(N.taken_start[i], N.taken_start[i + 1]);
+      const li = el("li", {}, [volLink(N.v[i]), " · " + N.km[i].toFixed(2) + " " + t("km") + " · " + P.exclusions[N.reason[i]]]);
       if (taken.length) {
         li.append(" · " + t("taken_by") + " ");
         taken.forEach((dj, n) => li.append((n ? ", " : "") + D.id[dj] + " (" + t("priority") + " " + D.prio[dj] + ", " +
@@ -182,7 +190,7 @@
       }
       ul.append(li);
     }
-    if (!u[3].length) ul.append(el("li", { text: t("none") }));
+    if (u[3] === u[4]) ul.append(el("li", { text: t("none") }));
     box.append(ul);
     return box;
   }
@@ -249,13 +257,13 @@
       { title: t("hours"), num: true, cell: (vi) => V.hours[vi] },
       { title: t("travel"), num: true, cell: (vi) => V.km[vi] },
     ];
-    rosterTable = table(s, { rows: rows, columns: columns, text: (vi) => V.id[vi] + " " + teamName(vi), detail: week });
+    table(s, { rows: rows, columns: columns, text: (vi) => V.id[vi] + " " + teamName(vi), detail: week });
   }
   function teamSection() {
     const s = section("teams", t("teams"), t("teams_note"));
     const TM = P.teams, members = new Map();
     for (const vi of byVol.keys()) { const k = V.team[vi]; if (!members.has(k)) members.set(k, []); members.get(k).push(vi); }
-    const rows = [...members.keys()].sort((a, b) => a - b);
+    const rows = [...members.keys()].sort((a, b) => (a < 0) - (b < 0) || a - b);  // no team last
     const sum = (k, f) => (members.get(k) || []).reduce((a, vi) => a + f(vi), 0);
     table(s, {
       rows: rows,

@@ -14,8 +14,9 @@ points inside it:
   wholly inside are *ambiguous*, and only their points are tested one by one
   with the same haversine as :mod:`matcher.engine.geometry`.
 
-Cells are about a 24th of the reach on a side, so the ambiguous ring holds a
-few percent of the points. Longitudes are taken as they are: the points and
+Rows are a 16th of the reach high and cells a quarter as wide (the best of the
+sizes tried on the district), so the ambiguous ring holds a few percent of the
+points. Longitudes are taken as they are: the points and
 queries must not straddle the antimeridian (a district never does).
 """
 
@@ -30,8 +31,10 @@ from matcher.engine.types import EARTH_RADIUS_KM, F64, I64
 
 __all__ = ["ReachGrid"]
 
-CELLS_PER_REACH = 24
-"""Grid cells per largest reach, along a side (fewer when there are few points or a wide area)."""
+CELLS_PER_REACH = 16
+"""Grid rows per largest reach (fewer when there are few points or a wide area)."""
+_COLUMNS_PER_ROW = 4
+"""Cells are this many times narrower than high: a row's ambiguous cells then hold fewer points."""
 _ROWS_PER_CHUNK = 1_000_000
 _TIE = 1e-12
 """Dot products of unit vectors this close to the cosine of the reach are decided by the haversine itself."""
@@ -53,10 +56,10 @@ class ReachGrid:
         span_phi = (float(phi.max()) - self.phi0) if n else 0.0
         cos_mid = max(math.cos(self.phi0 + span_phi / 2), 0.05)
         span_lam = (float(lam.max()) - self.lam0) * cos_mid if n else 0.0
-        # cells of about a 24th of the reach, but no more than ~8 per point (and 4 million in all)
+        # rows of a 16th of the reach, but no more than ~8 cells per point (and 4 million in all)
         budget = min(4_000_000, 8 * n + 1024)
         g = max(self.theta_hi / CELLS_PER_REACH, math.sqrt((span_phi + 1e-9) * (span_lam + 1e-9) / budget), 1e-9)
-        self.g_phi, self.g_lam = g, g / cos_mid
+        self.g_phi, self.g_lam = g, g / cos_mid / 8
         rows = np.floor((phi - self.phi0) / self.g_phi).astype(np.int64)
         cols = np.floor((lam - self.lam0) / self.g_lam).astype(np.int64)
         self.nrows = int(rows.max()) + 1 if n else 1

@@ -149,17 +149,23 @@ def _summary(problem: Problem, solution: Solution, filled: I64, unmet_by: dict[s
 
 
 def area_rows(problem: Problem, filled: I64, unmet_by: dict[str, dict[str, int]]) -> list[list[Any]]:
-    """Per area: id, lat, lon, community, street, seats, filled, then unmet seats per reason (SPEC's order)."""
-    acc: dict[str, list[int]] = {a.id: [0, 0] + [0] * len(UnmetReason) for a in problem.areas}
-    for d, f in zip(problem.demands, filled.tolist()):
-        if d.area_id is None:
-            continue
-        row = acc[d.area_id]
-        row[0] += d.headcount
-        row[1] += min(f, d.headcount)
-        for i, r in enumerate(UnmetReason):
-            row[2 + i] += unmet_by.get(d.id, {}).get(r.value, 0)
-    return [[a.id, a.lat, a.lon, a.community or "", a.street or "", *acc[a.id]] for a in problem.areas]
+    """Per area: id, lat, lon, community, street, seats, filled, then unmet seats per reason (SPEC's order).
+
+    ``filled[i]`` is the seats filled of ``problem.demands[i]``; ``unmet_by`` maps demand id -> reason -> seats.
+    """
+    index = {a.id: i for i, a in enumerate(problem.areas)}
+    area = np.array([index[d.area_id] if d.area_id is not None else -1 for d in problem.demands], dtype=np.int64)
+    heads = np.array([d.headcount for d in problem.demands], dtype=np.int64)
+    acc = np.zeros((len(problem.areas) + 1, 2 + len(UnmetReason)), dtype=np.int64)  # the last row: no area
+    np.add.at(acc[:, 0], area, heads)
+    np.add.at(acc[:, 1], area, np.minimum(filled, heads))
+    reasons = {r.value: 2 + i for i, r in enumerate(UnmetReason)}
+    demand_area = dict(zip((d.id for d in problem.demands), area.tolist()))
+    for did, per in unmet_by.items():
+        for reason, n in per.items():
+            acc[demand_area[did], reasons[reason]] += n
+    return [[a.id, a.lat, a.lon, a.community or "", a.street or "", *acc[i].tolist()]
+            for i, a in enumerate(problem.areas)]
 
 
 def run_payload(inputs: RunInputs, options: ReportOptions) -> dict[str, Any]:
@@ -215,18 +221,21 @@ def run_payload(inputs: RunInputs, options: ReportOptions) -> dict[str, Any]:
     teams = {"id": arr.team_ids, "members": np.bincount(arr.v_team[arr.v_team >= 0],
                                                       minlength=len(arr.team_ids)).tolist(),
              "sent": used[:-1].tolist() if len(arr.team_ids) else []}
-    unmet_order = sorted(range(len(notes.demands)), key=lambda j: (-int(arr.d_priority[notes.demands[j]]),
-                                                                   int(arr.d_start[notes.demands[j]]), j))
+    # unmet orders, most urgent and earliest first; each names its notes as a range of the notes' columns
+    order = np.lexsort((np.arange(len(notes.demands)), arr.d_start[notes.demands], -arr.d_priority[notes.demands]))
     note_start = np.searchsorted(notes.note_of, np.arange(len(notes.demands) + 1))
-    unmet_rows: list[list[Any]] = []
-    for j in unmet_order:
-        row = int(notes.demands[j])
-        lines = [[int(vpos[notes.volunteer[i]]), round(float(notes.km[i]), 2), int(notes.reason[i]),
-                  dpos[notes.taken[notes.taken_start[i]:notes.taken_start[i + 1]]].tolist()]
-                 for i in range(note_start[j], note_start[j + 1])]
-        per = unmet_by[arr.demand_ids[row]]
-        unmet_rows.append([int(dpos[row]), [[r.value, per[r.value]] for r in UnmetReason if r.value in per],
-                           notes.counts[j].tolist(), lines])
+    skills = sorted({s for row in notes.demands.tolist() for s in problem.demands[row].required_skills})
+    skill_pos = {s: i for i, s in enumerate(skills)}
+    unmet_rows = [[int(dpos[row]), [[r.value, per[r.value]] for r in UnmetReason if r.value in per], counts, a, b,
+                   [skill_pos[s] for s in problem.demands[row].required_skills]]
+                  for row, counts, a, b in zip(notes.demands[order].tolist(), notes.counts[order].tolist(),
+                                               note_start[order].tolist(), note_start[order + 1].tolist())
+                  for per in (unmet_by[arr.demand_ids[row]],)]
+    tax = problem.resolved_taxonomy() or builtin_taxonomy()
+    skill_names = tax.skill_names(lang)
+    note_columns = {"v": vpos[notes.volunteer].tolist(), "km": np.round(notes.km, 2).tolist(),
+                    "reason": notes.reason.tolist(), "taken_start": notes.taken_start.tolist(),
+                    "taken": dpos[notes.taken].tolist()}
     return {
         "kind": "run", "lang": lang, "title": inputs.title,
         "summary": _summary(problem, solution, filled, unmet_by, names, lang),
@@ -236,10 +245,10 @@ def run_payload(inputs: RunInputs, options: ReportOptions) -> dict[str, Any]:
         "exclusion_codes": [e.value for e in EXCLUSIONS],
         "areas": {"id": [a.id for a in problem.areas], "community": [a.community or "" for a in problem.areas],
                   "street": [a.street or "" for a in problem.areas]},
-        "categories": [names.get(c, c) for c in cats],
+        "categories": [names.get(c, c) for c in cats], "skills": [skill_names.get(x, x) for x in skills],
         "demands": demands, "volunteers": volunteers, "teams": teams,
         "tasks": {"v": vpos[tv].tolist(), "d": dpos[td].tolist(), "km": np.round(km, 2).tolist()},
-        "unmet": unmet_rows,
+        "unmet": unmet_rows, "notes": note_columns,
         "personal": "included" if columns else "left_out" if any(inputs.personal.values()) else "none",
         "heat": week_heat(arr, offsets, unmet_seats),
     }

@@ -175,8 +175,13 @@ def _nearest_where(c: _Near, dems: I64, need: I64, keep: Callable[[I64, I64], B]
     return np.concatenate(out_v), np.concatenate(out_d), np.concatenate(out_km)
 
 
-def _available_near(arr: ProblemArrays, dems: I64) -> tuple[I64, I64, F64]:
-    """Skilled, near and available pairs: each distinct demand window against the volunteers free for it."""
+def _available_near(arr: ProblemArrays, dems: I64, needs: U64, need_of: I64) -> tuple[I64, I64, F64]:
+    """Skilled, near and available pairs, with their km.
+
+    Per distinct demand window and set of skills: its demands against the
+    volunteers who hold the skills and whose availability holds the window.
+    ``needs[need_of[i]]`` is demand ``dems[i]``'s skill bitset.
+    """
     empty = np.zeros(0, dtype=np.int64)
     if len(dems) == 0 or len(arr.w_vol) == 0:
         return empty, empty.copy(), np.zeros(0)
@@ -191,26 +196,28 @@ def _available_near(arr: ProblemArrays, dems: I64) -> tuple[I64, I64, F64]:
     g = np.repeat(lo - np.cumsum(n) + n, n) + np.arange(int(n.sum()))
     ok = we[g] <= arr.w_end[win]
     g, vol = g[ok], arr.w_vol[win[ok]]
-    by_group = np.argsort(g, kind="stable")
+    by_group = np.argsort(g.astype(np.int32) if len(keys) < 2**31 else g, kind="stable")
     g, vol = g[by_group], vol[by_group]
     vol_start = np.searchsorted(g, np.arange(len(keys) + 1))
-    dem_order = np.argsort(group, kind="stable")
+    dem_order = np.lexsort((need_of, group))
     dem_start = np.searchsorted(group[dem_order], np.arange(len(keys) + 1))
+    holds = [((arr.v_skills & need) == need).all(axis=1) for need in needs]
     cos_reach = np.cos(np.minimum(NEAR_FACTOR * arr.v_max_travel_km / EARTH_RADIUS_KM, math.pi))
     parts: list[tuple[I64, I64]] = []
     for k in range(len(keys)):
-        vols = vol[vol_start[k]:vol_start[k + 1]]
-        mine = dems[dem_order[dem_start[k]:dem_start[k + 1]]]
-        if len(vols) == 0:
+        free = vol[vol_start[k]:vol_start[k + 1]]
+        mine = dem_order[dem_start[k]:dem_start[k + 1]]
+        if len(free) == 0:
             continue
-        # cos of the angle between home and demand against cos of the reach (the boundary is tested exactly below)
-        i, j = np.nonzero(arr.d_unit[mine] @ arr.v_unit[vols].T >= cos_reach[vols][None, :] - 1e-12)
-        parts.append((vols[j], mine[i]))
+        cut = np.flatnonzero(np.diff(need_of[mine])) + 1
+        for part in np.split(mine, cut):
+            vols = free[holds[int(need_of[part[0]])][free]]
+            # cos of the angle between home and demand against cos of the reach (the boundary is tested exactly below)
+            i, j = np.nonzero(arr.d_unit[dems[part]] @ arr.v_unit[vols].T >= cos_reach[vols][None, :] - 1e-12)
+            parts.append((vols[j], dems[part][i]))
     if not parts:
         return empty, empty.copy(), np.zeros(0)
     v, d = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-    keep = _skilled(arr, v, d)
-    v, d = v[keep], d[keep]
     km = haversine_km(arr.v_lat[v], arr.v_lon[v], arr.d_lat[d], arr.d_lon[d])
     near = km <= NEAR_FACTOR * arr.v_max_travel_km[v]
     return v[near], d[near], km[near]
@@ -276,7 +283,7 @@ def explain_unmet(arr: ProblemArrays, task_v: I64, task_d: I64, demands: I64, *,
             skilled[rows] = sum((c.count(dems[rows]) for c in holders[g]), np.zeros(len(rows), dtype=np.int64))
     # the skilled, near and available, each with its reason
     by_volunteer = np.argsort(task_v, kind="stable")
-    v, d, km = _available_near(arr, dems)
+    v, d, km = _available_near(arr, dems, needs, need_of)
     reason, taken_start, taken = _reasons(arr, v, d, (task_v[by_volunteer], task_d[by_volunteer]))
     at = np.searchsorted(dems, d)
     counts = np.zeros((m, len(EXCLUSIONS)), dtype=np.int64)

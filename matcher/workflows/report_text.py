@@ -113,6 +113,7 @@ UI: dict[str, dict[Lang, str]] = {
     "time": {"zh": "时间", "en": "time"},
     "missing": {"zh": "缺口", "en": "unmet"},
     "headcount": {"zh": "需求", "en": "wanted"},
+    "needs": {"zh": "所需技能", "en": "needs"},
     "near_counts": {"zh": "附近志愿者（两倍服务半径内）", "en": "Volunteers near (within twice their range)"},
     "closest": {"zh": "最接近能派的志愿者", "en": "Closest to being able to go"},
     "taken_by": {"zh": "被占用于", "en": "taken by"},
