@@ -51,9 +51,9 @@ from matcher.workflows.report import (
     REPORT_NAME,
     ReportOptions,
     RunInputs,
-    report_seconds,
     run_report_html,
     write_report,
+    write_seconds,
 )
 
 __all__ = ["WRITE_SHARE", "RunResult", "resolve_options", "run_batch"]
@@ -61,7 +61,7 @@ __all__ = ["WRITE_SHARE", "RunResult", "resolve_options", "run_batch"]
 log = logging.getLogger(__name__)
 
 WRITE_SHARE = 0.05
-"""Share of the time limit kept back for writing the outputs (at least :func:`report_seconds`: the report's build)."""
+"""Share of the time limit kept back for writing the outputs; at least :func:`write_seconds` (tables and report)."""
 
 
 @dataclass(frozen=True)
@@ -184,7 +184,7 @@ def run_batch(
         seconds["previous"] = round(time.perf_counter() - t, 4)
         log.info("previous plan %s: %d assignments to keep if possible, %d no longer possible", previous,
                  len(problem.previous), len(stale))
-    deadline = started + options.time_limit_s - max(WRITE_SHARE * options.time_limit_s, report_seconds(problem))
+    deadline = started + options.time_limit_s - max(WRITE_SHARE * options.time_limit_s, write_seconds(problem))
     solved = solve_keeping(problem, options, deadline=deadline)
     solution = solved.solution
     seconds.update({f"solve.{k}": v for k, v in solution.stats.get("seconds", {}).items()})

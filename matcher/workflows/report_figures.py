@@ -25,7 +25,7 @@ __all__ = ["FONT", "bars_figure", "case_bars_figure", "heat_figure", "map_figure
 
 FONT = '"Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", "WenQuanYi Zen Hei", sans-serif'
 """CSS fonts of the page and its charts: CJK-capable first."""
-_LABEL_AREAS, _LABEL_COMMUNITIES = 40, 150
+_LABEL_AREAS, _LABEL_COMMUNITIES = 40, 60
 """Label each area up to this many areas, else each community up to this many, else each street."""
 
 

@@ -22,7 +22,7 @@ from matcher.engine import solve_keeping
 from matcher.engine.arrays import build_arrays
 from matcher.workflows.batch import run_batch
 from matcher.workflows.charts import cjk_font, draw_charts
-from matcher.workflows.report import ReportOptions, RunInputs, report_seconds, run_report_html
+from matcher.workflows.report import ReportOptions, RunInputs, run_report_html, write_seconds
 from matcher.workflows.report_data import week_heat
 from matcher.workflows.report_explain import EXCLUSIONS, explain_unmet
 
@@ -183,7 +183,7 @@ def test_the_run_keeps_time_for_the_report(tmp_path: Path, tiny_path: Path) -> N
                        report=ReportOptions(lang="en"))
     assert "Fill rate" in (result.path / "report.html").read_text(encoding="utf-8")
     assert result.manifest["outputs"]["report.html"]
-    assert 0 < result.manifest["seconds"]["report"] < report_seconds(load_problem(tiny_path))
+    assert 0 < result.manifest["seconds"]["report"] < write_seconds(load_problem(tiny_path))
 
 
 def test_png_charts_draw_chinese_with_a_cjk_font(tmp_path: Path) -> None:
