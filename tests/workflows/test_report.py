@@ -203,3 +203,15 @@ def test_png_charts_draw_chinese_with_a_cjk_font(tmp_path: Path) -> None:
         warnings.simplefilter("error")  # matplotlib warns "Glyph ... missing from font(s)" for each box it draws
         names = draw_charts(tables, ["基准"], tmp_path, title="流感", lang="zh", names={"health": "医疗健康"})
     assert names == ["coverage_by_category.png", "coverage_by_priority.png", "unmet_by_area.png"]
+
+
+def test_command_line_language_and_personal_flags(tmp_path: Path, tiny_path: Path) -> None:
+    from matcher.cli.main import main
+
+    assert main(["run", str(tiny_path), "--out", str(tmp_path / "runs"), "--time-limit", "5", "--lang", "en",
+                 "--report-personal", "-q"]) == 0
+    p = payload((tmp_path / "runs" / "latest" / "report.html").read_text(encoding="utf-8"))
+    assert p["lang"] == "en" and p["personal"] == "none"  # the table reader passes no personal columns yet
+    with pytest.raises(SystemExit) as stop:
+        main(["run", str(tiny_path), "--out", str(tmp_path / "runs"), "--lang", "fr"])
+    assert stop.value.code == 2
