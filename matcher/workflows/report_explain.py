@@ -14,16 +14,21 @@ same two things a report needs:
 
 How, without testing every near volunteer one by one. A volunteer is near a
 demand when the great-circle distance is at most ``NEAR_FACTOR`` times their
-``max_travel_km``. Volunteers are grouped by their range, and k-d trees of
-their unit vectors (chord distance is a monotone function of great-circle
-distance) *count* the near and the skilled near without listing them. The
-first rule a near volunteer breaks is, in SPEC's order, a missing skill, then
-availability; so ``missing_skill = near - skilled near`` and ``not_available =
-skilled near - skilled near available``. Only the last set is listed (a
-volunteer is available for few windows), per distinct demand window, and the
-rest of the rule table (:data:`matcher.engine.rules.PAIR_RULES`) and the
-capacity tests run on it as arrays. Notes of the two counted reasons are found
-by nearest-neighbour queries that widen until enough are found.
+``max_travel_km``. The first rule a near volunteer breaks is, in SPEC's order,
+a missing skill, then availability; so ``missing_skill = near - skilled near``
+and ``not_available = skilled near - skilled near available``. The first two
+are *counted* without listing anyone: volunteers are grouped by their range,
+and a :class:`~matcher.workflows.near_count.ReachGrid` per group counts those
+that reach each demand. Only the last set is listed (a volunteer is free for
+few windows): per distinct demand window and set of skills, its demands
+against the volunteers who hold the skills and are free then, by dot products
+of unit vectors. The rest of the rule table
+(:data:`matcher.engine.rules.PAIR_RULES`) and the capacity tests run on it as
+arrays. Notes of the two counted reasons come from k-d trees (scipy), asked
+for the nearest few, then more, until enough are found.
+
+On the district preset (80,000 volunteers, 8,000 unmet orders) this takes
+about 2.5 s of CPU, against about 0.2 s per order for ``explain_demand``.
 """
 
 from __future__ import annotations
@@ -265,7 +270,7 @@ def explain_unmet(arr: ProblemArrays, task_v: I64, task_d: I64, demands: I64, *,
     ``task_v[i]``, ``task_d[i]`` are the plan's assignments as rows of ``arr``.
     The counts and notes equal ``explain_demand``'s ``near_by_reason`` and its
     first ``k`` candidates other than the assigned (tests hold them to it).
-    Time: about 2 s for the 8,000 unmet orders of a district (80,000 volunteers).
+    Time: about 2.5 s of CPU for the 8,000 unmet orders of a district (80,000 volunteers).
     """
     dems = np.unique(np.asarray(demands, dtype=np.int64))
     m = len(dems)

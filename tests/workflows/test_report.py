@@ -215,3 +215,16 @@ def test_command_line_language_and_personal_flags(tmp_path: Path, tiny_path: Pat
     with pytest.raises(SystemExit) as stop:
         main(["run", str(tiny_path), "--out", str(tmp_path / "runs"), "--lang", "fr"])
     assert stop.value.code == 2
+
+
+@pytest.mark.parametrize("volunteers,demands", [(0, 0), (1, 0), (0, 1), (1, 1)])
+def test_a_page_for_empty_or_trivial_problems(volunteers: int, demands: int) -> None:
+    window = {"start": "2026-11-23T08:00:00+08:00", "end": "2026-11-23T12:00:00+08:00"}
+    problem = Problem.from_dict({
+        "volunteers": [{"id": "v", "lat": 39.9, "lon": 116.4, "availability": [window]}][:volunteers],
+        "demands": [{"id": "d", "lat": 39.9, "lon": 116.4, "category": "x", "headcount": 1, "priority": 3,
+                     "start": "2026-11-23T09:00:00+08:00", "end": "2026-11-23T10:00:00+08:00"}][:demands],
+    })
+    p = payload(run_report_html(RunInputs(problem, solve_keeping(problem).solution)))
+    assert p["summary"]["unmet"] == (1 if demands and not volunteers else 0)
+    assert len(p["unmet"]) == p["summary"]["orders_unmet"] and p["areas"]["id"] == []
