@@ -21,7 +21,7 @@ from matcher.engine.arrays import ProblemArrays, build_arrays
 from matcher.engine.types import I64, US_PER_HOUR
 from matcher.model import Problem, Solution, Taxonomy, UnmetReason, builtin_taxonomy
 from matcher.workflows.report_explain import EXCLUSIONS, NOTES_PER_DEMAND, explain_unmet
-from matcher.workflows.report_text import EXCLUSION_NAMES, REASONS, WEEKDAYS, Lang
+from matcher.workflows.report_text import EXCLUSION_NAMES, WEEKDAYS, Lang, reason_text
 
 __all__ = ["PersonalColumns", "ReportOptions", "RunInputs", "area_rows", "category_names", "demand_offsets_min",
            "run_payload", "task_rows", "week_heat"]
@@ -126,7 +126,7 @@ def _summary(problem: Problem, solution: Solution, filled: I64, unmet_by: dict[s
     reasons = []
     for r in UnmetReason:
         per = [u.missing for u in solution.unmet if u.reason is r]
-        name, todo = REASONS[r.value][lang]
+        name, todo = reason_text(r.value, lang)
         reasons.append({"code": r.value, "name": name, "todo": todo, "seats": sum(per), "orders": len(per)})
     prio: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     cat: dict[str, list[int]] = defaultdict(lambda: [0, 0])
@@ -240,7 +240,7 @@ def run_payload(inputs: RunInputs, options: ReportOptions) -> dict[str, Any]:
         "kind": "run", "lang": lang, "title": inputs.title,
         "summary": _summary(problem, solution, filled, unmet_by, names, lang),
         "weekdays": WEEKDAYS[lang],
-        "reasons": {r: REASONS[r][lang][0] for r in REASONS},
+        "reasons": {r.value: reason_text(r.value, lang)[0] for r in UnmetReason},
         "exclusions": [EXCLUSION_NAMES[e.value][lang] for e in EXCLUSIONS],
         "exclusion_codes": [e.value for e in EXCLUSIONS],
         "areas": {"id": [a.id for a in problem.areas], "community": [a.community or "" for a in problem.areas],

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from matcher.model import UnmetReason
-from matcher.workflows.report_text import REASONS, Lang, ui
+from matcher.workflows.report_text import Lang, reason_text, ui
 
 __all__ = ["FONT", "bars_figure", "case_bars_figure", "heat_figure", "map_figure", "with_case_menu"]
 
@@ -51,7 +51,7 @@ def map_figure(areas: Sequence[Sequence[Any]], lang: Lang, *, value: str = "fill
     fig = go.Figure()
     if not areas:
         return _json(fig.update_layout(_layout(title=title)))
-    reasons = [REASONS[r.value][lang][0] for r in UnmetReason]
+    reasons = [reason_text(r.value, lang)[0] for r in UnmetReason]
     lat = [float(a[1]) for a in areas]
     lon = [float(a[2]) for a in areas]
     unmet = [sum(int(x) for x in a[7:7 + len(reasons)]) for a in areas]

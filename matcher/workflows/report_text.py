@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Literal
 
 __all__ = ["CHART", "EXCLUSION_NAMES", "LANGS", "METRIC_NAMES", "REASONS", "UI", "WEEKDAYS", "Lang", "metric_name",
-           "ui"]
+           "reason_text", "ui"]
 
 Lang = Literal["zh", "en"]
 LANGS: tuple[Lang, ...] = ("zh", "en")
@@ -24,6 +24,19 @@ REASONS: dict[str, dict[Lang, tuple[str, str]]] = {
                "招募或培训具备该技能的志愿者，或转介专业机构（医院、律所、物业维修）。"),
         "en": ("nobody holds the skills",
                "Recruit or train volunteers with the skill, or refer the order to a professional service."),
+    },
+    "too_few_insured": {
+        "zh": ("有技能的志愿者中投保的不够",
+               "为更多志愿者办理意外保险，或与居民确认该服务是否确需投保志愿者。"),
+        "en": ("too few of the skilled are insured",
+               "Insure more volunteers (accident insurance), or check with the resident whether the order really "
+               "needs insured volunteers."),
+    },
+    "team_too_small": {
+        "zh": ("包干队伍中合格的人不够",
+               "请包干队伍增派或招募成员，或解除包干，让其他队伍接单。"),
+        "en": ("the team the order is reserved for is too small",
+               "Ask the team to send or recruit more members, or release the block so that other teams can take it."),
     },
     "none_in_range": {
         "zh": ("有技能的志愿者都太远",
@@ -47,7 +60,7 @@ REASONS: dict[str, dict[Lang, tuple[str, str]]] = {
                "explanation names who and which orders took them."),
     },
 }
-"""Unmet reason -> language -> (name, what the dispatcher can do)."""
+"""Unmet reason -> language -> (name, what the dispatcher can do); :func:`reason_text` for any reason."""
 
 EXCLUSION_NAMES: dict[str, dict[Lang, str]] = {
     "assigned": {"zh": "已派", "en": "assigned"},
@@ -182,6 +195,11 @@ METRIC_NAMES: dict[str, str] = {
 """The scenario comparison's metrics in Chinese; priority fill rates and unmet reasons are named by pattern."""
 
 
+def reason_text(code: str, lang: Lang) -> tuple[str, str]:
+    """An unmet reason's name and what it asks the dispatcher to do (a reason without words here: its code)."""
+    return REASONS[code][lang] if code in REASONS else (code, "")
+
+
 def ui(key: str, lang: Lang) -> str:
     """A label of the page (``KeyError`` for an unknown key)."""
     return UI[key][lang]
@@ -194,5 +212,5 @@ def metric_name(key: str, english: str, lang: Lang) -> str:
     if key.startswith("fill_rate_p"):
         return f"满足率（优先级 {key[-1]}）"
     if key.startswith("unmet_") and key[6:] in REASONS:
-        return f"  缺口：{REASONS[key[6:]]['zh'][0]}"
+        return f"  缺口：{reason_text(key[6:], 'zh')[0]}"
     return METRIC_NAMES.get(key, english.strip())

@@ -95,6 +95,16 @@ def test_the_page_works_offline(sample: tuple[Problem, Any]) -> None:
                                                                for t in f["data"]])
 
 
+def test_every_unmet_reason_and_exclusion_has_words_in_both_languages() -> None:
+    from matcher.dispatch import Exclusion
+    from matcher.model import UnmetReason
+    from matcher.workflows.report_text import EXCLUSION_NAMES, REASONS
+
+    for r in UnmetReason:
+        assert set(REASONS[r.value]) == {"zh", "en"} and all(all(t) for t in REASONS[r.value].values())
+    assert set(EXCLUSION_NAMES) == {e.value for e in Exclusion}
+
+
 def test_chinese_by_default_english_on_request(sample: tuple[Problem, Any]) -> None:
     problem, solved = sample
     zh = run_report_html(RunInputs(problem, solved.solution))
