@@ -24,6 +24,8 @@ from typing import Any
 
 import pytest
 
+from matcher.model import UnmetReason
+
 ROOT = Path(__file__).parent.parent.parent
 REQUIRED = os.environ.get("MATCHER_BROWSER_TESTS") == "required"
 FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -106,7 +108,7 @@ def test_the_readme_run_opens_with_map_heatmap_and_rosters(browser: Any, tmp_pat
     assert errors_in(log) == []
     # the summary: the fill rate a person wants, and the reasons with what to do
     assert "需求满足率" in browser.find_element("id", "summary").text
-    assert count(browser, "#summary tbody tr") == 4
+    assert count(browser, "#summary tbody tr") == len(UnmetReason)
     # the map: one marker per grid area (12), each labelled with its id
     assert count(browser, "#fig-map .scatterlayer .trace:first-child .point") == 12
     labels = browser.execute_script(
