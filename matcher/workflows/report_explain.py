@@ -28,7 +28,7 @@ arrays. Notes of the two counted reasons come from k-d trees (scipy), asked
 for the nearest few, then more, until enough are found.
 
 On the district preset (80,000 volunteers, 8,000 unmet orders) this takes
-about 2.5 s of CPU, against about 0.2 s per order for ``explain_demand``.
+2.5 to 3.5 s of CPU (medians on a shared machine), against about 0.2 s per order for ``explain_demand``.
 """
 
 from __future__ import annotations
@@ -270,7 +270,7 @@ def explain_unmet(arr: ProblemArrays, task_v: I64, task_d: I64, demands: I64, *,
     ``task_v[i]``, ``task_d[i]`` are the plan's assignments as rows of ``arr``.
     The counts and notes equal ``explain_demand``'s ``near_by_reason`` and its
     first ``k`` candidates other than the assigned (tests hold them to it).
-    Time: about 2.5 s of CPU for the 8,000 unmet orders of a district (80,000 volunteers).
+    Time: 2.5 to 3.5 s of CPU for the 8,000 unmet orders of a district (80,000 volunteers).
     """
     dems = np.unique(np.asarray(demands, dtype=np.int64))
     m = len(dems)
