@@ -84,7 +84,8 @@ def v2_problem(seed: int, n_vol: int = 120, n_dem: int = 80, network: bool = Fal
     for a volunteer (rule 12); half the volunteers reach by minutes, walking or cycling.
     """
     rng = np.random.default_rng(10_000 + seed)
-    base = tight_problem(seed, n_vol=n_vol, n_dem=n_dem, days=1, n_forbidden=10).model_dump(mode="json", exclude_none=True)
+    tight = tight_problem(seed, n_vol=n_vol, n_dem=n_dem, days=1, n_forbidden=10)
+    base = tight.model_dump(mode="json", exclude_none=True)
     for v in base["volunteers"]:
         if rng.random() < 0.5:
             v["max_travel_minutes"] = float(rng.choice([10.0, 15.0, 25.0]))

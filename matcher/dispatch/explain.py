@@ -32,7 +32,7 @@ from matcher.engine.types import I64, US_PER_HOUR, US_PER_MINUTE, duration_us, h
 from matcher.errors import ProblemError
 from matcher.model import Demand, Problem, Solution, SolveOptions, Unmet, Volunteer
 
-__all__ = ["AssignmentScore", "CandidateNote", "DemandExplanation", "Exclusion", "VolunteerExplanation",
+__all__ = ["NOTE_ORDER", "AssignmentScore", "CandidateNote", "DemandExplanation", "Exclusion", "VolunteerExplanation",
            "explain_demand", "explain_volunteer"]
 
 NEAR_FACTOR = 2.0
@@ -296,10 +296,12 @@ def demand_explanation(problem: Problem, solution: Solution, demand_id: str,
                              near_by_reason=dict(sorted(counts.items())), candidates=notes)
 
 
-_RANK = {r: i for i, r in enumerate([
+NOTE_ORDER: tuple[Exclusion, ...] = (
     Exclusion.ASSIGNED, Exclusion.FREE, Exclusion.BUSY, Exclusion.NO_TIME_TO_TRAVEL, Exclusion.TASKS_USED,
     Exclusion.HOURS_USED, Exclusion.NOT_AVAILABLE, Exclusion.TOO_FAR, Exclusion.FORBIDDEN, Exclusion.RATED_OUT,
-    Exclusion.OTHER_TEAM, Exclusion.NOT_INSURED, Exclusion.MISSING_SKILL])}
+    Exclusion.OTHER_TEAM, Exclusion.NOT_INSURED, Exclusion.MISSING_SKILL)
+"""The order of a demand's notes: the assigned, then those closest to being able to go (then nearest first)."""
+_RANK = {r: i for i, r in enumerate(NOTE_ORDER)}
 
 
 def volunteer_note(v: Volunteer, d: Demand, facts: PairFacts, demands: dict[str, Demand], tasks: Sequence[str],

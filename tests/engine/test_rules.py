@@ -11,8 +11,8 @@ from instances import tight_problem
 from oracle import violations
 
 from matcher import PinnedError, Problem, Solution, Status, check_plan, explain_demand, solve
-from matcher.engine.arrays import build_arrays
 from matcher.dispatch.explain import Surroundings
+from matcher.engine.arrays import build_arrays
 from matcher.engine.rules import PAIR_RULES, PairFacts, first_broken, travel_km
 from matcher.model import AssignmentOut
 
