@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matcher.repair import Change
+from matcher.tables import read_tables
 from oracle import violations
 
 from matcher import (
@@ -31,8 +33,6 @@ from matcher import (
     repair,
     solve,
 )
-from matcher.repair import Change
-from matcher.tables import read_tables
 
 OPTS = SolveOptions(time_limit_s=20)
 

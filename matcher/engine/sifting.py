@@ -130,7 +130,7 @@ def price(ctx: SolveContext, c: F64, duals: DualPrices, terms: PairTerms | None 
 
 @dataclass(frozen=True, eq=False)
 class PairTerms:
-    """What pricing needs of each residual pair: hours of service, and its interval as clique keys (``v * span + rank``)."""
+    """What pricing needs of each residual pair: its hours, and its interval as clique keys (``v * span + rank``)."""
 
     hours: F64
     lo_key: I64

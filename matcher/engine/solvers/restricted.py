@@ -40,7 +40,8 @@ class RestrictedResult:
     seconds: float
 
 
-def solve_restricted(a: csr_matrix, upper: F64, objective: F64, wall_s: float, engine: str = "highs") -> RestrictedResult:
+def solve_restricted(a: csr_matrix, upper: F64, objective: F64, wall_s: float,
+                     engine: str = "highs") -> RestrictedResult:
     """Solve ``max objective·x, a x <= upper, 0 <= x <= 1`` from scratch.
 
     Parameters

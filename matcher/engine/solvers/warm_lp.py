@@ -26,24 +26,24 @@ import numpy as np
 
 from matcher.engine.types import F64, I64
 
-__all__ = ["WarmLp", "WarmSolution"]
+__all__ = ["WarmLp", "WarmSolution", "new_highs"]
 
 _BANNER_LOCK = threading.Lock()
 _banner_done = False
 
 
-def _new_highs() -> highspy.Highs:
+def new_highs() -> highspy.Highs:
     """A silent ``Highs``; the first one in a process prints a banner to file descriptor 1, which is muted."""
     global _banner_done
     with _BANNER_LOCK:
         if _banner_done:
-            h = highspy.Highs()
+            h = highspy.Highs()  # type: ignore[no-untyped-call]
         else:  # the banner is C++ output on stdout, which a caller may be reading (``matcher run`` prints a path)
             saved = os.dup(1)
             try:
                 with open(os.devnull, "w", encoding="ascii") as null:
                     os.dup2(null.fileno(), 1)
-                    h = highspy.Highs()
+                    h = highspy.Highs()  # type: ignore[no-untyped-call]
             finally:
                 os.dup2(saved, 1)
                 os.close(saved)
@@ -64,10 +64,13 @@ class WarmSolution:
 
 
 class WarmLp:
-    """``max c·x, A x <= upper, 0 <= x <= 1``, grown by :meth:`add_rows` and :meth:`add_cols`; ``threads`` HiGHS threads."""
+    """``max c·x, A x <= upper, 0 <= x <= 1``, grown by :meth:`add_rows` and :meth:`add_cols`.
+
+    ``threads``: HiGHS threads.
+    """
 
     def __init__(self, threads: int = 1) -> None:
-        self.h = _new_highs()
+        self.h = new_highs()
         self.h.setOptionValue("threads", int(threads))
         self.h.setOptionValue("presolve", "off")  # a warm start needs the model as it is
         self.h.changeObjectiveSense(highspy.ObjSense.kMaximize)
@@ -75,7 +78,7 @@ class WarmLp:
         self.cols = 0
 
     def add_rows(self, upper: F64, row: I64, col: I64, val: F64) -> None:
-        """Append ``len(upper)`` rows ``<= upper``; entry ``k`` puts ``val[k]`` at (new row ``row[k]``, column ``col[k]``).
+        """Append ``len(upper)`` rows ``<= upper``: entry ``k`` is ``val[k]`` at new row ``row[k]``, column ``col[k]``.
 
         ``row`` counts from 0 for the first new row; ``col`` are existing columns.
         """
@@ -89,7 +92,7 @@ class WarmLp:
         self.rows += n
 
     def add_cols(self, cost: F64, col: I64, row: I64, val: F64) -> None:
-        """Append ``len(cost)`` columns in ``[0, 1]``; entry ``k`` puts ``val[k]`` at (row ``row[k]``, new column ``col[k]``)."""
+        """Append ``len(cost)`` columns in [0, 1]: entry ``k`` is ``val[k]`` at row ``row[k]``, new col ``col[k]``."""
         n = len(cost)
         if n == 0:
             return

@@ -1,0 +1,154 @@
+"""The proof tier: a Lagrangian bound with an integral core, computed in integers.
+
+Let ``y >= 0`` be prices of the seat rows (the sifting LP's duals, snapped to the
+grid ``1/SCALE``: ``Y = round(SCALE · y)``). Dualise every seat row: for any
+feasible plan ``x``, ``sum_d (seats_d - fill_d) Y_d >= 0``, so ``SCALE ·
+coverage(x) <= sum_d Y_d seats_d + sum_pairs (SCALE·w - Y_d) x``. The last sum
+is then bounded over a relaxation of the plans. Choose a set ``Dc`` of
+*contested* demands (those of the LP's fractional columns), whose seat rows are
+also kept as constraints (a row may be priced and kept at once), and a set
+``C`` of *core* volunteers: those with a positive-weight pair into ``Dc``, and
+those whose hour row the LP priced. Pairs of weight ``<= 0`` never raise the
+maximum and are dropped. Then::
+
+    SCALE · coverage(x) <= sum_d Y_d seats_d
+                           + sum_{v not in C} DP_v          (v's best schedule at weights SCALE·w - Y)
+                           + CORE                          (C's best plan at those weights, Dc's seats kept)
+
+``DP_v`` keeps ``v``'s task cap and no-overlap rule exactly and drops its hour
+cap (a relaxation), by dynamic programming over its intervals by end time
+(weighted interval scheduling with a cardinality cap; Kolen et al., "Interval
+scheduling: a survey", NRL 54, 2007). ``CORE`` is an integer program over the
+core's pairs, solved by CP-SAT (:mod:`matcher.engine.solvers.core_mip`), whose
+proven integer bound is used (not its incumbent). Every term is an integer, so
+``floor(total / SCALE)`` bounds the coverage with no floating-point tolerance:
+the LP's floats only choose ``Y``, and weak duality holds for every ``Y >= 0``
+(Geoffrion, "Lagrangean relaxation for integer programming", Math. Prog. Study
+2, 1974; Guignard & Kim, "Lagrangean decomposition", Math. Prog. 39, 1987).
+
+When ``Dc`` covers the LP's fractional part, ``DP`` equals the LP's own
+contribution for almost every volunteer (an interval matrix with a cardinality
+row is totally unimodular), so the bound starts at the LP's value and the core
+takes off what integrality costs there.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from matcher.engine.context import SolveContext
+from matcher.engine.sifting import DualPrices
+from matcher.engine.types import F64, I64, B
+
+__all__ = ["SCALE", "LagrangianBound", "lagrangian_bound", "schedule_values"]
+
+log = logging.getLogger(__name__)
+
+SCALE = 120
+"""Prices are snapped to multiples of ``1 / SCALE`` point (LP duals here are mostly halves, thirds and quarters)."""
+
+FRACTIONAL = 1e-6
+"""An LP value further than this from 0 and 1 is fractional."""
+
+
+@dataclass(frozen=True, eq=False)
+class LagrangianBound:
+    """A proven coverage bound of the residual problem, and how it was made."""
+
+    bound: int
+    scaled: int
+    """``SCALE ·`` the bound before the floor (an exact integer)."""
+    contested_demands: int
+    core_volunteers: int
+    core_pairs: int
+    core_optimal: bool
+    wall_capped: bool
+    seconds: float
+
+
+def schedule_values(v: I64, s: I64, e: I64, w: I64, cap: I64) -> tuple[I64, I64]:
+    """Each owner's best total weight of pairwise non-overlapping intervals, at most ``cap[owner]`` of them.
+
+    ``v``, ``s``, ``e``, ``w``: int64 arrays, one entry per interval ``[s, e)``
+    with a positive weight ``w``; ``cap``: int64, indexed by owner. Returns the
+    owners (sorted, distinct) and their values (int64). Vectorised over owners:
+    step ``i`` extends every owner's table by its ``i``-th interval in end order.
+    """
+    if len(v) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    order = np.lexsort((s, e, v))
+    v, s, e, w = v[order], s[order], e[order], w[order]
+    owners, first, counts = np.unique(v, return_index=True, return_counts=True)
+    g = np.repeat(np.arange(len(owners)), counts)
+    local = np.arange(len(v)) - first[g]
+    span = int(max(int(e.max()), int(s.max()))) + 1
+    # p(j): how many of the owner's intervals end at or before j starts (all come before j in end order)
+    p = np.searchsorted(v * span + e, v * span + s, side="right") - first[g]
+    kmax = int(min(int(cap[owners].max()), int(counts.max())))
+    if kmax <= 0:
+        return owners, np.zeros(len(owners), dtype=np.int64)
+    table = np.zeros((len(v) + len(owners), kmax + 1), dtype=np.int64)
+    row0 = first[g] + g  # the owner's row "before its first interval"
+    by_local = np.argsort(local, kind="stable")
+    cuts = np.searchsorted(local[by_local], np.arange(int(counts.max()) + 1))
+    for i in range(int(counts.max())):
+        js = by_local[cuts[i] : cuts[i + 1]]
+        before = table[row0[js] + i]
+        take = w[js, None] + table[row0[js] + p[js], :-1]
+        after = before.copy()
+        after[:, 1:] = np.maximum(before[:, 1:], take)
+        table[row0[js] + i + 1] = after
+    last = first + np.arange(len(owners)) + counts
+    return owners, table[last, np.minimum(cap[owners], kmax)]
+
+
+def _contested(ctx: SolveContext, x: F64) -> B:
+    """Demands with a fractional LP column (bool per demand row)."""
+    frac = (x > FRACTIONAL) & (x < 1 - FRACTIONAL)
+    out = np.zeros(ctx.arr.nd, dtype=bool)
+    out[ctx.rp.d[frac]] = True
+    return out
+
+
+def lagrangian_bound(ctx: SolveContext, duals: DualPrices, x: F64, det_budget: float, wall_s: float,
+                     contested: B | None = None) -> LagrangianBound:
+    """The bound of the module docstring for the LP's prices ``duals`` and values ``x`` (float64, ``len(ctx.rp)``).
+
+    ``contested`` (bool per demand row) overrides the default ``Dc`` (demands of
+    fractional columns). ``det_budget`` is the core's deterministic CP-SAT
+    budget, ``wall_s`` its wall cap. The result is valid however the core's
+    search ends.
+    """
+    import time
+
+    from matcher.engine.solvers.core_mip import CoreInput, solve_core
+
+    t0 = time.perf_counter()
+    arr, rp, res = ctx.arr, ctx.rp, ctx.res
+    dc = _contested(ctx, x) if contested is None else contested
+    y = np.rint(np.maximum(duals.seat, 0.0) * SCALE).astype(np.int64)
+    weight = SCALE * ctx.dem_weight[rp.d] - y[rp.d]
+    positive = weight > 0
+    core_vol = np.zeros(arr.nv, dtype=bool)
+    core_vol[rp.v[dc[rp.d] & positive]] = True
+    core_vol[duals.hour > FRACTIONAL] = True  # hour-priced: DP would drop their binding hour cap
+    total = int((y * res.seats).sum())
+    owners, values = schedule_values(rp.v[positive], arr.d_start_rank[rp.d[positive]],
+                                     arr.d_end_rank[rp.d[positive]], weight[positive], res.tasks)
+    total += int(values[~core_vol[owners]].sum())
+    relaxed_core = int(values[core_vol[owners]].sum())  # the core without its seat and hour rows: a fallback
+    idx = np.flatnonzero(core_vol[rp.v] & positive)
+    idx = idx[np.lexsort((arr.d_start[rp.d[idx]], rp.v[idx]))]
+    core = solve_core(CoreInput(rp.v[idx], rp.d[idx], weight[idx], arr.d_start[rp.d[idx]], arr.d_end[rp.d[idx]],
+                                res.tasks, res.hours, res.seats, dc), det_budget, wall_s, ctx.opts.seed,
+                      ctx.opts.threads)
+    total += min(core.bound, relaxed_core)
+    log.info("Lagrangian bound %d (%d contested demands, core of %d volunteers and %d pairs, value %d, bound %d%s)",
+             total // SCALE, int(dc.sum()), int(core_vol.sum()), len(idx), core.value, core.bound,
+             ", proven" if core.optimal else "")
+    return LagrangianBound(total // SCALE, total, int(dc.sum()), int(core_vol.sum()), len(idx), core.optimal,
+                           core.wall_capped, time.perf_counter() - t0)
+

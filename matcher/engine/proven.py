@@ -1,0 +1,120 @@
+"""The LP-based tiers for problems too big for CP-SAT whole: sifting LP, Lagrangian proof, region MIP, in one budget.
+
+1. **Bound tier, LP** (:mod:`matcher.engine.sifting`): the exact model's LP by
+   sifting over the candidate pairs.
+2. **Bound tier, proof** (:mod:`matcher.engine.lagrangian`): the LP's seat prices,
+   snapped to a rational grid, give a Lagrangian bound whose core (the contested
+   demands and their volunteers) is solved in integers by CP-SAT. This is the
+   solve's ``coverage_bound``; it is an exact integer argument, valid however
+   each step ends.
+3. **Primal tier** (:mod:`matcher.engine.primal`): the LP rounded, then an exact
+   region MIP around its fractional columns with the rest fixed, coverage
+   first and then the secondary cost with coverage held; widened while the
+   gap is open and time is left. A second bound round adds the demands the
+   first core left contested.
+
+The wall time is shared out in order of need: the LP gets most of it, the
+proof a small fixed share, the primal the rest; a step that runs out hands over
+its best (the LP's last duals still give a valid bound; the rounded LP is a
+feasible plan). The report's time is kept back from the start.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from matcher.engine.context import SolveContext
+from matcher.engine.greedy import greedy_take
+from matcher.engine.lagrangian import LagrangianBound, lagrangian_bound
+from matcher.engine.primal import lp_primal
+from matcher.engine.sifting import sift_lp
+from matcher.engine.types import B
+from matcher.model import LagrangianStats, RegionStats, SiftingStats
+
+__all__ = ["REPORT_S_PER_PAIR", "ProvenResult", "proven_tiers", "report_reserve_s"]
+
+log = logging.getLogger(__name__)
+
+REPORT_S_PER_PAIR = 0.8e-6
+"""Wall time kept back for the report (unmet reasons, KPIs) per candidate pair, on top of :data:`REPORT_BASE_S`."""
+
+REPORT_BASE_S = 0.3
+
+LP_WALL_SHARE = 0.8
+"""Share of the wall time left (after the report's reserve) that the LP may use."""
+
+CORE_DET_PER_S = 0.05
+"""CP-SAT's deterministic budget for the Lagrangian core, per second of time limit."""
+
+MAX_WIDEN = 3
+
+
+@dataclass(frozen=True, eq=False)
+class ProvenResult:
+    """A feasible choice over ``ctx.rp``, its proven bound, and what each tier did."""
+
+    chosen: B
+    bound: int
+    sifting: SiftingStats
+    lagrangian: list[LagrangianStats]
+    regions: list[RegionStats]
+    wall_cut: bool
+    """The wall clock, not a deterministic budget, stopped a step: another run may differ."""
+
+
+def report_reserve_s(n_pairs: int) -> float:
+    """Wall seconds kept back for the report of a problem with ``n_pairs`` candidate pairs."""
+    return REPORT_BASE_S + REPORT_S_PER_PAIR * n_pairs
+
+
+def _lag_stats(b: LagrangianBound) -> LagrangianStats:
+    return LagrangianStats(bound=b.bound, contested_demands=b.contested_demands, core_volunteers=b.core_volunteers,
+                           core_pairs=b.core_pairs, core_optimal=b.core_optimal, wall_capped=b.wall_capped,
+                           seconds=round(b.seconds, 3))
+
+
+def proven_tiers(ctx: SolveContext, extra: B | None = None) -> ProvenResult | None:
+    """Run the tiers of the module docstring; ``None`` when not even one LP round fitted (the caller falls back).
+
+    ``extra`` (bool over ``ctx.rp``) seeds the LP's working set besides each demand's nearest candidates.
+    """
+    clock, opts = ctx.clock, ctx.opts
+    reserve = report_reserve_s(len(ctx.rp))
+    lp = sift_lp(ctx, LP_WALL_SHARE * (clock.left() - reserve), extra)
+    clock.done("sifting")
+    if lp is None:
+        return None
+    wall_cut = not lp.converged
+    sift = SiftingStats(rounds=lp.rounds, columns=lp.columns, clique_rows=lp.clique_rows,
+                        lp_value=round(lp.value, 6), converged=lp.converged, seconds=round(lp.seconds, 3))
+    # the proof first: cheap, and valid however far the LP got
+    lag = lagrangian_bound(ctx, lp.duals, lp.x, CORE_DET_PER_S * opts.time_limit_s,
+                           max(0.1, 0.5 * (clock.left() - reserve)))
+    wall_cut |= lag.wall_capped
+    bounds = [lag]
+    clock.done("bound")
+    # the primal: the LP's integral part, then the region MIP, widened while the gap stays open
+    support = np.flatnonzero(lp.x > 1e-6)
+    weight = ctx.dem_weight[ctx.rp.d[support]]
+    order = support[np.lexsort((ctx.pair_cost[support], -weight, -np.round(lp.x[support], 6)))]
+    chosen = greedy_take(ctx.arr, ctx.rp, order, ctx.res.tasks, ctx.res.hours, ctx.res.seats)
+    regions: list[RegionStats] = []
+    for widen in range(MAX_WIDEN + 1):
+        left = clock.left() - reserve
+        if ctx.coverage(chosen) >= lag.bound or left < 0.5 or clock.stopped():
+            break
+        got = lp_primal(ctx, lp.x, chosen, left if widen else 0.6 * left, widen)
+        if got.region is not None:
+            regions.append(got.region)
+            wall_cut |= bool(got.region.wall_capped)
+        if ctx.coverage(got.chosen) >= ctx.coverage(chosen):
+            chosen = got.chosen
+        if got.region is None or not got.region.coverage_proven:
+            break  # no time to widen: the region was not even solved whole
+    clock.done("primal")
+    bound = min(b.bound for b in bounds)
+    log.info("LP tiers: coverage %d, bound %d (LP %.2f)", ctx.coverage(chosen), bound, lp.value)
+    return ProvenResult(chosen, bound, sift, [_lag_stats(b) for b in bounds], regions, wall_cut)
