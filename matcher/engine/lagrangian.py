@@ -9,11 +9,17 @@ is then bounded over a relaxation of the plans. Choose a set ``Dc`` of
 also kept as constraints (a row may be priced and kept at once), and a set
 ``C`` of *core* volunteers: those with a positive-weight pair into ``Dc``, and
 those whose hour row the LP priced. Pairs of weight ``<= 0`` never raise the
-maximum and are dropped. Then::
+maximum and are dropped. (Pricing ``Dc``'s kept rows too keeps the core small;
+with ``Y = 0`` on ``Dc`` every candidate of ``Dc`` joins it and the bound is
+tighter. Both are valid; the solve takes the least it can afford.) Then::
 
     SCALE · coverage(x) <= sum_d Y_d seats_d
                            + sum_{v not in C} DP_v          (v's best schedule at weights SCALE·w - Y)
-                           + CORE                          (C's best plan at those weights, Dc's seats kept)
+                           + CORE                          (C's best plan at those weights, every seat row kept)
+
+(Any plan restricted to the core keeps every seat row, so keeping them all in
+the core is still a relaxation; it only ignores what the volunteers outside
+the core take from the same demands.)
 
 ``DP_v`` keeps ``v``'s task cap and no-overlap rule exactly and drops its hour
 cap (a relaxation), by dynamic programming over its intervals by end time
@@ -114,13 +120,17 @@ def _contested(ctx: SolveContext, x: F64) -> B:
 
 
 def lagrangian_bound(ctx: SolveContext, duals: DualPrices, x: F64, det_budget: float, wall_s: float,
-                     contested: B | None = None) -> LagrangianBound:
+                     contested: B | None = None, price_contested: bool = True,
+                     max_core_pairs: int | None = None) -> LagrangianBound | None:
     """The bound of the module docstring for the LP's prices ``duals`` and values ``x`` (float64, ``len(ctx.rp)``).
 
     ``contested`` (bool per demand row) overrides the default ``Dc`` (demands of
-    fractional columns). ``det_budget`` is the core's deterministic CP-SAT
-    budget, ``wall_s`` its wall cap. The result is valid however the core's
-    search ends.
+    fractional columns). With ``price_contested`` false, ``Dc``'s seats are kept
+    but not priced (``Y = 0`` there): every candidate of ``Dc`` joins the core,
+    which is bigger and gives a tighter bound. ``det_budget`` is the core's
+    deterministic CP-SAT budget, ``wall_s`` its wall cap. The result is valid
+    however the core's search ends; ``None`` when the core would have more than
+    ``max_core_pairs`` pairs.
     """
     import time
 
@@ -130,6 +140,8 @@ def lagrangian_bound(ctx: SolveContext, duals: DualPrices, x: F64, det_budget: f
     arr, rp, res = ctx.arr, ctx.rp, ctx.res
     dc = _contested(ctx, x) if contested is None else contested
     y = np.rint(np.maximum(duals.seat, 0.0) * SCALE).astype(np.int64)
+    if not price_contested:
+        y[dc] = 0
     weight = SCALE * ctx.dem_weight[rp.d] - y[rp.d]
     positive = weight > 0
     core_vol = np.zeros(arr.nv, dtype=bool)
@@ -141,9 +153,12 @@ def lagrangian_bound(ctx: SolveContext, duals: DualPrices, x: F64, det_budget: f
     total += int(values[~core_vol[owners]].sum())
     relaxed_core = int(values[core_vol[owners]].sum())  # the core without its seat and hour rows: a fallback
     idx = np.flatnonzero(core_vol[rp.v] & positive)
+    if max_core_pairs is not None and len(idx) > max_core_pairs:
+        return None
     idx = idx[np.lexsort((arr.d_start[rp.d[idx]], rp.v[idx]))]
     core = solve_core(CoreInput(rp.v[idx], rp.d[idx], weight[idx], arr.d_start[rp.d[idx]], arr.d_end[rp.d[idx]],
-                                res.tasks, res.hours, res.seats, dc), det_budget, wall_s, ctx.opts.seed,
+                                res.tasks, res.hours, res.seats, np.ones(arr.nd, dtype=bool)), det_budget, wall_s,
+                      ctx.opts.seed,
                       ctx.opts.threads)
     total += min(core.bound, relaxed_core)
     log.info("Lagrangian bound %d (%d contested demands, core of %d volunteers and %d pairs, value %d, bound %d%s)",

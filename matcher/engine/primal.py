@@ -65,7 +65,7 @@ MIP_ENGINE = "highs"
 
 
 def _highs_region(ctx: SolveContext, chosen: B, rounded: int, region: B, cp: CpsatInput, index: I64,
-                  wall_s: float) -> PrimalResult:
+                  wall_s: float, secondary_s: float) -> PrimalResult:
     """The region by HiGHS's MIP; its answer is kept only as far as every rule allows, in integers."""
     from matcher.engine.solvers.lp import LpInput
     from matcher.engine.solvers.region_mip import solve_region_mip
@@ -74,9 +74,11 @@ def _highs_region(ctx: SolveContext, chosen: B, rounded: int, region: B, cp: Cps
     order = np.lexsort((cp.pair_start, cp.pair_v))
     inp = LpInput(cp.pair_v[order], cp.pair_d[order], cp.pair_start[order], cp.pair_end[order],
                   cp.dem_weight[cp.pair_d[order]], ctx.pair_cost[index[order]], cp.vol_cap, cp.vol_hours, cp.dem_cap)
-    result = solve_region_mip(inp, wall_s, cp.hint[order])
+    result = solve_region_mip(inp, wall_s, cp.hint[order], secondary_s)
+    # HiGHS stops on the wall clock only: a region it did not prove was cut by the clock
     stats = RegionStats(pairs=len(index), whole_component=False, seconds=round(result.seconds, 3),
-                        coverage_proven=result.optimal, secondary_proven=False, wall_capped=not result.optimal)
+                        coverage_proven=result.optimal, secondary_proven=False,
+                        wall_capped=not result.optimal or (secondary_s > 0.2 and not result.secondary_done))
     if result.chosen is None:
         return PrimalResult(chosen, rounded, stats, False)
     mine = np.zeros(len(index), dtype=bool)
@@ -124,14 +126,16 @@ def fractional_region(ctx: SolveContext, x: F64, widen: int = 0) -> B:
     return region
 
 
-def lp_primal(ctx: SolveContext, x: F64, chosen: B, wall_s: float, widen: int = 0) -> PrimalResult:
+def lp_primal(ctx: SolveContext, x: F64, chosen: B, wall_s: float, widen: int = 0,
+              secondary_s: float = 0.0) -> PrimalResult:
     """Solve the region around the LP's fractional part (:func:`fractional_region`), starting from ``chosen``.
 
     ``x`` (float64, ``len(ctx.rp)``) is the LP's solution and ``chosen`` a
     feasible choice (bool, ``len(ctx.rp)``), e.g. the LP's integral part; the
     region's answer replaces it there only when it covers at least as much.
-    ``wall_s`` caps the MIP's wall time. With no fractional column the choice is
-    returned as it is.
+    ``wall_s`` caps the coverage stage's wall time, ``secondary_s`` the
+    secondary stage's (HiGHS; 0 skips it). With no fractional column the choice
+    is returned as it is.
     """
     from matcher.engine.solvers.cpsat import solve_cpsat
 
@@ -140,13 +144,15 @@ def lp_primal(ctx: SolveContext, x: F64, chosen: B, wall_s: float, widen: int = 
     if not region.any() or wall_s <= 0.2 or ctx.clock.stopped():
         return PrimalResult(chosen, rounded, None, False)
     cp, index = region_input(ctx, chosen, region)
-    if MIP_ENGINE == "highs":
-        return _highs_region(ctx, chosen, rounded, region, cp, index, wall_s)
-    # CP-SAT: a deterministic budget of about the wall time given
     try:
-        result = solve_cpsat(cp, wall_s, ctx.opts.seed, ctx.opts.threads, wall_s, stop=ctx.clock.stopped)
+        if MIP_ENGINE == "highs":
+            return _highs_region(ctx, chosen, rounded, region, cp, index, wall_s, secondary_s)
+        # CP-SAT: a deterministic budget of about the wall time given
+        result = solve_cpsat(cp, wall_s + secondary_s, ctx.opts.seed, ctx.opts.threads, wall_s + secondary_s,
+                             stop=ctx.clock.stopped)
     except Exception as exc:  # the starting plan stands
-        log.warning("CP-SAT failed on the LP's region of %d pairs (%s: %s)", len(index), type(exc).__name__, exc)
+        log.warning("the region MIP failed on the LP's region of %d pairs (%s: %s); the plan before it stands",
+                    len(index), type(exc).__name__, exc)
         return PrimalResult(chosen, rounded, RegionStats(pairs=len(index), error=f"{type(exc).__name__}: {exc}"),
                             False)
     out = chosen & ~region

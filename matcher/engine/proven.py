@@ -29,7 +29,7 @@ import numpy as np
 from matcher.engine.context import SolveContext
 from matcher.engine.greedy import greedy_take
 from matcher.engine.lagrangian import LagrangianBound, lagrangian_bound
-from matcher.engine.primal import lp_primal
+from matcher.engine.primal import fractional_region, lp_primal
 from matcher.engine.sifting import sift_lp
 from matcher.engine.types import B
 from matcher.model import LagrangianStats, RegionStats, SiftingStats
@@ -50,6 +50,13 @@ CORE_DET_PER_S = 0.05
 """CP-SAT's deterministic budget for the Lagrangian core, per second of time limit."""
 
 MAX_WIDEN = 3
+"""Most widenings of the primal region."""
+
+MAX_UNPRICED_CORE = 20_000
+"""The second, tighter bound (contested seats kept but not priced) runs when its core has at most this many pairs."""
+
+MIN_MIP_S = 1.0
+"""A region MIP starts only with this much wall time left (after the report's reserve)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -91,22 +98,29 @@ def proven_tiers(ctx: SolveContext, extra: B | None = None) -> ProvenResult | No
     sift = SiftingStats(rounds=lp.rounds, columns=lp.columns, clique_rows=lp.clique_rows,
                         lp_value=round(lp.value, 6), converged=lp.converged, seconds=round(lp.seconds, 3))
     # the proof first: cheap, and valid however far the LP got
-    lag = lagrangian_bound(ctx, lp.duals, lp.x, CORE_DET_PER_S * opts.time_limit_s,
-                           max(0.1, 0.5 * (clock.left() - reserve)))
-    wall_cut |= lag.wall_capped
-    bounds = [lag]
+    bounds: list[LagrangianBound] = []
+    for priced in (True, False):
+        got_bound = lagrangian_bound(ctx, lp.duals, lp.x, CORE_DET_PER_S * opts.time_limit_s,
+                                     max(0.1, 0.5 * (clock.left() - reserve)), price_contested=priced,
+                                     max_core_pairs=None if priced else MAX_UNPRICED_CORE)
+        if got_bound is not None:
+            bounds.append(got_bound)
+            wall_cut |= got_bound.wall_capped
+    bound = min(b.bound for b in bounds)
     clock.done("bound")
-    # the primal: the LP's integral part, then the region MIP, widened while the gap stays open
+    # the primal: the LP's integral part, then the region MIP (coverage), widened while the gap stays open;
+    # then the secondary cost with coverage held, on the last region, with the time left
     support = np.flatnonzero(lp.x > 1e-6)
     weight = ctx.dem_weight[ctx.rp.d[support]]
     order = support[np.lexsort((ctx.pair_cost[support], -weight, -np.round(lp.x[support], 6)))]
     chosen = greedy_take(ctx.arr, ctx.rp, order, ctx.res.tasks, ctx.res.hours, ctx.res.seats)
     regions: list[RegionStats] = []
+    widen = 0
     for widen in range(MAX_WIDEN + 1):
         left = clock.left() - reserve
-        if ctx.coverage(chosen) >= lag.bound or left < 0.5 or clock.stopped():
+        if ctx.coverage(chosen) >= bound or left < MIN_MIP_S or clock.stopped():
             break
-        got = lp_primal(ctx, lp.x, chosen, left if widen else 0.6 * left, widen)
+        got = lp_primal(ctx, lp.x, chosen, left, widen)
         if got.region is not None:
             regions.append(got.region)
             wall_cut |= bool(got.region.wall_capped)
@@ -114,7 +128,19 @@ def proven_tiers(ctx: SolveContext, extra: B | None = None) -> ProvenResult | No
             chosen = got.chosen
         if got.region is None or not got.region.coverage_proven:
             break  # no time to widen: the region was not even solved whole
+    if not regions:  # no time for a MIP: refill the LP's fractional region greedily
+        region = np.flatnonzero(fractional_region(ctx, lp.x) & ~chosen)
+        refill = region[np.lexsort((ctx.pair_cost[region], -ctx.dem_weight[ctx.rp.d[region]]))]
+        chosen = greedy_take(ctx.arr, ctx.rp, np.concatenate([np.flatnonzero(chosen), refill]), ctx.res.tasks,
+                             ctx.res.hours, ctx.res.seats)
+    elif clock.left() - reserve > MIN_MIP_S + 0.5 and not clock.stopped():
+        left = clock.left() - reserve
+        got = lp_primal(ctx, lp.x, chosen, 0.4 * left, max(widen - 1, 0), secondary_s=0.5 * left)
+        if got.region is not None:
+            regions.append(got.region)
+            wall_cut |= bool(got.region.wall_capped)
+            if ctx.coverage(got.chosen) >= ctx.coverage(chosen):
+                chosen = got.chosen
     clock.done("primal")
-    bound = min(b.bound for b in bounds)
     log.info("LP tiers: coverage %d, bound %d (LP %.2f)", ctx.coverage(chosen), bound, lp.value)
     return ProvenResult(chosen, bound, sift, [_lag_stats(b) for b in bounds], regions, wall_cut)

@@ -47,7 +47,7 @@ FLOW_SECONDS_PER_ARC = 3.5e-6
 """Estimated flow time per arc (measured on this project's 2-core machine); an
 estimate rather than a clock reading keeps the number of rounds reproducible."""
 
-LP_SHARE = 0.5
+LP_SHARE = 0.7
 """The LP tiers run when the sifting LP's estimated time is at most this share of the limit (and the
 problem is too big for CP-SAT whole)."""
 

@@ -53,9 +53,11 @@ PRICE_TOL = 1e-7
 STOP_GAP = 0.5
 """Sifting stops once the prices' dual bound is within this many points of the restricted LP's value."""
 
-SEED_PER_SEAT = 1
+SEED_PER_SEAT = 2
 SEED_PER_VOLUNTEER = 0
 MAX_ROUNDS = 30
+ADD_PER_SEAT = 2
+"""A round adds at most this many columns per seat (plus as many) of each demand, the best by reduced cost."""
 ADD_PER_ROUND = 30_000
 """Most columns added in one round (each demand's best by reduced cost, then the best overall)."""
 
@@ -145,11 +147,11 @@ class PairTerms:
 
 
 def _best_per_demand(ctx: SolveContext, new: I64, rc: F64) -> I64:
-    """Of the priced-in pairs, each demand's ``seats + 1`` best, and at most :data:`ADD_PER_ROUND` in all."""
+    """Of the priced-in pairs, each demand's ``ADD_PER_SEAT · (seats + 1)`` best; :data:`ADD_PER_ROUND` in all."""
     d = ctx.rp.d[new]
     order = np.lexsort((-rc[new], d))
     rank = np.arange(len(order)) - np.searchsorted(d[order], d[order], side="left")
-    keep = new[order[rank <= ctx.res.seats[d[order]]]]
+    keep = new[order[rank < ADD_PER_SEAT * (ctx.res.seats[d[order]] + 1)]]
     if len(keep) > ADD_PER_ROUND:
         keep = keep[np.argsort(-rc[keep], kind="stable")[:ADD_PER_ROUND]]
     return keep

@@ -16,6 +16,7 @@ break a rule. Source: HiGHS documentation (``passModel``, ``setSolution`` for a 
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 
@@ -28,6 +29,11 @@ from matcher.engine.solvers.warm_lp import new_highs
 from matcher.engine.types import B
 
 __all__ = ["RegionMipResult", "solve_region_mip"]
+
+log = logging.getLogger(__name__)
+
+SECONDARY_GAP = 1e-3
+"""The secondary stage stops at this relative gap (its cost rarely closes; coverage is proven exactly)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -51,7 +57,7 @@ def _solve(inp: LpInput, objective: np.ndarray, maximize: bool, held: float | No
     h = new_highs()
     h.setOptionValue("time_limit", max(0.05, float(wall_s)))
     h.setOptionValue("threads", 1)
-    h.setOptionValue("mip_rel_gap", 0.0)
+    h.setOptionValue("mip_rel_gap", 0.0 if held is None else SECONDARY_GAP)
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = n, m
     lp.col_cost_ = objective.astype(float)
@@ -78,21 +84,26 @@ def _solve(inp: LpInput, objective: np.ndarray, maximize: bool, held: float | No
     return values > 0.5, status == highspy.HighsModelStatus.kOptimal
 
 
-def solve_region_mip(inp: LpInput, wall_s: float, hint: B | None = None) -> RegionMipResult:
-    """Coverage first, then the pairs' cost with coverage held, within ``wall_s`` wall seconds in all.
+def solve_region_mip(inp: LpInput, wall_s: float, hint: B | None = None, secondary_s: float = 0.0) -> RegionMipResult:
+    """Coverage first within ``wall_s`` wall seconds, then the pairs' cost with coverage held within ``secondary_s``.
 
     ``inp`` lists the region's pairs sorted by (volunteer, start), with the
     capacities left to them; ``hint`` (bool per pair) is a feasible start.
     """
     t0 = time.perf_counter()
-    chosen, optimal = _solve(inp, inp.pair_weight.astype(float), True, None, 0.7 * wall_s, hint)
+    chosen, optimal = _solve(inp, inp.pair_weight.astype(float), True, None, wall_s, hint)
     if chosen is None:
         return RegionMipResult(None, False, time.perf_counter() - t0, False)
     found = float(inp.pair_weight[chosen].sum())
-    left = wall_s - (time.perf_counter() - t0)
+    t1 = time.perf_counter()
+    log.debug("region MIP, coverage stage: %d pairs, %.0f found (%s) in %.2f s", len(inp.pair_v), found,
+              "optimal" if optimal else "not proven", t1 - t0)
+    left = secondary_s
     done = False
     if left > 0.2:
         second, _ = _solve(inp, inp.pair_cost.astype(float), False, found, left, chosen)
         if second is not None and float(inp.pair_weight[second].sum()) >= found:
             chosen, done = second, True
+    log.debug("region MIP, secondary stage: %s in %.2f s", "done" if done else "not run or no better",
+              time.perf_counter() - t1)
     return RegionMipResult(chosen, optimal, time.perf_counter() - t0, done)
