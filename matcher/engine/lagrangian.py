@@ -1,28 +1,35 @@
 """The proof tier: a Lagrangian bound with an integral core, computed in integers.
 
-Let ``y >= 0`` be prices of the seat rows (the sifting LP's duals, snapped to the
-grid ``1/SCALE``: ``Y = round(SCALE · y)``). Dualise every seat row: for any
-feasible plan ``x``, ``sum_d (seats_d - fill_d) Y_d >= 0``, so ``SCALE ·
-coverage(x) <= sum_d Y_d seats_d + sum_pairs (SCALE·w - Y_d) x``. The last sum
-is then bounded over a relaxation of the plans. Choose a set ``Dc`` of
+Let ``y >= 0`` be prices of the seat rows and ``h >= 0`` of the hour rows (the
+sifting LP's duals, snapped to the grid ``1/SCALE``: ``Y = round(SCALE · y)``,
+``H = round(SCALE · h)`` per hour). Dualise every seat and hour row: for any
+feasible plan ``x``, ``sum_d (seats_d - fill_d) Y_d >= 0`` and ``sum_v
+(hours_v - used_v) H_v >= 0``, so ``SCALE · coverage(x) <= sum_d Y_d seats_d +
+sum_v H_v hours_v + sum_pairs (SCALE·w - Y_d - H_v·hours(d)) x``. In integers,
+each pair pays the floor of its hour price and each volunteer earns the
+ceiling of its own, which only loosens the bound. The last sum is then
+bounded over a relaxation of the plans. (A row may be priced and kept at once;
+the core below keeps its hour rows and does not price them, since its
+integrality is what the core is for: a plan restricted to the core satisfies
+both forms of the bound, and the least of them is taken.) Choose a set ``Dc`` of
 *contested* demands (those of the LP's fractional columns), whose seat rows are
 also kept as constraints (a row may be priced and kept at once), and a set
-``C`` of *core* volunteers: those with a positive-weight pair into ``Dc``, and
-those whose hour row the LP priced. Pairs of weight ``<= 0`` never raise the
-maximum and are dropped. (Pricing ``Dc``'s kept rows too keeps the core small;
-with ``Y = 0`` on ``Dc`` every candidate of ``Dc`` joins it and the bound is
-tighter. Both are valid; the solve takes the least it can afford.) Then::
+``C`` of *core* volunteers: those with a positive-weight pair into ``Dc``.
+Pairs of weight ``<= 0`` never raise the maximum and are dropped. (Pricing
+``Dc``'s kept rows too keeps the core small; with ``Y = 0`` on ``Dc`` every
+candidate of ``Dc`` joins it and the bound is tighter. Both are valid; the
+solve takes the least it can afford.) Then::
 
-    SCALE · coverage(x) <= sum_d Y_d seats_d
-                           + sum_{v not in C} DP_v          (v's best schedule at weights SCALE·w - Y)
-                           + CORE                          (C's best plan at those weights, every seat row kept)
+    SCALE · coverage(x) <= sum_d Y_d seats_d + sum_{v not in C} H_v hours_v
+                           + sum_{v not in C} DP_v   (v's best schedule at weights SCALE·w - Y - H·hours)
+                           + CORE                   (C's best plan at weights SCALE·w - Y, every seat and hour row kept)
 
 (Any plan restricted to the core keeps every seat row, so keeping them all in
 the core is still a relaxation; it only ignores what the volunteers outside
 the core take from the same demands.)
 
 ``DP_v`` keeps ``v``'s task cap and no-overlap rule exactly and drops its hour
-cap (a relaxation), by dynamic programming over its intervals by end time
+row (priced already), by dynamic programming over its intervals by end time
 (weighted interval scheduling with a cardinality cap; Kolen et al., "Interval
 scheduling: a survey", NRL 54, 2007). ``CORE`` is an integer program over the
 core's pairs, solved by CP-SAT (:mod:`matcher.engine.solvers.core_mip`), whose
@@ -47,7 +54,7 @@ import numpy as np
 
 from matcher.engine.context import SolveContext
 from matcher.engine.sifting import DualPrices
-from matcher.engine.types import F64, I64, B
+from matcher.engine.types import F64, I64, US_PER_HOUR, B
 
 __all__ = ["SCALE", "LagrangianBound", "lagrangian_bound", "schedule_values"]
 
@@ -142,25 +149,35 @@ def lagrangian_bound(ctx: SolveContext, duals: DualPrices, x: F64, det_budget: f
     y = np.rint(np.maximum(duals.seat, 0.0) * SCALE).astype(np.int64)
     if not price_contested:
         y[dc] = 0
-    weight = SCALE * ctx.dem_weight[rp.d] - y[rp.d]
+    # the hour rows are priced too, at H/SCALE points per hour: each pair pays at most its exact price (floor) and
+    # each volunteer's cap earns at least its own (ceil), so the rounding only loosens the bound
+    hour_price = np.rint(np.maximum(duals.hour, 0.0) * SCALE).astype(np.int64)
+    paid = (hour_price[rp.v] * arr.d_duration_us[rp.d]) // US_PER_HOUR
+    earned = -((-hour_price * res.hours) // US_PER_HOUR)
+    weight = SCALE * ctx.dem_weight[rp.d] - y[rp.d]  # the core keeps its hour rows unpriced
     positive = weight > 0
     core_vol = np.zeros(arr.nv, dtype=bool)
     core_vol[rp.v[dc[rp.d] & positive]] = True
-    core_vol[duals.hour > FRACTIONAL] = True  # hour-priced: DP would drop their binding hour cap
-    total = int((y * res.seats).sum())
-    owners, values = schedule_values(rp.v[positive], arr.d_start_rank[rp.d[positive]],
-                                     arr.d_end_rank[rp.d[positive]], weight[positive], res.tasks)
-    total += int(values[~core_vol[owners]].sum())
-    relaxed_core = int(values[core_vol[owners]].sum())  # the core without its seat and hour rows: a fallback
+    priced = weight - paid
+    dp = priced > 0
+    owners, values = schedule_values(rp.v[dp], arr.d_start_rank[rp.d[dp]], arr.d_end_rank[rp.d[dp]], priced[dp],
+                                     res.tasks)
+    total = int((y * res.seats).sum()) + int(earned[~core_vol].sum()) + int(values[~core_vol[owners]].sum())
+    # the core with its seat rows dropped and its hour rows priced: a fallback bound for it
+    relaxed_core = int(earned[core_vol].sum()) + int(values[core_vol[owners]].sum())
     idx = np.flatnonzero(core_vol[rp.v] & positive)
     if max_core_pairs is not None and len(idx) > max_core_pairs:
-        return None
+        if not price_contested:
+            return None
+        idx, skipped = idx[:0], True  # too big to build in time: the core's relaxed value stands (below)
+    else:
+        skipped = False
     idx = idx[np.lexsort((arr.d_start[rp.d[idx]], rp.v[idx]))]
     core = solve_core(CoreInput(rp.v[idx], rp.d[idx], weight[idx], arr.d_start[rp.d[idx]], arr.d_end[rp.d[idx]],
                                 res.tasks, res.hours, res.seats, np.ones(arr.nd, dtype=bool)), det_budget, wall_s,
                       ctx.opts.seed,
                       ctx.opts.threads)
-    total += min(core.bound, relaxed_core)
+    total += relaxed_core if skipped else min(core.bound, relaxed_core)
     log.info("Lagrangian bound %d (%d contested demands, core of %d volunteers and %d pairs, value %d, bound %d%s)",
              total // SCALE, int(dc.sum()), int(core_vol.sum()), len(idx), core.value, core.bound,
              ", proven" if core.optimal else "")

@@ -52,6 +52,10 @@ CORE_DET_PER_S = 0.05
 MAX_WIDEN = 3
 """Most widenings of the primal region."""
 
+MAX_CORE = 30_000
+"""A Lagrangian core with more pairs than this is not built (CP-SAT's model alone would take seconds); the core's
+relaxed value (each volunteer's best schedule) stands for it."""
+
 MAX_UNPRICED_CORE = 20_000
 """The second, tighter bound (contested seats kept but not priced) runs when its core has at most this many pairs."""
 
@@ -102,7 +106,7 @@ def proven_tiers(ctx: SolveContext, extra: B | None = None) -> ProvenResult | No
     for priced in (True, False):
         got_bound = lagrangian_bound(ctx, lp.duals, lp.x, CORE_DET_PER_S * opts.time_limit_s,
                                      max(0.1, 0.5 * (clock.left() - reserve)), price_contested=priced,
-                                     max_core_pairs=None if priced else MAX_UNPRICED_CORE)
+                                     max_core_pairs=MAX_CORE if priced else MAX_UNPRICED_CORE)
         if got_bound is not None:
             bounds.append(got_bound)
             wall_cut |= got_bound.wall_capped
