@@ -36,13 +36,13 @@ import numpy as np
 from matcher.engine.context import SolveContext
 from matcher.engine.greedy import greedy_take
 from matcher.engine.regions import region_input
-from matcher.engine.types import F64, I64, B
+from matcher.engine.types import F64, I64, US_PER_DAY, B
 from matcher.model import RegionStats
 
 if TYPE_CHECKING:  # the solver module imports OR-Tools' CP-SAT (about 1 s): only when used
     from matcher.engine.solvers.cpsat import CpsatInput
 
-__all__ = ["FRACTIONAL", "PrimalResult", "fractional_region", "lp_primal"]
+__all__ = ["FRACTIONAL", "MIP_ENGINE", "PrimalResult", "fractional_chunks", "fractional_region", "lp_primal"]
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +124,36 @@ def fractional_region(ctx: SolveContext, x: F64, widen: int = 0) -> B:
     extra = 2 + 2 * widen
     region[order[rank < extra * (res.seats[d_sorted] + 1)]] = True
     return region
+
+
+def fractional_chunks(ctx: SolveContext, x: F64, max_pairs: int) -> list[F64]:
+    """The LP's solution split so that each part's region has about ``max_pairs`` pairs at most.
+
+    The fractional columns are ordered by their demand's day and place (a grid
+    of about 2 km) and cut into consecutive groups; each part is ``x`` with the
+    other groups' fractional columns set to 0 (their region then stays fixed).
+    Parts come most valuable first (fractional weight). One part, ``x`` itself,
+    when the whole region fits.
+    """
+    rp, arr = ctx.rp, ctx.arr
+    frac = np.flatnonzero((x > FRACTIONAL) & (x < 1 - FRACTIONAL))
+    total = int(fractional_region(ctx, x).sum())
+    if total <= max_pairs or len(frac) < 2:
+        return [x]
+    parts = -(-total // max_pairs)
+    d = rp.d[frac]
+    day = arr.d_start[d] // US_PER_DAY
+    cell = np.floor(arr.d_lat[d] * 50) * 10_000 + np.floor(arr.d_lon[d] * 50)
+    frac = frac[np.lexsort((cell, day))]
+    groups = np.array_split(frac, parts)
+    value = [float((ctx.dem_weight[rp.d[g]] * x[g]).sum()) for g in groups]
+    out: list[F64] = []
+    for k in np.argsort(-np.array(value), kind="stable").tolist():
+        xc = x.copy()
+        others = np.concatenate([g for j, g in enumerate(groups) if j != k])
+        xc[others] = 0.0
+        out.append(xc)
+    return out
 
 
 def lp_primal(ctx: SolveContext, x: F64, chosen: B, wall_s: float, widen: int = 0,

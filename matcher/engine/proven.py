@@ -29,19 +29,22 @@ import numpy as np
 from matcher.engine.context import SolveContext
 from matcher.engine.greedy import greedy_take
 from matcher.engine.lagrangian import LagrangianBound, lagrangian_bound
-from matcher.engine.primal import fractional_region, lp_primal
+from matcher.engine.primal import fractional_chunks, fractional_region, lp_primal
 from matcher.engine.sifting import sift_lp
-from matcher.engine.types import B
+from matcher.engine.types import F64, B
 from matcher.model import LagrangianStats, RegionStats, SiftingStats
 
-__all__ = ["REPORT_S_PER_PAIR", "ProvenResult", "proven_tiers", "report_reserve_s"]
+__all__ = ["REPORT_S_PER_PAIR", "ProvenResult", "proven_tiers", "report_reserve_s", "slowness"]
 
 log = logging.getLogger(__name__)
 
-REPORT_S_PER_PAIR = 0.8e-6
+REPORT_S_PER_PAIR = 1.0e-6
 """Wall time kept back for the report (unmet reasons, KPIs) per candidate pair, on top of :data:`REPORT_BASE_S`."""
 
 REPORT_BASE_S = 0.3
+
+CANDIDATES_S_PER_PAIR = 0.8e-6
+"""The candidate search's time per pair on a quiet machine (district: 1.7 s for 2.08 M pairs)."""
 
 LP_WALL_SHARE = 0.8
 """Share of the wall time left (after the report's reserve) that the LP may use."""
@@ -51,6 +54,9 @@ CORE_DET_PER_S = 0.05
 
 MAX_WIDEN = 3
 """Most widenings of the primal region."""
+
+REGION_MIP_PAIRS = 25_000
+"""A region MIP bigger than this is cut into chunks of the LP's fractional columns, close in day and place."""
 
 MAX_CORE = 30_000
 """A Lagrangian core with more pairs than this is not built (CP-SAT's model alone would take seconds); the core's
@@ -76,9 +82,19 @@ class ProvenResult:
     """The wall clock, not a deterministic budget, stopped a step: another run may differ."""
 
 
-def report_reserve_s(n_pairs: int) -> float:
-    """Wall seconds kept back for the report of a problem with ``n_pairs`` candidate pairs."""
-    return REPORT_BASE_S + REPORT_S_PER_PAIR * n_pairs
+def report_reserve_s(n_pairs: int, slow: float = 1.0) -> float:
+    """Wall seconds kept back for the report of a problem with ``n_pairs`` candidate pairs.
+
+    ``slow`` is how much slower than calibrated the machine ran this solve's
+    candidate search (:func:`slowness`): a loaded machine reports slowly too.
+    """
+    return (REPORT_BASE_S + REPORT_S_PER_PAIR * n_pairs) * max(1.0, slow)
+
+
+def slowness(ctx: SolveContext) -> float:
+    """How much slower than on a quiet machine this solve's candidate search ran (1 = as calibrated)."""
+    expected = CANDIDATES_S_PER_PAIR * max(len(ctx.rp), 1)
+    return max(1.0, ctx.clock.seconds.get("candidates", 0.0) / expected) if expected > 0.2 else 1.0
 
 
 def _lag_stats(b: LagrangianBound) -> LagrangianStats:
@@ -93,7 +109,7 @@ def proven_tiers(ctx: SolveContext, extra: B | None = None) -> ProvenResult | No
     ``extra`` (bool over ``ctx.rp``) seeds the LP's working set besides each demand's nearest candidates.
     """
     clock, opts = ctx.clock, ctx.opts
-    reserve = report_reserve_s(len(ctx.rp))
+    reserve = report_reserve_s(len(ctx.rp), slowness(ctx))
     lp = sift_lp(ctx, LP_WALL_SHARE * (clock.left() - reserve), extra)
     clock.done("sifting")
     if lp is None:
@@ -112,39 +128,54 @@ def proven_tiers(ctx: SolveContext, extra: B | None = None) -> ProvenResult | No
             wall_cut |= got_bound.wall_capped
     bound = min(b.bound for b in bounds)
     clock.done("bound")
-    # the primal: the LP's integral part, then the region MIP (coverage), widened while the gap stays open;
-    # then the secondary cost with coverage held, on the last region, with the time left
-    support = np.flatnonzero(lp.x > 1e-6)
+    chosen, regions, cut = _primal(ctx, lp.x, bound, reserve)
+    wall_cut |= cut
+    clock.done("primal")
+    log.info("LP tiers: coverage %d, bound %d (LP %.2f)", ctx.coverage(chosen), bound, lp.value)
+    return ProvenResult(chosen, bound, sift, [_lag_stats(b) for b in bounds], regions, wall_cut)
+
+
+def _primal(ctx: SolveContext, x: F64, bound: int, reserve: float) -> tuple[B, list[RegionStats], bool]:
+    """The LP's integral part, then region MIPs (coverage) chunk by chunk, widened while the gap stays open; then
+    the secondary cost with coverage held on the last region; a greedy refill of what no MIP reached.
+    """
+    clock = ctx.clock
+    support = np.flatnonzero(x > 1e-6)
     weight = ctx.dem_weight[ctx.rp.d[support]]
-    order = support[np.lexsort((ctx.pair_cost[support], -weight, -np.round(lp.x[support], 6)))]
+    order = support[np.lexsort((ctx.pair_cost[support], -weight, -np.round(x[support], 6)))]
     chosen = greedy_take(ctx.arr, ctx.rp, order, ctx.res.tasks, ctx.res.hours, ctx.res.seats)
     regions: list[RegionStats] = []
-    widen = 0
-    for widen in range(MAX_WIDEN + 1):
-        left = clock.left() - reserve
-        if ctx.coverage(chosen) >= bound or left < MIN_MIP_S or clock.stopped():
-            break
-        got = lp_primal(ctx, lp.x, chosen, left, widen)
+    wall_cut = False
+    chunks = fractional_chunks(ctx, x, REGION_MIP_PAIRS)
+    solved = 0
+
+    def run(xc: F64, wall: float, widen: int = 0, secondary_s: float = 0.0) -> bool:
+        nonlocal chosen, wall_cut
+        got = lp_primal(ctx, xc, chosen, wall, widen, secondary_s)
         if got.region is not None:
             regions.append(got.region)
             wall_cut |= bool(got.region.wall_capped)
         if ctx.coverage(got.chosen) >= ctx.coverage(chosen):
             chosen = got.chosen
-        if got.region is None or not got.region.coverage_proven:
-            break  # no time to widen: the region was not even solved whole
-    if not regions:  # no time for a MIP: refill the LP's fractional region greedily
-        region = np.flatnonzero(fractional_region(ctx, lp.x) & ~chosen)
+        return got.region is not None and bool(got.region.coverage_proven)
+
+    for k, xc in enumerate(chunks):
+        left = clock.left() - reserve
+        if ctx.coverage(chosen) >= bound or left < MIN_MIP_S or clock.stopped():
+            break
+        solved += run(xc, min(left, max(MIN_MIP_S, 2 * left / (len(chunks) - k))))
+    if len(chunks) == 1 and solved:
+        widen = 0
+        for widen in range(1, MAX_WIDEN + 1):  # a wider region while the gap stays open
+            left = clock.left() - reserve
+            if ctx.coverage(chosen) >= bound or left < MIN_MIP_S or clock.stopped() or not run(x, left, widen):
+                break
+        left = clock.left() - reserve
+        if left > MIN_MIP_S + 0.5 and not clock.stopped():
+            run(x, 0.4 * left, widen - 1, secondary_s=0.5 * left)
+    if solved < len(chunks):  # what no MIP reached: refill the LP's fractional region greedily
+        region = np.flatnonzero(fractional_region(ctx, x) & ~chosen)
         refill = region[np.lexsort((ctx.pair_cost[region], -ctx.dem_weight[ctx.rp.d[region]]))]
         chosen = greedy_take(ctx.arr, ctx.rp, np.concatenate([np.flatnonzero(chosen), refill]), ctx.res.tasks,
                              ctx.res.hours, ctx.res.seats)
-    elif clock.left() - reserve > MIN_MIP_S + 0.5 and not clock.stopped():
-        left = clock.left() - reserve
-        got = lp_primal(ctx, lp.x, chosen, 0.4 * left, max(widen - 1, 0), secondary_s=0.5 * left)
-        if got.region is not None:
-            regions.append(got.region)
-            wall_cut |= bool(got.region.wall_capped)
-            if ctx.coverage(got.chosen) >= ctx.coverage(chosen):
-                chosen = got.chosen
-    clock.done("primal")
-    log.info("LP tiers: coverage %d, bound %d (LP %.2f)", ctx.coverage(chosen), bound, lp.value)
-    return ProvenResult(chosen, bound, sift, [_lag_stats(b) for b in bounds], regions, wall_cut)
+    return chosen, regions, wall_cut
