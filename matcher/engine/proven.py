@@ -136,8 +136,11 @@ def proven_tiers(ctx: SolveContext, extra: B | None = None) -> ProvenResult | No
 
 
 def _primal(ctx: SolveContext, x: F64, bound: int, reserve: float) -> tuple[B, list[RegionStats], bool]:
-    """The LP's integral part, then region MIPs (coverage) chunk by chunk, widened while the gap stays open; then
-    the secondary cost with coverage held on the last region; a greedy refill of what no MIP reached.
+    """The primal tier: a feasible choice (bool over ``ctx.rp``), the region MIPs run, and whether the clock cut one.
+
+    The LP's integral part, then region MIPs (coverage) chunk by chunk, widened
+    while the gap stays open; then the secondary cost with coverage held on the
+    last region; a greedy refill of what no MIP reached.
     """
     clock = ctx.clock
     support = np.flatnonzero(x > 1e-6)
