@@ -11,9 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from matcher.tables import write_tables
 
 from matcher.generate import generate_tables
+from matcher.io import write_tables
 
 sys.path.insert(0, str(Path(__file__).parent))  # highs_model
 sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))  # the independent rule checker (oracle)

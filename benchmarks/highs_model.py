@@ -20,12 +20,12 @@ from dataclasses import dataclass
 
 import highspy
 import numpy as np
-from matcher.arrays import build_arrays
-from matcher.candidates import candidate_pairs
-from matcher.costs import priority_weights
-from matcher.solvers.lp import LpInput, model_rows
 
 from matcher import Problem, SolveOptions
+from matcher.engine.arrays import build_arrays
+from matcher.engine.candidates import candidate_pairs
+from matcher.engine.costs import priority_weights
+from matcher.engine.solvers.lp import LpInput, model_rows
 
 
 @dataclass
@@ -91,9 +91,7 @@ def build_and_solve(problem: Problem, *, time_limit_s: float, relax: bool = Fals
 if __name__ == "__main__":  # python benchmarks/highs_model.py PROBLEM [SECONDS] [--relax]
     import sys
 
-    from matcher.tables import read_tables
-
-    from matcher.io import load_problem
+    from matcher.io import load_problem, read_tables
 
     path = sys.argv[1]
     from pathlib import Path

@@ -19,8 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from matcher.repair import Change
-from matcher.tables import read_tables
 from oracle import violations
 
 from matcher import (
@@ -33,6 +31,8 @@ from matcher import (
     repair,
     solve,
 )
+from matcher.io import read_tables
+from matcher.model import Change
 
 OPTS = SolveOptions(time_limit_s=20)
 

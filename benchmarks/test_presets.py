@@ -17,12 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from matcher.batch import WRITE_SHARE
-from matcher.tables import read_tables
 from oracle import violations
 
 from matcher import Problem, Solution, SolveOptions, Status, greedy_dispatch, solve
-from matcher.io import write_json_atomic
+from matcher.io import read_tables, write_json_atomic
+from matcher.workflows.batch import WRITE_SHARE
 
 LIMITS = {"community": 10.0, "street": 30.0, "district": 20.0}
 """The ``--time-limit`` each preset runs with (the district target: 20 s end to end). At 20 s the street

@@ -1,0 +1,137 @@
+"""Side by side, in one run: matcher at three time limits against HiGHS, raw CP-SAT and the greedy dispatcher.
+
+The one command (about 20 minutes on the 2-core machine)::
+
+    pytest benchmarks/test_side_by_side.py -p no:cacheprovider --benchmark-enable --benchmark-only -s
+
+Instances: the street and district presets (seed 1) and ``tight``, the district
+with tight hour caps and windows on a half-hour grid (``shapes.py``), each
+written as Parquet tables. Every entry runs in its own process, so its wall
+time (process start to exit) and peak memory (``ru_maxrss``) are its own:
+
+- ``matcher solve FOLDER --time-limit L`` for L = 5, 20 and 60 s;
+- HiGHS on matcher's own model, LP and MIP, 60 s each (``highs_model.py``);
+- raw CP-SAT on the same pairs, as a developer would write it, 60 s (``baselines.py``);
+- the greedy dispatcher.
+
+The table printed at the end is the one in BENCHMARKS.md. Quality is asserted
+with the time: every matcher plan is checked by the independent rule checker
+(``tests/oracle.py``); every bound must exceed every plan's coverage (a bound
+that did not would be wrong); at 20 s matcher must end within 20.5 s and
+2 GiB with a gap of at most 0.05% on the district and the tight district, and
+prove the street optimal within 10 s.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from oracle import violations
+from shapes import tight_district
+
+from matcher import Problem, Solution
+from matcher.io import read_tables, write_tables
+
+HERE = Path(__file__).parent
+LIMITS = (5.0, 20.0, 60.0)
+BASELINE_LIMIT = 60.0
+INSTANCES = ("street", "district", "tight")
+ROWS: list[dict[str, Any]] = []
+_problems: dict[str, Problem] = {}
+
+
+@pytest.fixture(scope="session")
+def folder(preset_folder: Callable[[str], Path], tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """The Parquet folder of an instance, written on first use."""
+    made: dict[str, Path] = {}
+
+    def get(name: str) -> Path:
+        if name not in made:
+            if name == "tight":
+                made[name] = tmp_path_factory.mktemp("tight")
+                write_tables(tight_district(), made[name], fmt="parquet", settings={"taxonomy": "builtin"})
+            else:
+                made[name] = preset_folder(name)
+        return made[name]
+
+    return get
+
+
+def _child(cmd: list[str]) -> tuple[float, float, str]:
+    """Run a command; its wall seconds, its peak memory in MiB, and its standard output."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    out = proc.stdout.read() if proc.stdout else ""
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    assert proc.returncode == 0, (cmd, proc.returncode)
+    return wall, usage.ru_maxrss / 1024, out
+
+
+def _problem(name: str, path: Path) -> Problem:
+    if name not in _problems:
+        _problems[name] = read_tables(path)
+    return _problems[name]
+
+
+@pytest.mark.parametrize("limit", LIMITS)
+@pytest.mark.parametrize("name", INSTANCES)
+def test_matcher(benchmark: Any, folder: Callable[[str], Path], tmp_path: Path, name: str, limit: float) -> None:
+    out = tmp_path / "solution.json"
+    cmd = [sys.executable, "-m", "matcher.cli", "solve", str(folder(name)), "--out", str(out),
+           "--time-limit", f"{limit:g}", "-q"]
+    wall, peak, _ = benchmark.pedantic(_child, args=(cmd,), rounds=1, iterations=1)
+    sol = Solution.model_validate_json(out.read_text())
+    problem = _problem(name, folder(name))
+    assert violations(problem, sol) == []
+    assert sol.coverage <= sol.coverage_bound
+    seconds = sol.stats.get("seconds") or {}
+    ROWS.append({"instance": name, "entry": f"matcher {limit:g} s", "coverage": sol.coverage,
+                 "bound": sol.coverage_bound, "status": sol.status.value, "wall": wall, "peak": peak,
+                 "load": round(wall - sol.runtime_s, 2), "phases": seconds})
+    print(f"\n  {name} matcher {limit:g} s: {sol.status.value} {sol.coverage:g} / {sol.coverage_bound:g} "
+          f"(gap {sol.gap:.4%}) wall {wall:.2f} s (solve {sol.runtime_s:.2f} s) peak {peak:.0f} MiB; {seconds}")
+    assert wall <= limit + 0.5  # the limit is the user's: process start to exit
+    assert peak < 2048
+    if limit >= 20:
+        if name == "street":
+            assert sol.status.value == "optimal" and wall <= 10.0
+        else:
+            assert sol.gap <= 0.0005
+
+
+@pytest.mark.parametrize("kind", ["highs-lp", "highs-mip", "cpsat", "greedy"])
+@pytest.mark.parametrize("name", INSTANCES)
+def test_baseline(benchmark: Any, folder: Callable[[str], Path], name: str, kind: str) -> None:
+    cmd = [sys.executable, str(HERE / "baselines.py"), kind, str(folder(name)), f"{BASELINE_LIMIT:g}"]
+    wall, peak, out = benchmark.pedantic(_child, args=(cmd,), rounds=1, iterations=1)
+    got = json.loads(out.strip().splitlines()[-1])
+    ROWS.append({"instance": name, "entry": kind, **got, "wall": wall, "peak": peak})
+    print(f"\n  {name} {kind}: {got} wall {wall:.2f} s peak {peak:.0f} MiB")
+
+
+def test_table() -> None:
+    """Every bound holds against every plan of the same instance; then the table."""
+    for name in INSTANCES:
+        rows = [r for r in ROWS if r["instance"] == name]
+        plans = [r["coverage"] for r in rows if r.get("coverage") is not None]
+        bounds = [r["bound"] for r in rows if r.get("bound") is not None]
+        if plans and bounds:
+            assert max(plans) <= min(bounds) + 1e-6, (name, max(plans), min(bounds))
+    print("\n| instance | entry | status | coverage | bound | gap | wall | peak |")
+    print("|---|---|---|---:|---:|---:|---:|---:|")
+    for r in ROWS:
+        cov, bound = r.get("coverage"), r.get("bound")
+        gap = f"{(bound - cov) / max(bound, 1):.3%}" if cov is not None and bound is not None else "-"
+        print(f"| {r['instance']} | {r['entry']} | {r.get('status', '')} | "
+              f"{'-' if cov is None else f'{cov:,.0f}'} | {'-' if bound is None else f'{bound:,.2f}'} | {gap} | "
+              f"{r['wall']:.2f} s | {r['peak']:,.0f} MiB |")
