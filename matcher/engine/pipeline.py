@@ -33,7 +33,7 @@ from matcher.engine.candidates import Pairs, candidate_pairs
 from matcher.engine.context import Cancel, Clock, SolveContext
 from matcher.engine.greedy import hurried, make_feasible, swap_improve
 from matcher.engine.limits import check_memory
-from matcher.engine.proven import proven_tiers
+from matcher.engine.proven import proven_tiers, report_reserve_s, slowness
 from matcher.engine.regions import improve_regions
 from matcher.engine.relaxation import FLOW_SECONDS_PER_ARC, flow_rounds, lp_planned
 from matcher.engine.report import build_solution
@@ -41,9 +41,12 @@ from matcher.engine.rules import plan_violations
 from matcher.engine.types import I64, B
 from matcher.model import LpStats, Problem, RegionStats, Solution, SolveOptions, Status
 
-__all__ = ["Solved", "solve", "solve_keeping"]
+__all__ = ["GREEDY_S_PER_PAIR", "Solved", "solve", "solve_keeping"]
 
 log = logging.getLogger(__name__)
+
+GREEDY_S_PER_PAIR = 1.0e-6
+"""The greedy answer's time per candidate pair on a quiet machine (district: about 2 s)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -121,9 +124,13 @@ def solve_keeping(problem: Problem, options: SolveOptions | None = None, *, dead
         else:
             log.warning("%.1f s left, the flow needs about %.1f s: answering with the greedy dispatcher instead",
                         clock.left(), flow_estimate_s)
-        chosen, bound = hurried(ctx)
+        # not even the greedy fits (the slow hour, or a tight limit): the empty plan, at once
+        slow = slowness(ctx)
+        take = clock.left() > (GREEDY_S_PER_PAIR * len(ctx.rp) + report_reserve_s(len(ctx.rp))) * slow
+        chosen, bound = hurried(ctx, take)
         stats["flow_estimate_s"] = round(flow_estimate_s, 3)
-        engine, secondary_optimal = "greedy (time limit too short for the flow)", False
+        engine = "greedy (time limit too short for the flow)" if take else "none (time limit too short for the greedy)"
+        secondary_optimal = False
         clock.done("greedy")
     else:
         chosen, bound, engine, secondary_optimal = _tiers(ctx, stats)
@@ -147,8 +154,9 @@ def _tiers(ctx: SolveContext, stats: dict[str, Any]) -> tuple[B, int, str, bool]
         flow_estimate_s = FLOW_SECONDS_PER_ARC * (len(ctx.rp) + 3 * ctx.arr.nv + 2 * ctx.arr.nd)
         if clock.left() < flow_estimate_s or clock.stopped():
             stats["lp"] = LpStats(solved=False)
-            chosen, bound = hurried(ctx)
-            return chosen, bound, "greedy (no time left for the flow)", False
+            take = clock.left() > (GREEDY_S_PER_PAIR * len(ctx.rp) + report_reserve_s(len(ctx.rp))) * slowness(ctx)
+            chosen, bound = hurried(ctx, take)
+            return chosen, bound, "greedy (no time left for the flow)" if take else "none (no time left)", False
     flow = flow_rounds(ctx, False)
     clock.done("flow")
     pinned_coverage = int(ctx.dem_weight[ctx.arr.pinned[1]].sum())

@@ -31,14 +31,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.sparse import csr_matrix
 
 from matcher.engine.context import SolveContext
 from matcher.engine.intervals import max_clique_rows
 from matcher.engine.types import F64, I64, US_PER_HOUR, B
 from matcher.engine.working_set import WorkingSet
+
+if TYPE_CHECKING:  # scipy is imported when first used (0.3 s)
+    from scipy.sparse import csr_matrix
 
 __all__ = ["DualPrices", "PairTerms", "SiftResult", "lp_objective", "price", "sift_lp"]
 
@@ -189,6 +192,8 @@ def _rows(ctx: SolveContext, idx: I64, span: int) -> tuple[csr_matrix, F64, tupl
     each seat row, the volunteer of each task row, the volunteer of each hour
     row, and the key ``v * span + point`` of each clique row.
     """
+    from scipy.sparse import csr_matrix
+
     arr, rp, res = ctx.arr, ctx.rp, ctx.res
     v, d = rp.v[idx], rp.d[idx]
     s, e = arr.d_start_rank[d], arr.d_end_rank[d]
@@ -246,8 +251,6 @@ def sift_lp(ctx: SolveContext, wall_s: float, extra: B | None = None, engine: st
     """
     import time
 
-    from matcher.engine.solvers.restricted import solve_restricted
-
     t0 = time.perf_counter()
     arr, rp = ctx.arr, ctx.rp
     c = lp_objective(ctx)
@@ -274,6 +277,8 @@ def sift_lp(ctx: SolveContext, wall_s: float, extra: B | None = None, engine: st
             idx = np.flatnonzero(ws)
             idx = idx[np.lexsort((arr.d_start_rank[rp.d[idx]], rp.v[idx]))]
             a, upper, (dems, tvols, hvols, ckeys) = _rows(ctx, idx, span)
+            from matcher.engine.solvers.restricted import solve_restricted
+
             r = solve_restricted(a, upper, c[idx], left, engine)
             if r.x is None or r.row_dual is None:
                 break

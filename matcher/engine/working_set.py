@@ -18,12 +18,16 @@ row is redundant, never wrong).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from matcher.engine.arrays import member
 from matcher.engine.context import SolveContext
-from matcher.engine.solvers.warm_lp import WarmLp, WarmSolution
 from matcher.engine.types import F64, I64, US_PER_HOUR
+
+if TYPE_CHECKING:  # highspy is imported when first used (it costs a few tenths of a second)
+    from matcher.engine.solvers.warm_lp import WarmSolution
 
 __all__ = ["WorkingSet", "expand_ranges"]
 
@@ -46,6 +50,8 @@ class WorkingSet:
     """The sifting LP's working columns and rows in a :class:`~matcher.engine.solvers.warm_lp.WarmLp`."""
 
     def __init__(self, ctx: SolveContext, objective: F64, span: int, threads: int = 1) -> None:
+        from matcher.engine.solvers.warm_lp import WarmLp
+
         self.ctx, self.c, self.span = ctx, objective, span
         self.lp = WarmLp(threads)
         arr = ctx.arr
