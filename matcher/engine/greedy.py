@@ -104,8 +104,9 @@ def hurried(ctx: SolveContext, take: bool = True) -> tuple[B, int]:
     keeps every rule.
     """
     arr, rp, res = ctx.arr, ctx.rp, ctx.res
-    order = np.lexsort((ctx.pair_cost, -ctx.dem_weight[rp.d]))
-    chosen = refill(ctx, np.zeros(len(rp), dtype=bool), order) if take else np.zeros(len(rp), dtype=bool)
+    chosen = np.zeros(len(rp), dtype=bool)
+    if take:
+        chosen = refill(ctx, chosen, np.lexsort((ctx.pair_cost, -ctx.dem_weight[rp.d])))
     bound = int((ctx.dem_weight * np.minimum(res.seats, np.bincount(rp.d, minlength=arr.nd))).sum())
     return chosen, bound
 
