@@ -78,7 +78,7 @@ def _highs_region(ctx: SolveContext, chosen: B, rounded: int, region: B, cp: Cps
     # HiGHS stops on the wall clock only: a region it did not prove was cut by the clock
     stats = RegionStats(pairs=len(index), whole_component=False, seconds=round(result.seconds, 3),
                         coverage_proven=result.optimal, secondary_proven=False,
-                        wall_capped=not result.optimal or (secondary_s > 0.2 and not result.secondary_done))
+                        wall_capped=result.wall_capped)
     if result.chosen is None:
         return PrimalResult(chosen, rounded, stats, False)
     mine = np.zeros(len(index), dtype=bool)

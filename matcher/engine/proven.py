@@ -164,18 +164,28 @@ def _primal(ctx: SolveContext, x: F64, bound: int, reserve: float) -> tuple[B, l
 
     for k, xc in enumerate(chunks):
         left = clock.left() - reserve
-        if ctx.coverage(chosen) >= bound or left < MIN_MIP_S or clock.stopped():
+        if ctx.coverage(chosen) >= bound or clock.stopped():
+            break
+        if left < MIN_MIP_S:
+            wall_cut = True  # the clock, not the problem, ended the primal here
             break
         solved += run(xc, min(left, max(MIN_MIP_S, 2 * left / (len(chunks) - k))))
     if len(chunks) == 1 and solved:
         widen = 0
         for widen in range(1, MAX_WIDEN + 1):  # a wider region while the gap stays open
             left = clock.left() - reserve
-            if ctx.coverage(chosen) >= bound or left < MIN_MIP_S or clock.stopped() or not run(x, left, widen):
+            if ctx.coverage(chosen) >= bound or clock.stopped():
+                break
+            if left < MIN_MIP_S:
+                wall_cut = True
+                break
+            if not run(x, left, widen):
                 break
         left = clock.left() - reserve
         if left > MIN_MIP_S + 0.5 and not clock.stopped():
             run(x, 0.4 * left, widen - 1, secondary_s=0.5 * left)
+        else:
+            wall_cut = True
     if solved < len(chunks):  # what no MIP reached: refill the LP's fractional region greedily
         region = np.flatnonzero(fractional_region(ctx, x) & ~chosen)
         refill = region[np.lexsort((ctx.pair_cost[region], -ctx.dem_weight[ctx.rp.d[region]]))]

@@ -32,6 +32,9 @@ __all__ = ["RegionMipResult", "solve_region_mip"]
 
 log = logging.getLogger(__name__)
 
+SECONDARY_NODES = 200
+"""The secondary stage's branch-and-bound node limit: a deterministic budget."""
+
 SECONDARY_GAP = 1e-3
 """The secondary stage stops at this relative gap (its cost rarely closes; coverage is proven exactly)."""
 
@@ -44,10 +47,13 @@ class RegionMipResult:
     optimal: bool
     seconds: float
     secondary_done: bool
+    wall_capped: bool
+    """A stage stopped at its wall-clock limit (not at a proof or its node limit): another run may differ."""
 
 
 def _solve(inp: LpInput, objective: np.ndarray, maximize: bool, held: float | None, wall_s: float,
-           hint: B | None) -> tuple[B | None, bool]:
+           hint: B | None) -> tuple[B | None, bool, bool]:
+    """One stage: the rounded answer (or ``None``), whether it is proven, and whether the wall clock stopped it."""
     a, upper = model_rows(inp)
     n = len(inp.pair_v)
     if held is not None:  # coverage at least `held`: one more row, -w x <= -held (+0.5: the weights are integers)
@@ -58,6 +64,8 @@ def _solve(inp: LpInput, objective: np.ndarray, maximize: bool, held: float | No
     h.setOptionValue("time_limit", max(0.05, float(wall_s)))
     h.setOptionValue("threads", 1)
     h.setOptionValue("mip_rel_gap", 0.0 if held is None else SECONDARY_GAP)
+    if held is not None:  # the secondary stage stops at a node count (reproducible) before the wall clock
+        h.setOptionValue("mip_max_nodes", SECONDARY_NODES)
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = n, m
     lp.col_cost_ = objective.astype(float)
@@ -79,9 +87,9 @@ def _solve(inp: LpInput, objective: np.ndarray, maximize: bool, held: float | No
     status = h.getModelStatus()
     info = h.getInfo()
     if info.primal_solution_status != 2:  # no feasible solution
-        return None, False
+        return None, False, status == highspy.HighsModelStatus.kTimeLimit
     values = np.asarray(h.getSolution().col_value, dtype=float)
-    return values > 0.5, status == highspy.HighsModelStatus.kOptimal
+    return values > 0.5, status == highspy.HighsModelStatus.kOptimal, status == highspy.HighsModelStatus.kTimeLimit
 
 
 def solve_region_mip(inp: LpInput, wall_s: float, hint: B | None = None, secondary_s: float = 0.0) -> RegionMipResult:
@@ -91,9 +99,9 @@ def solve_region_mip(inp: LpInput, wall_s: float, hint: B | None = None, seconda
     capacities left to them; ``hint`` (bool per pair) is a feasible start.
     """
     t0 = time.perf_counter()
-    chosen, optimal = _solve(inp, inp.pair_weight.astype(float), True, None, wall_s, hint)
+    chosen, optimal, capped = _solve(inp, inp.pair_weight.astype(float), True, None, wall_s, hint)
     if chosen is None:
-        return RegionMipResult(None, False, time.perf_counter() - t0, False)
+        return RegionMipResult(None, False, time.perf_counter() - t0, False, capped)
     found = float(inp.pair_weight[chosen].sum())
     t1 = time.perf_counter()
     log.debug("region MIP, coverage stage: %d pairs, %.0f found (%s) in %.2f s", len(inp.pair_v), found,
@@ -101,9 +109,10 @@ def solve_region_mip(inp: LpInput, wall_s: float, hint: B | None = None, seconda
     left = secondary_s
     done = False
     if left > 0.2:
-        second, _ = _solve(inp, inp.pair_cost.astype(float), False, found, left, chosen)
+        second, _, capped2 = _solve(inp, inp.pair_cost.astype(float), False, found, left, chosen)
+        capped |= capped2
         if second is not None and float(inp.pair_weight[second].sum()) >= found:
             chosen, done = second, True
     log.debug("region MIP, secondary stage: %s in %.2f s", "done" if done else "not run or no better",
               time.perf_counter() - t1)
-    return RegionMipResult(chosen, optimal, time.perf_counter() - t0, done)
+    return RegionMipResult(chosen, optimal, time.perf_counter() - t0, done, capped)
