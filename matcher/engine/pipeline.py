@@ -149,7 +149,8 @@ def _tiers(ctx: SolveContext, stats: dict[str, Any]) -> tuple[B, int, str, bool]
             got = None
         if got is not None:
             stats.update(sifting=got.sifting, lagrangian=got.lagrangian, lp_regions=got.regions)
-            stats["lp"] = LpStats(rows=None, seconds=got.sifting.seconds, solved=not got.wall_cut)
+            stats["lp"] = LpStats(seconds=got.sifting.seconds, solved=bool(got.sifting.converged))
+            stats["_wall_cut"] = got.wall_cut  # taken out in _report
             return got.chosen, got.bound, "sifting+lagrangian+mip", False
         flow_estimate_s = FLOW_SECONDS_PER_ARC * (len(ctx.rp) + 3 * ctx.arr.nv + 2 * ctx.arr.nd)
         if clock.left() < flow_estimate_s or clock.stopped():
@@ -198,7 +199,7 @@ def _report(ctx: SolveContext, pairs: Pairs, chosen: B, bound: int, engine: str,
     # a run is reproducible unless the wall clock, not a deterministic budget, cut a CP-SAT region
     # short or stopped the LP (its only stop short of an answer)
     lp_stopped = "lp" in stats and not stats["lp"].get("solved", True)
-    lp_stopped |= any(b.wall_capped for b in stats.get("lagrangian", []))
+    lp_stopped |= bool(stats.pop("_wall_cut", False))
     stats["cancelled"] = clock.stopped()
     stats["reproducible"] = not rushed and not lp_stopped and not stats["cancelled"] and not any(
         r.skipped == "deadline" or r.wall_capped for r in ran)

@@ -221,3 +221,10 @@ def test_core_fallback_when_cpsat_finds_nothing(lp_always: None, monkeypatch: py
     p = tight_problem(320)
     s = solve(p, SolveOptions(time_limit_s=20, seed=1))
     assert violations(p, s) == [] and s.coverage <= mip_max_coverage(p) <= s.coverage_bound
+
+
+def test_lp_tiers_give_the_same_answer_twice(lp_always: None) -> None:
+    p = tight_problem(330)
+    a, b = (solve(p, SolveOptions(time_limit_s=20, seed=1)) for _ in range(2))
+    assert a.stats["reproducible"] and b.stats["reproducible"]
+    assert a.assignments == b.assignments and a.coverage_bound == b.coverage_bound
