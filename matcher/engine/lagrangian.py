@@ -63,6 +63,9 @@ log = logging.getLogger(__name__)
 SCALE = 120
 """Prices are snapped to multiples of ``1 / SCALE`` point (LP duals here are mostly halves, thirds and quarters)."""
 
+US_PER_S = 1_000_000
+S_PER_HOUR = US_PER_HOUR // US_PER_S
+
 FRACTIONAL = 1e-6
 """An LP value further than this from 0 and 1 is fractional."""
 
@@ -87,11 +90,31 @@ def schedule_values(v: I64, s: I64, e: I64, w: I64, cap: I64) -> tuple[I64, I64]
 
     ``v``, ``s``, ``e``, ``w``: int64 arrays, one entry per interval ``[s, e)``
     with a positive weight ``w``; ``cap``: int64, indexed by owner. Returns the
-    owners (sorted, distinct) and their values (int64). Vectorised over owners:
-    step ``i`` extends every owner's table by its ``i``-th interval in end order.
+    owners (sorted, distinct) and their values (int64). Owners are taken in
+    groups of similar ``min(cap, intervals)`` so that the tables stay small.
     """
     if len(v) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    owners, counts = np.unique(v, return_counts=True)
+    k = np.minimum(cap[owners], counts)
+    group = np.zeros(len(owners), dtype=np.int64)
+    group[k > 0] = np.ceil(np.log2(k[k > 0])).astype(np.int64) + 1  # 1, 2, 3-4, 5-8, ...
+    values = np.zeros(len(owners), dtype=np.int64)
+    pair_group = group[np.searchsorted(owners, v)]
+    for g in np.unique(group[group > 0]).tolist():
+        sel = pair_group == g
+        mine, vals = _schedules(v[sel], s[sel], e[sel], w[sel], cap)
+        values[np.searchsorted(owners, mine)] = vals
+    return owners, values
+
+
+def _schedules(v: I64, s: I64, e: I64, w: I64, cap: I64) -> tuple[I64, I64]:
+    """:func:`schedule_values` for one group of owners.
+
+    Step ``i`` extends every owner's table by its ``i``-th interval in end
+    order (weighted interval scheduling with a cardinality cap, vectorised over
+    owners): ``table[i + 1, t] = max(table[i, t], w_i + table[p(i), t - 1])``.
+    """
     order = np.lexsort((s, e, v))
     v, s, e, w = v[order], s[order], e[order], w[order]
     owners, first, counts = np.unique(v, return_index=True, return_counts=True)
@@ -101,8 +124,6 @@ def schedule_values(v: I64, s: I64, e: I64, w: I64, cap: I64) -> tuple[I64, I64]
     # p(j): how many of the owner's intervals end at or before j starts (all come before j in end order)
     p = np.searchsorted(v * span + e, v * span + s, side="right") - first[g]
     kmax = int(min(int(cap[owners].max()), int(counts.max())))
-    if kmax <= 0:
-        return owners, np.zeros(len(owners), dtype=np.int64)
     table = np.zeros((len(v) + len(owners), kmax + 1), dtype=np.int64)
     row0 = first[g] + g  # the owner's row "before its first interval"
     by_local = np.argsort(local, kind="stable")
@@ -152,8 +173,9 @@ def lagrangian_bound(ctx: SolveContext, duals: DualPrices, x: F64, det_budget: f
     # the hour rows are priced too, at H/SCALE points per hour: each pair pays at most its exact price (floor) and
     # each volunteer's cap earns at least its own (ceil), so the rounding only loosens the bound
     hour_price = np.rint(np.maximum(duals.hour, 0.0) * SCALE).astype(np.int64)
-    paid = (hour_price[rp.v] * arr.d_duration_us[rp.d]) // US_PER_HOUR
-    earned = -((-hour_price * res.hours) // US_PER_HOUR)
+    # in whole seconds (durations rounded down, caps up) so that int64 never overflows; both roundings loosen
+    paid = (hour_price[rp.v] * (arr.d_duration_us[rp.d] // US_PER_S)) // S_PER_HOUR
+    earned = -((-hour_price * -(-res.hours // US_PER_S)) // S_PER_HOUR)
     weight = SCALE * ctx.dem_weight[rp.d] - y[rp.d]  # the core keeps its hour rows unpriced
     positive = weight > 0
     core_vol = np.zeros(arr.nv, dtype=bool)

@@ -62,7 +62,6 @@ def _solve(inp: LpInput, objective: np.ndarray, maximize: bool, held: float | No
     m = a.shape[0]
     h = new_highs()
     h.setOptionValue("time_limit", max(0.05, float(wall_s)))
-    h.setOptionValue("threads", 1)
     h.setOptionValue("mip_rel_gap", 0.0 if held is None else SECONDARY_GAP)
     if held is not None:  # the secondary stage stops at a node count (reproducible) before the wall clock
         h.setOptionValue("mip_max_nodes", SECONDARY_NODES)

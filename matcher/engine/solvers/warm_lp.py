@@ -66,12 +66,15 @@ class WarmSolution:
 class WarmLp:
     """``max c·x, A x <= upper, 0 <= x <= 1``, grown by :meth:`add_rows` and :meth:`add_cols`.
 
-    ``threads``: HiGHS threads.
+    ``threads`` is accepted for symmetry with the other solvers and not used:
+    HiGHS's thread pool is process-wide, and resetting its size after another
+    HiGHS model ran in the process makes ``run`` fail.
     """
 
     def __init__(self, threads: int = 1) -> None:
         self.h = new_highs()
-        self.h.setOptionValue("threads", int(threads))
+        # (HiGHS's thread count is process-wide: set once, by whoever runs first; changing it later makes
+        # ``run`` fail, so the default stands and ``threads`` is not passed on)
         self.h.setOptionValue("presolve", "off")  # a warm start needs the model as it is
         self.h.changeObjectiveSense(highspy.ObjSense.kMaximize)
         self.rows = 0
