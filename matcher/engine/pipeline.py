@@ -125,8 +125,7 @@ def solve_keeping(problem: Problem, options: SolveOptions | None = None, *, dead
             log.warning("%.1f s left, the flow needs about %.1f s: answering with the greedy dispatcher instead",
                         clock.left(), flow_estimate_s)
         # not even the greedy fits (the slow hour, or a tight limit): the empty plan, at once
-        slow = slowness(ctx)
-        take = clock.left() > (GREEDY_S_PER_PAIR * len(ctx.rp) + report_reserve_s(len(ctx.rp))) * slow
+        take = _greedy_fits(ctx)
         chosen, bound = hurried(ctx, take)
         stats["flow_estimate_s"] = round(flow_estimate_s, 3)
         engine = "greedy (time limit too short for the flow)" if take else "none (time limit too short for the greedy)"
@@ -155,7 +154,7 @@ def _tiers(ctx: SolveContext, stats: dict[str, Any]) -> tuple[B, int, str, bool]
         flow_estimate_s = FLOW_SECONDS_PER_ARC * (len(ctx.rp) + 3 * ctx.arr.nv + 2 * ctx.arr.nd)
         if clock.left() < flow_estimate_s or clock.stopped():
             stats["lp"] = LpStats(solved=False)
-            take = clock.left() > (GREEDY_S_PER_PAIR * len(ctx.rp) + report_reserve_s(len(ctx.rp))) * slowness(ctx)
+            take = _greedy_fits(ctx)
             chosen, bound = hurried(ctx, take)
             return chosen, bound, "greedy (no time left for the flow)" if take else "none (no time left)", False
     flow = flow_rounds(ctx, False)
@@ -179,6 +178,12 @@ def _tiers(ctx: SolveContext, stats: dict[str, Any]) -> tuple[B, int, str, bool]
     stats["cpsat_regions"] = regions.regions
     clock.done("cpsat")
     return regions.chosen, min(bound, regions.bound), engine, secondary_optimal and regions.secondary_proven
+
+
+def _greedy_fits(ctx: SolveContext) -> bool:
+    """Whether the greedy answer and the report fit the time left (a greedy of under a quarter second always does)."""
+    greedy_s = GREEDY_S_PER_PAIR * len(ctx.rp) * slowness(ctx)
+    return greedy_s < 0.25 or ctx.clock.left() > greedy_s + report_reserve_s(len(ctx.rp), slowness(ctx))
 
 
 def _report(ctx: SolveContext, pairs: Pairs, chosen: B, bound: int, engine: str, secondary_optimal: bool,
