@@ -65,6 +65,9 @@ relaxed value (each volunteer's best schedule) stands for it."""
 MAX_UNPRICED_CORE = 20_000
 """The second, tighter bound (contested seats kept but not priced) runs when its core has at most this many pairs."""
 
+SECONDARY_SHARE = 0.1
+"""The secondary stage (coverage held) may take this share of the time limit, at most."""
+
 MIN_MIP_S = 1.0
 """A region MIP starts only with this much wall time left (after the report's reserve)."""
 
@@ -183,7 +186,7 @@ def _primal(ctx: SolveContext, x: F64, bound: int, reserve: float) -> tuple[B, l
                 break
         left = clock.left() - reserve
         if left > MIN_MIP_S + 0.5 and not clock.stopped():
-            run(x, 0.4 * left, widen - 1, secondary_s=0.5 * left)
+            run(x, 0.4 * left, widen - 1, secondary_s=min(0.5 * left, SECONDARY_SHARE * ctx.opts.time_limit_s))
         else:
             wall_cut = True
     if solved < len(chunks):  # what no MIP reached: refill the LP's fractional region greedily
