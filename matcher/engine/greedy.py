@@ -96,17 +96,13 @@ def round_relaxed(ctx: SolveContext, x: F64) -> B:
     return refill(ctx, kept, _by_value(ctx))
 
 
-def hurried(ctx: SolveContext, take: bool = True) -> tuple[B, int]:
+def hurried(ctx: SolveContext) -> tuple[B, int]:
     """The answer when there is no time for a flow round: pairs by value, greedily; and the trivial bound.
 
     The bound is what each demand's seats could give with the candidates it has.
-    With ``take`` false (not even time for the greedy) the plan is empty, which
-    keeps every rule.
     """
     arr, rp, res = ctx.arr, ctx.rp, ctx.res
-    chosen = np.zeros(len(rp), dtype=bool)
-    if take:
-        chosen = refill(ctx, chosen, np.lexsort((ctx.pair_cost, -ctx.dem_weight[rp.d])))
+    chosen = refill(ctx, np.zeros(len(rp), dtype=bool), np.lexsort((ctx.pair_cost, -ctx.dem_weight[rp.d])))
     bound = int((ctx.dem_weight * np.minimum(res.seats, np.bincount(rp.d, minlength=arr.nd))).sum())
     return chosen, bound
 

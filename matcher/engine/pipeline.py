@@ -33,7 +33,7 @@ from matcher.engine.candidates import Pairs, candidate_pairs
 from matcher.engine.context import Cancel, Clock, SolveContext
 from matcher.engine.greedy import hurried, make_feasible, swap_improve
 from matcher.engine.limits import check_memory
-from matcher.engine.proven import proven_tiers, report_reserve_s, slowness
+from matcher.engine.proven import proven_tiers
 from matcher.engine.regions import improve_regions
 from matcher.engine.relaxation import FLOW_SECONDS_PER_ARC, flow_rounds, lp_planned
 from matcher.engine.report import build_solution
@@ -41,12 +41,9 @@ from matcher.engine.rules import plan_violations
 from matcher.engine.types import I64, B
 from matcher.model import LpStats, Problem, RegionStats, Solution, SolveOptions, Status
 
-__all__ = ["GREEDY_S_PER_PAIR", "Solved", "solve", "solve_keeping"]
+__all__ = ["Solved", "solve", "solve_keeping"]
 
 log = logging.getLogger(__name__)
-
-GREEDY_S_PER_PAIR = 1.0e-6
-"""The greedy answer's time per candidate pair on a quiet machine (district: about 2 s)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -124,12 +121,9 @@ def solve_keeping(problem: Problem, options: SolveOptions | None = None, *, dead
         else:
             log.warning("%.1f s left, the flow needs about %.1f s: answering with the greedy dispatcher instead",
                         clock.left(), flow_estimate_s)
-        # not even the greedy fits (the slow hour, or a tight limit): the empty plan, at once
-        take = _greedy_fits(ctx)
-        chosen, bound = hurried(ctx, take)
+        chosen, bound = hurried(ctx)
         stats["flow_estimate_s"] = round(flow_estimate_s, 3)
-        engine = "greedy (time limit too short for the flow)" if take else "none (time limit too short for the greedy)"
-        secondary_optimal = False
+        engine, secondary_optimal = "greedy (time limit too short for the flow)", False
         clock.done("greedy")
     else:
         chosen, bound, engine, secondary_optimal = _tiers(ctx, stats)
@@ -154,9 +148,8 @@ def _tiers(ctx: SolveContext, stats: dict[str, Any]) -> tuple[B, int, str, bool]
         flow_estimate_s = FLOW_SECONDS_PER_ARC * (len(ctx.rp) + 3 * ctx.arr.nv + 2 * ctx.arr.nd)
         if clock.left() < flow_estimate_s or clock.stopped():
             stats["lp"] = LpStats(solved=False)
-            take = _greedy_fits(ctx)
-            chosen, bound = hurried(ctx, take)
-            return chosen, bound, "greedy (no time left for the flow)" if take else "none (no time left)", False
+            chosen, bound = hurried(ctx)
+            return chosen, bound, "greedy (no time left for the flow)", False
     flow = flow_rounds(ctx, False)
     clock.done("flow")
     pinned_coverage = int(ctx.dem_weight[ctx.arr.pinned[1]].sum())
@@ -178,12 +171,6 @@ def _tiers(ctx: SolveContext, stats: dict[str, Any]) -> tuple[B, int, str, bool]
     stats["cpsat_regions"] = regions.regions
     clock.done("cpsat")
     return regions.chosen, min(bound, regions.bound), engine, secondary_optimal and regions.secondary_proven
-
-
-def _greedy_fits(ctx: SolveContext) -> bool:
-    """Whether the greedy answer and the report fit the time left (a greedy of under a quarter second always does)."""
-    greedy_s = GREEDY_S_PER_PAIR * len(ctx.rp) * slowness(ctx)
-    return greedy_s < 0.25 or ctx.clock.left() > greedy_s + report_reserve_s(len(ctx.rp), slowness(ctx))
 
 
 def _report(ctx: SolveContext, pairs: Pairs, chosen: B, bound: int, engine: str, secondary_optimal: bool,
