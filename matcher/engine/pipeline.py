@@ -33,7 +33,7 @@ from matcher.engine.candidates import Pairs, candidate_pairs
 from matcher.engine.context import Cancel, Clock, SolveContext
 from matcher.engine.greedy import hurried, make_feasible, swap_improve
 from matcher.engine.limits import check_memory
-from matcher.engine.proven import proven_tiers
+from matcher.engine.proven import proven_tiers, slowness
 from matcher.engine.regions import improve_regions
 from matcher.engine.relaxation import FLOW_SECONDS_PER_ARC, flow_rounds, lp_planned
 from matcher.engine.report import build_solution
@@ -145,7 +145,8 @@ def _tiers(ctx: SolveContext, stats: dict[str, Any]) -> tuple[B, int, str, bool]
             stats["lp"] = LpStats(seconds=got.sifting.seconds, solved=bool(got.sifting.converged))
             stats["_wall_cut"] = got.wall_cut  # taken out in _report
             return got.chosen, got.bound, "sifting+lagrangian+mip", False
-        flow_estimate_s = FLOW_SECONDS_PER_ARC * (len(ctx.rp) + 3 * ctx.arr.nv + 2 * ctx.arr.nd)
+        # the flow cannot be stopped once it runs: on a machine running slow, its estimate grows too
+        flow_estimate_s = FLOW_SECONDS_PER_ARC * (len(ctx.rp) + 3 * ctx.arr.nv + 2 * ctx.arr.nd) * slowness(ctx)
         if clock.left() < flow_estimate_s or clock.stopped():
             stats["lp"] = LpStats(solved=False)
             chosen, bound = hurried(ctx)
