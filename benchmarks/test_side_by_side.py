@@ -1,6 +1,6 @@
 """Side by side, in one run: matcher at three time limits against HiGHS, raw CP-SAT and the greedy dispatcher.
 
-The one command (about 20 minutes on the 2-core machine)::
+The one command (about 30 minutes on the 2-core machine, more when it is shared)::
 
     pytest benchmarks/test_side_by_side.py -p no:cacheprovider --benchmark-enable --benchmark-only -s
 
@@ -11,9 +11,9 @@ Every entry runs in its own process, so its wall time (process start to exit)
 and peak memory (``/usr/bin/time``'s maximum resident size) are its own:
 
 - ``matcher solve FOLDER --time-limit L`` for L = 5, 20 and 60 s;
-- HiGHS on matcher's own model, LP and MIP, 60 s each (``highs_model.py``);
-- raw CP-SAT on the same pairs, as a developer would write it, 60 s (``baselines.py``);
-- the greedy dispatcher.
+- on street and district only: HiGHS on matcher's own model, LP and MIP, 60 s each
+  (``highs_model.py``; killed after 240 s when HiGHS does not stop); raw CP-SAT on the
+  same pairs, as a developer would write it, 60 s (``baselines.py``); the greedy dispatcher.
 
 The table printed at the end is the one in BENCHMARKS.md. Quality is asserted
 with the time: every matcher plan is checked by the independent rule checker
@@ -45,6 +45,8 @@ HERE = Path(__file__).parent
 LIMITS = (5.0, 20.0, 60.0)
 BASELINE_LIMIT = 60.0
 INSTANCES = ("street", "district", "halfhour", "tight")
+BASELINE_INSTANCES = ("street", "district")
+"""The baselines take minutes each on the big instances; they run on the two presets the issue names."""
 ROWS: list[dict[str, Any]] = []
 _problems: dict[str, Problem] = {}
 
@@ -66,14 +68,20 @@ def folder(preset_folder: Callable[[str], Path], tmp_path_factory: pytest.TempPa
     return get
 
 
-def _child(cmd: list[str]) -> tuple[float, float, str]:
+def _child(cmd: list[str], hard_s: float = 3600.0) -> tuple[float, float, str]:
     """Run a command; its wall seconds, its peak memory in MiB, and its standard output.
 
     The peak comes from ``/usr/bin/time``: a child forked straight from this
-    process would inherit this process's own peak in its ``ru_maxrss``.
+    process would inherit this process's own peak in its ``ru_maxrss``. A
+    command still running after ``hard_s`` seconds is killed (HiGHS's MIP does
+    not always honour its time limit) and prints nothing.
     """
     t0 = time.perf_counter()
-    proc = subprocess.run(["/usr/bin/time", "-f", "PEAK_KIB %M", *cmd], capture_output=True, text=True)
+    try:
+        proc = subprocess.run(["/usr/bin/time", "-f", "PEAK_KIB %M", *cmd], capture_output=True, text=True,
+                              timeout=hard_s)
+    except subprocess.TimeoutExpired:
+        return time.perf_counter() - t0, float("nan"), ""
     wall = time.perf_counter() - t0
     assert proc.returncode == 0, (cmd, proc.returncode, proc.stderr[-2000:])
     peak = [line for line in proc.stderr.splitlines() if line.startswith("PEAK_KIB ")][-1]
@@ -113,11 +121,13 @@ def test_matcher(benchmark: Any, folder: Callable[[str], Path], tmp_path: Path, 
 
 
 @pytest.mark.parametrize("kind", ["highs-lp", "highs-mip", "cpsat", "greedy"])
-@pytest.mark.parametrize("name", INSTANCES)
+@pytest.mark.parametrize("name", BASELINE_INSTANCES)
 def test_baseline(benchmark: Any, folder: Callable[[str], Path], name: str, kind: str) -> None:
     cmd = [sys.executable, str(HERE / "baselines.py"), kind, str(folder(name)), f"{BASELINE_LIMIT:g}"]
-    wall, peak, out = benchmark.pedantic(_child, args=(cmd,), rounds=1, iterations=1)
-    got = json.loads(out.strip().splitlines()[-1])
+    hard = 2 * BASELINE_LIMIT + 120
+    wall, peak, out = benchmark.pedantic(_child, args=(cmd, hard), rounds=1, iterations=1)
+    got = json.loads(out.strip().splitlines()[-1]) if out.strip() else {
+        "coverage": None, "bound": None, "status": f"killed after {hard:g} s (time limit not honoured)"}
     ROWS.append({"instance": name, "entry": kind, **got, "wall": wall, "peak": peak})
     print(f"\n  {name} {kind}: {got} wall {wall:.2f} s peak {peak:.0f} MiB")
 
