@@ -129,7 +129,9 @@ def proven_tiers(ctx: SolveContext, extra: B | None = None) -> ProvenResult | No
         if got_bound is not None:
             bounds.append(got_bound)
             wall_cut |= got_bound.wall_capped
-    bound = min(b.bound for b in bounds)
+    # the seats each demand has candidates for: a bound too, and the better one when the LP was cut early
+    seats = int((ctx.dem_weight * np.minimum(ctx.res.seats, np.bincount(ctx.rp.d, minlength=ctx.arr.nd))).sum())
+    bound = min(seats, *(b.bound for b in bounds))
     clock.done("bound")
     chosen, regions, cut = _primal(ctx, lp.x, bound, reserve)
     wall_cut |= cut
