@@ -102,7 +102,8 @@ def hurried(ctx: SolveContext) -> tuple[B, int]:
     The bound is what each demand's seats could give with the candidates it has.
     """
     arr, rp, res = ctx.arr, ctx.rp, ctx.res
-    chosen = refill(ctx, np.zeros(len(rp), dtype=bool), np.lexsort((ctx.pair_cost, -ctx.dem_weight[rp.d])))
+    order = np.lexsort((ctx.pair_cost, -ctx.dem_weight[rp.d]))
+    chosen = refill(ctx, np.zeros(len(rp), dtype=bool), order)
     bound = int((ctx.dem_weight * np.minimum(res.seats, np.bincount(rp.d, minlength=arr.nd))).sum())
     return chosen, bound
 
