@@ -228,3 +228,14 @@ def test_lp_tiers_give_the_same_answer_twice(lp_always: None) -> None:
     a, b = (solve(p, SolveOptions(time_limit_s=20, seed=1)) for _ in range(2))
     assert a.stats["reproducible"] and b.stats["reproducible"]
     assert a.assignments == b.assignments and a.coverage_bound == b.coverage_bound
+
+
+def test_lp_tiers_stand_aside_for_rules_their_rows_do_not_state() -> None:
+    from types import SimpleNamespace
+
+    from matcher.engine.pipeline import lp_states_every_rule
+
+    assert lp_states_every_rule(SimpleNamespace())  # type: ignore[arg-type]
+    assert not lp_states_every_rule(SimpleNamespace(travel=object()))  # type: ignore[arg-type]
+    assert not lp_states_every_rule(SimpleNamespace(d_min_headcount=np.array([0, 2])))  # type: ignore[arg-type]
+    assert lp_states_every_rule(SimpleNamespace(d_min_headcount=np.array([0, 1])))  # type: ignore[arg-type]
