@@ -37,9 +37,11 @@ from matcher.model.records import (
 )
 from matcher.model.solution import (
     AssignmentOut,
+    LagrangianStats,
     LpStats,
     RegionStats,
     RepairStats,
+    SiftingStats,
     Solution,
     SolveStats,
     Status,
@@ -66,6 +68,7 @@ __all__ = [
     "DemandWithdrawn",
     "Edge",
     "Flag",
+    "LagrangianStats",
     "Locator",
     "LpStats",
     "Node",
@@ -76,6 +79,7 @@ __all__ = [
     "RegionStats",
     "RepairStats",
     "RoadNetwork",
+    "SiftingStats",
     "Solution",
     "SolveOptions",
     "SolveStats",
