@@ -187,10 +187,18 @@ def residual(arr: ProblemArrays, pairs: Pairs, opts: SolveOptions) -> Residual:
     bonus[~has_pref] = 0
     bonus[pd[met]] = 0
     crew = np.zeros(arr.nd, dtype=np.int64)
+    held = np.bincount(pd, minlength=arr.nd) > 0
     if arr.d_min_headcount is not None:
         crew = np.maximum(arr.d_min_headcount - np.bincount(pd, minlength=arr.nd), 0)
-    return Residual(pairs.take(keep), tasks, hours, seats, arr.v_max_tasks - tasks, bonus, crew,
-                    np.bincount(pd, minlength=arr.nd) > 0)
+        # rule 11: a crew with fewer candidates left than it needs can only stay empty (its pairs go now,
+        # which every tier's relaxation then knows); one that pinned volunteers staff cannot be made up
+        left = np.bincount(pairs.d[keep], minlength=arr.nd)
+        short = (crew > np.where(held, 0, 1)) & (left < crew)
+        for dem in np.flatnonzero(short & held).tolist():
+            raise PinnedError([f"pinned: demand {arr.demand_ids[dem]!r} needs {crew[dem]} more volunteers for its "
+                               f"min_headcount {arr.d_min_headcount[dem]} and has {left[dem]} candidates (rule 11)"])
+        keep &= ~short[pairs.d]
+    return Residual(pairs.take(keep), tasks, hours, seats, arr.v_max_tasks - tasks, bonus, crew, held)
 
 
 def unliked(arr: ProblemArrays, v: I64, d: I64) -> B | None:

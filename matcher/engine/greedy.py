@@ -25,8 +25,8 @@ from matcher.engine.sequencing import Sequencer
 from matcher.engine.types import F64, I64, B
 from matcher.model import Problem, Solution, SolveOptions, Status
 
-__all__ = ["SWAP_MOVES", "greedy_dispatch", "greedy_take", "hurried", "make_feasible", "round_relaxed",
-           "swap_improve"]
+__all__ = ["SWAP_MOVES", "fill_open_seats", "greedy_dispatch", "greedy_take", "hurried", "make_feasible",
+           "round_relaxed", "swap_improve"]
 
 SWAP_MOVES = 100_000
 """Most local-search moves after making an answer feasible (each raises coverage; a deterministic budget)."""
@@ -45,10 +45,11 @@ def greedy_take(arr: ProblemArrays, sub: Pairs, order: I64, tasks: I64, hours: I
     7 and 7b, :class:`~matcher.engine.sequencing.Sequencer`). ``tasks``,
     ``hours`` (microseconds) and ``seats`` are what is left (they are not
     changed). A crew (``crew[d] > 1`` seats still needed, SPEC rule 11) is
-    decided whole when its first pair comes up: its pairs that fit then are
-    taken together if there are at least ``crew[d]`` of them, else none (what
-    is left only shrinks, so a crew short then stays short). Returns a bool
-    mask over ``sub``. Plain Python lists: this loop may see every candidate
+    decided when its first pair comes up: if at least ``crew[d]`` of its pairs
+    fit then, the first ``crew[d]`` of them (in the order) are taken together
+    and the crew's other pairs join at their turn; else none is (what is left
+    only shrinks, so a crew short then stays short). Returns a bool mask over
+    ``sub``. Plain Python lists: this loop may see every candidate
     pair of a district.
     """
     keep = np.zeros(len(sub), dtype=bool)
@@ -76,11 +77,13 @@ def greedy_take(arr: ProblemArrays, sub: Pairs, order: I64, tasks: I64, hours: I
         hours_l[v] -= end_l[d] - start_l[d]
         taken.setdefault(v, []).append(d)
 
+    formed: set[int] = set()
     for i, v, d in zip(order_l, v_l, d_l):
-        if d in crews:
-            if d not in decided:  # the crew's first pair: decide the crew whole
+        if d in crews and d not in formed:
+            if d not in decided:  # the crew's first pair: form the crew, or close it
                 decided.add(d)
-                _take_crew(crews[d], order_l, v_l, d, crew, seats_l, fits, take)
+                if _take_crew(crews[d], order_l, v_l, d, crew, fits, take):
+                    formed.add(d)
             continue
         if fits(v, d):
             take(i, v, d)
@@ -100,14 +103,16 @@ def _crew_members(crew: I64 | None, d_l: list[int]) -> dict[int, list[int]]:
 
 
 def _take_crew(members: list[int], order_l: list[int], v_l: list[int], d: int, crew: I64 | None,
-               seats_l: list[int], fits: Callable[[int, int], bool], take: Callable[[int, int, int], None]) -> None:
-    """Take a crew's fitting pairs together when there are enough of them (see :func:`greedy_take`)."""
+               fits: Callable[[int, int], bool], take: Callable[[int, int, int], None]) -> bool:
+    """Take the first ``crew[d]`` fitting pairs of a crew together, if there are that many (see :func:`greedy_take`)."""
     assert crew is not None
-    able = [k for k in members if fits(v_l[k], d)]
-    if len(able) < int(crew[d]):
-        return
-    for k in able[:seats_l[d]]:
+    need = int(crew[d])
+    able = [k for k in members if fits(v_l[k], d)][:need]
+    if len(able) < need:
+        return False
+    for k in able:
         take(order_l[k], v_l[k], d)
+    return True
 
 
 def refill(ctx: SolveContext, kept: B, order: I64) -> B:
@@ -118,6 +123,11 @@ def refill(ctx: SolveContext, kept: B, order: I64) -> B:
     open_pair = ~kept & (seats_left[rp.d] > 0) & (tasks_left[rp.v] > 0)
     return greedy_take(arr, rp, np.concatenate([order[kept[order]], order[open_pair[order]]]),
                        res.tasks, res.hours, res.seats, res.crew)
+
+
+def fill_open_seats(ctx: SolveContext, chosen: B) -> B:
+    """``chosen`` (feasible, over ``ctx.rp``) plus every other pair the rules still allow, most valuable first."""
+    return refill(ctx, chosen, _by_value(ctx))
 
 
 def _by_value(ctx: SolveContext) -> I64:

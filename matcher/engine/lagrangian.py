@@ -52,7 +52,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from matcher.engine.context import SolveContext
+from matcher.engine.context import SolveContext, held_signals
 from matcher.engine.sifting import DualPrices
 from matcher.engine.types import F64, I64, US_PER_HOUR, B
 
@@ -162,7 +162,8 @@ def lagrangian_bound(ctx: SolveContext, duals: DualPrices, x: F64, det_budget: f
     """
     import time
 
-    from matcher.engine.solvers.core_mip import CoreInput, solve_core
+    with held_signals():
+        from matcher.engine.solvers.core_mip import CoreInput, solve_core
 
     t0 = time.perf_counter()
     arr, rp, res = ctx.arr, ctx.rp, ctx.res

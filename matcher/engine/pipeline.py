@@ -44,7 +44,7 @@ from matcher.engine.types import I64, B
 from matcher.errors import PinnedError
 from matcher.model import LpStats, Problem, RegionStats, Solution, SolveOptions, Status
 
-__all__ = ["Solved", "emptiness", "lp_states_every_rule", "solve", "solve_keeping"]
+__all__ = ["Solved", "emptiness", "solve", "solve_keeping"]
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +141,7 @@ def solve_keeping(problem: Problem, options: SolveOptions | None = None, *, dead
 def _tiers(ctx: SolveContext, stats: dict[str, Any]) -> tuple[B, int, str, bool]:
     """The LP tiers when they fit (:mod:`matcher.engine.proven`), else the flow rounds, greedy and CP-SAT regions."""
     clock, opts = ctx.clock, ctx.opts
-    if lp_planned(len(ctx.rp), opts) and lp_states_every_rule(ctx.arr) and not clock.stopped():
+    if lp_planned(len(ctx.rp), opts) and not clock.stopped():
         try:
             got = proven_tiers(ctx)
         except Exception as exc:  # the flow's tiers still answer
@@ -180,21 +180,6 @@ def _tiers(ctx: SolveContext, stats: dict[str, Any]) -> tuple[B, int, str, bool]
     stats["cpsat_regions"] = regions.regions
     clock.done("cpsat")
     return regions.chosen, min(bound, regions.bound), engine, secondary_optimal and regions.secondary_proven
-
-
-def lp_states_every_rule(arr: ProblemArrays) -> bool:
-    """Whether the LP tiers' rows state every rule of this problem.
-
-    They state SPEC v1's (seats, tasks, hours, no overlap); pair rules are in
-    the candidates. SPEC v2's travel time between two tasks (rule 7b) and crews
-    (rule 11, ``min_headcount`` above 1) are not in their rows, so a problem
-    with either goes the flow's way. (Read with ``getattr``: arrays without
-    those fields have neither.)
-    """
-    if getattr(arr, "travel", None) is not None:
-        return False
-    crews = getattr(arr, "d_min_headcount", None)
-    return crews is None or not bool((np.asarray(crews) > 1).any())
 
 
 def _report(ctx: SolveContext, pairs: Pairs, chosen: B, bound: int, engine: str, secondary_optimal: bool,

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from matcher.engine.context import SolveContext
+from matcher.engine.context import SolveContext, held_signals
 from matcher.engine.greedy import greedy_take
 from matcher.engine.regions import region_input
 from matcher.engine.types import F64, I64, US_PER_DAY, B
@@ -67,14 +67,23 @@ MIP_ENGINE = "highs"
 def _highs_region(ctx: SolveContext, chosen: B, rounded: int, region: B, cp: CpsatInput, index: I64,
                   wall_s: float, secondary_s: float) -> PrimalResult:
     """The region by HiGHS's MIP; its answer is kept only as far as every rule allows, in integers."""
-    from matcher.engine.solvers.lp import LpInput
-    from matcher.engine.solvers.region_mip import solve_region_mip
+    with held_signals():
+        from matcher.engine.solvers.lp import LpInput
+        from matcher.engine.solvers.region_mip import V2Rows, solve_region_mip
 
     arr = ctx.arr
     order = np.lexsort((cp.pair_start, cp.pair_v))
     inp = LpInput(cp.pair_v[order], cp.pair_d[order], cp.pair_start[order], cp.pair_end[order],
                   cp.dem_weight[cp.pair_d[order]], ctx.pair_cost[index[order]], cp.vol_cap, cp.vol_hours, cp.dem_cap)
-    result = solve_region_mip(inp, wall_s, cp.hint[order], secondary_s)
+    v2 = None
+    if cp.travel_pairs is not None or cp.dem_crew is not None:
+        at = np.empty(len(order), dtype=np.int64)
+        at[order] = np.arange(len(order))  # a pair's position in the MIP's order
+        ti, tj = cp.travel_pairs if cp.travel_pairs is not None else (np.zeros(0, np.int64), np.zeros(0, np.int64))
+        zero = np.zeros(arr.nd, dtype=np.int64)
+        v2 = V2Rows((at[ti], at[tj]), cp.dem_crew if cp.dem_crew is not None else zero,
+                    cp.dem_crew_held if cp.dem_crew_held is not None else zero.astype(bool))
+    result = solve_region_mip(inp, wall_s, cp.hint[order], secondary_s, v2)
     # HiGHS stops on the wall clock only: a region it did not prove was cut by the clock
     stats = RegionStats(pairs=len(index), whole_component=False, seconds=round(result.seconds, 3),
                         coverage_proven=result.optimal, secondary_proven=False,
@@ -87,7 +96,7 @@ def _highs_region(ctx: SolveContext, chosen: B, rounded: int, region: B, cp: Cps
     weight = ctx.dem_weight[sub.d]
     take = np.flatnonzero(mine)
     take = take[np.argsort(-weight[take], kind="stable")]
-    kept = greedy_take(arr, sub, take, cp.vol_cap, cp.vol_hours, cp.dem_cap)  # exact rules, integer arithmetic
+    kept = greedy_take(arr, sub, take, cp.vol_cap, cp.vol_hours, cp.dem_cap, cp.dem_crew)  # exact, in integers
     if int(weight[kept].sum()) < int(weight[cp.hint].sum()):
         return PrimalResult(chosen, rounded, stats, False)
     out = chosen & ~region
@@ -167,7 +176,8 @@ def lp_primal(ctx: SolveContext, x: F64, chosen: B, wall_s: float, widen: int = 
     secondary stage's (HiGHS; 0 skips it). With no fractional column the choice
     is returned as it is.
     """
-    from matcher.engine.solvers.cpsat import solve_cpsat
+    with held_signals():
+        from matcher.engine.solvers.cpsat import solve_cpsat
 
     rounded = ctx.coverage(chosen)
     region = fractional_region(ctx, x, widen)

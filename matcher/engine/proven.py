@@ -27,14 +27,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from matcher.engine.context import SolveContext
-from matcher.engine.greedy import greedy_take
+from matcher.engine.greedy import fill_open_seats, greedy_take
 from matcher.engine.lagrangian import LagrangianBound, lagrangian_bound
 from matcher.engine.primal import fractional_chunks, fractional_region, lp_primal
+from matcher.engine.sequencing import sequence_conflicts
 from matcher.engine.sifting import sift_lp
 from matcher.engine.types import F64, B
 from matcher.model import LagrangianStats, RegionStats, SiftingStats
 
-__all__ = ["REPORT_S_PER_PAIR", "ProvenResult", "proven_tiers", "report_reserve_s", "slowness"]
+__all__ = ["REPORT_S_PER_PAIR", "ProvenResult", "proven_tiers", "report_reserve_s", "slowness", "with_v2_conflicts"]
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +141,28 @@ def proven_tiers(ctx: SolveContext, extra: B | None = None) -> ProvenResult | No
     return ProvenResult(chosen, bound, sift, [_lag_stats(b) for b in bounds], regions, wall_cut)
 
 
+def with_v2_conflicts(ctx: SolveContext, x: F64) -> F64:
+    """The LP's solution with the columns that break SPEC v2's rules marked fractional (0.5), for the primal.
+
+    The LP's rows leave out rule 7b (time to travel between tasks) and rule 11 (crews), so its integral part
+    may break them: the columns of a volunteer's pairs of tasks with too little time between them, and those
+    of a crew the LP staffs short, are handed to the region MIPs (which state both rules) as if fractional.
+    """
+    arr, rp = ctx.arr, ctx.rp
+    if arr.travel is None and not bool((ctx.res.crew > 1).any()):
+        return x
+    out = x.copy()
+    support = np.flatnonzero(x > 1e-6)
+    i, j = sequence_conflicts(arr, rp.v[support], rp.d[support])
+    out[support[i]] = np.minimum(out[support[i]], 0.5)
+    out[support[j]] = np.minimum(out[support[j]], 0.5)
+    staffed = np.bincount(rp.d[support], weights=x[support], minlength=arr.nd)
+    short = ctx.res.crew_short(np.floor(staffed + 1e-6).astype(np.int64))
+    on_short = support[short[rp.d[support]]]
+    out[on_short] = np.minimum(out[on_short], 0.5)
+    return out
+
+
 def _primal(ctx: SolveContext, x: F64, bound: int, reserve: float) -> tuple[B, list[RegionStats], bool]:
     """The primal tier: a feasible choice (bool over ``ctx.rp``), the region MIPs run, and whether the clock cut one.
 
@@ -148,10 +171,16 @@ def _primal(ctx: SolveContext, x: F64, bound: int, reserve: float) -> tuple[B, l
     last region; a greedy refill of what no MIP reached.
     """
     clock = ctx.clock
+    marked = with_v2_conflicts(ctx, x)
     support = np.flatnonzero(x > 1e-6)
     weight = ctx.dem_weight[ctx.rp.d[support]]
-    order = support[np.lexsort((ctx.pair_cost[support], -weight, -np.round(x[support], 6)))]
-    chosen = greedy_take(ctx.arr, ctx.rp, order, ctx.res.tasks, ctx.res.hours, ctx.res.seats)
+    order = support[np.lexsort((ctx.pair_cost[support], -weight, -np.round(marked[support], 6)))]
+    chosen = greedy_take(ctx.arr, ctx.rp, order, ctx.res.tasks, ctx.res.hours, ctx.res.seats, ctx.res.crew)
+    if marked is not x:  # the LP's plan broke SPEC v2's rules: the seats it loses are offered to everyone else
+        before = ctx.coverage(chosen)
+        chosen = fill_open_seats(ctx, chosen)
+        log.info("LP rounded under rules 7b and 11: coverage %d, refilled to %d", before, ctx.coverage(chosen))
+    x = marked
     regions: list[RegionStats] = []
     wall_cut = False
     chunks = fractional_chunks(ctx, x, REGION_MIP_PAIRS)
@@ -195,5 +224,5 @@ def _primal(ctx: SolveContext, x: F64, bound: int, reserve: float) -> tuple[B, l
         region = np.flatnonzero(fractional_region(ctx, x) & ~chosen)
         refill = region[np.lexsort((ctx.pair_cost[region], -ctx.dem_weight[ctx.rp.d[region]]))]
         chosen = greedy_take(ctx.arr, ctx.rp, np.concatenate([np.flatnonzero(chosen), refill]), ctx.res.tasks,
-                             ctx.res.hours, ctx.res.seats)
+                             ctx.res.hours, ctx.res.seats, ctx.res.crew)
     return chosen, regions, wall_cut

@@ -22,7 +22,12 @@ Sifting solves it on a small *working set* of columns and grows the set:
 
 Rows at working start points dominate every other clique of the working set,
 so the restricted LP is exactly the full LP on the working columns, and zero
-duals for the rows it leaves out are dual feasible. Sources: the sifting /
+duals for the rows it leaves out are dual feasible.
+
+SPEC v2: with travel, the pairs of a volunteer's columns that break rule 7b in
+a round's solution get a cut ``x_i + x_j <= 1`` (valid for every plan) and the
+LP is solved again; rule 11 (crews) stays out of the rows. Both keep the LP a
+relaxation, so its bound stands; the primal tier states them exactly. Sources: the sifting /
 "sprint" method (Forrest, 1989; the Gurobi and CPLEX manuals' *sifting*), and
 Dantzig-Wolfe pricing (Chvátal, *Linear Programming*, 1983, ch. 26).
 """
@@ -35,8 +40,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from matcher.engine.context import SolveContext
+from matcher.engine.context import SolveContext, held_signals
 from matcher.engine.intervals import max_clique_rows
+from matcher.engine.sequencing import sequence_conflicts
 from matcher.engine.types import F64, I64, US_PER_HOUR, B
 from matcher.engine.working_set import WorkingSet
 
@@ -226,6 +232,20 @@ def _rows(ctx: SolveContext, idx: I64, span: int) -> tuple[csr_matrix, F64, tupl
     return a, upper, (dems, vols[task_vols], vols[hour_vols], owner * span + point)
 
 
+def _travel_cuts(ctx: SolveContext, warm: WorkingSet, x: F64) -> int:
+    """Add a cut for each pair of a volunteer's columns in the LP's support that breaks rule 7b there."""
+    arr, rp = ctx.arr, ctx.rp
+    if arr.travel is None:
+        return 0
+    support = np.flatnonzero(x > 1e-6)
+    i, j = sequence_conflicts(arr, rp.v[support], rp.d[support])
+    broken = x[support[i]] + x[support[j]] > 1 + 1e-6
+    added = warm.add_travel_rows(support[i[broken]], support[j[broken]])
+    if added:
+        log.info("sifting: %d travel cuts (rule 7b)", added)
+    return added
+
+
 def sift_lp(ctx: SolveContext, wall_s: float, extra: B | None = None, engine: str = "highs") -> SiftResult | None:
     """Solve the exact model's LP relaxation by sifting (see the module docstring).
 
@@ -260,6 +280,7 @@ def sift_lp(ctx: SolveContext, wall_s: float, extra: B | None = None, engine: st
     warm = WorkingSet(ctx, c, span, ctx.opts.threads) if engine == "highs" else None
     new = np.flatnonzero(ws)
     out: SiftResult | None = None
+    cuts = 0
     for rounds in range(1, MAX_ROUNDS + 1):
         left = wall_s - (time.perf_counter() - t0)
         if left <= 0.05 or ctx.clock.stopped():
@@ -268,7 +289,7 @@ def sift_lp(ctx: SolveContext, wall_s: float, extra: B | None = None, engine: st
             warm.add(new)
             # the first solve is cold (dual simplex); later rounds add columns to an optimal basis, which stays
             # primal feasible, so the primal simplex goes on from it
-            sol = warm.solve(left, primal=rounds > 1)
+            sol = warm.solve(left, primal=rounds > 1 and cuts == 0)
             if sol is None:
                 break
             x_ws, value, idx, n_rows = sol.x, sol.value, warm.cols, warm.lp.rows
@@ -277,7 +298,8 @@ def sift_lp(ctx: SolveContext, wall_s: float, extra: B | None = None, engine: st
             idx = np.flatnonzero(ws)
             idx = idx[np.lexsort((arr.d_start_rank[rp.d[idx]], rp.v[idx]))]
             a, upper, (dems, tvols, hvols, ckeys) = _rows(ctx, idx, span)
-            from matcher.engine.solvers.restricted import solve_restricted
+            with held_signals():
+                from matcher.engine.solvers.restricted import solve_restricted
 
             r = solve_restricted(a, upper, c[idx], left, engine)
             if r.x is None or r.row_dual is None:
@@ -299,8 +321,13 @@ def sift_lp(ctx: SolveContext, wall_s: float, extra: B | None = None, engine: st
                  len(idx), n_rows, value, dual_value, len(new), time.perf_counter() - t0)
         done = len(new) == 0 or dual_value - value < STOP_GAP
         out = SiftResult(x, duals, value, done, rounds, len(idx), len(duals.clique_key), time.perf_counter() - t0)
-        if done:
+        # cuts once no column prices in (columns keep the basis primal feasible, cuts dual feasible: one at a time)
+        cuts = _travel_cuts(ctx, warm, x) if done and warm is not None else 0
+        if done and cuts == 0:
             break
+        if done:  # the LP is optimal for its rows; the cuts make it solve again (dual simplex), no new columns
+            new = np.zeros(0, dtype=np.int64)
+            continue
         new = _best_per_demand(ctx, new, rc)
         ws[new] = True
     return out

@@ -14,6 +14,12 @@ they join. Rows are created when they can first bind:
 New rows get their entries for the columns already in; new columns get their
 entries in every row, old and new. A row, once made, stays (a dominated clique
 row is redundant, never wrong).
+
+SPEC v2's rule 7b comes in as cuts (:meth:`WorkingSet.add_travel_rows`): a row
+``x_i + x_j <= 1`` for two working columns of one volunteer with too little
+time to travel between them, added when the LP's solution breaks it. Such a row
+holds for every feasible plan, so the LP stays a relaxation; columns outside
+it have no entry in it.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from matcher.engine.arrays import member
-from matcher.engine.context import SolveContext
+from matcher.engine.context import SolveContext, held_signals
 from matcher.engine.types import F64, I64, US_PER_HOUR
 
 if TYPE_CHECKING:  # highspy is imported when first used (it costs a few tenths of a second)
@@ -50,7 +56,8 @@ class WorkingSet:
     """The sifting LP's working columns and rows in a :class:`~matcher.engine.solvers.warm_lp.WarmLp`."""
 
     def __init__(self, ctx: SolveContext, objective: F64, span: int, threads: int = 1) -> None:
-        from matcher.engine.solvers.warm_lp import WarmLp
+        with held_signals():
+            from matcher.engine.solvers.warm_lp import WarmLp
 
         self.ctx, self.c, self.span = ctx, objective, span
         self.lp = WarmLp(threads)
@@ -62,6 +69,8 @@ class WorkingSet:
         self.clique_key = np.zeros(0, dtype=np.int64)
         self.clique_row = np.zeros(0, dtype=np.int64)
         self.upper: list[F64] = []
+        self.travel_keys = np.zeros(0, dtype=np.int64)
+        self.travel_rows = np.zeros(0, dtype=np.int64)
 
     def _col_data(self, idx: I64) -> tuple[I64, I64, I64, I64, I64]:
         arr, rp = self.ctx.arr, self.ctx.rp
@@ -136,6 +145,25 @@ class WorkingSet:
         cols_v.append(np.ones(len(q)))
         self.lp.add_cols(self.c[new], np.concatenate(cols_c), np.concatenate(cols_r), np.concatenate(cols_v))
         self.cols = allc
+
+    def add_travel_rows(self, i: I64, j: I64) -> int:
+        """Cut ``x_i + x_j <= 1`` for working residual pairs ``i[k]``, ``j[k]`` (rule 7b); how many rows were new."""
+        n = len(self.ctx.rp)
+        key = np.minimum(i, j) * n + np.maximum(i, j)
+        key = np.unique(key)
+        key = key[~member(key, self.travel_keys)] if len(self.travel_keys) else key
+        if len(key) == 0:
+            return 0
+        order = np.argsort(self.cols, kind="stable")
+        at_i = order[np.searchsorted(self.cols[order], key // n)]
+        at_j = order[np.searchsorted(self.cols[order], key % n)]
+        k = len(key)
+        first = self.lp.rows
+        self.lp.add_rows(np.ones(k), np.repeat(np.arange(k, dtype=np.int64), 2),
+                         np.stack([at_i, at_j], axis=1).ravel(), np.ones(2 * k))
+        self.travel_keys = np.sort(np.concatenate([self.travel_keys, key]))
+        self.travel_rows = np.concatenate([self.travel_rows, first + np.arange(k, dtype=np.int64)])
+        return k
 
     def solve(self, wall_s: float, primal: bool = False) -> WarmSolution | None:
         """Solve warm (by the primal simplex when ``primal``); ``None`` when the time ran out first."""

@@ -11,7 +11,7 @@ from itertools import combinations, pairwise
 
 import numpy as np
 import pytest
-from instances import at, tight_problem
+from instances import at, tight_problem, v2_problem
 from oracle import coverage, mip_max_coverage, violations
 
 from matcher import Problem, SolveOptions, Status, solve
@@ -230,12 +230,23 @@ def test_lp_tiers_give_the_same_answer_twice(lp_always: None) -> None:
     assert a.assignments == b.assignments and a.coverage_bound == b.coverage_bound
 
 
-def test_lp_tiers_stand_aside_for_rules_their_rows_do_not_state() -> None:
-    from types import SimpleNamespace
+@pytest.mark.parametrize("seed", range(4))
+def test_lp_tiers_keep_the_v2_rules(lp_always: None, seed: int) -> None:
+    """Travel time between tasks (7b) and crews (11) are not in the LP's rows: the relaxation stays an upper bound,
+    and the primal (rounding, region MIP with their rows, refill) keeps them; the oracle checks, the MIP bounds."""
+    p = v2_problem(seed)
+    s = solve(p, SolveOptions(time_limit_s=20, seed=1))
+    assert s.stats["engine"] == "sifting+lagrangian+mip"
+    best = mip_max_coverage(p)
+    assert violations(p, s) == [] and s.coverage <= best <= s.coverage_bound
+    if s.status is Status.OPTIMAL:
+        assert s.coverage == best
 
-    from matcher.engine.pipeline import lp_states_every_rule
 
-    assert lp_states_every_rule(SimpleNamespace())  # type: ignore[arg-type]
-    assert not lp_states_every_rule(SimpleNamespace(travel=object()))  # type: ignore[arg-type]
-    assert not lp_states_every_rule(SimpleNamespace(d_min_headcount=np.array([0, 2])))  # type: ignore[arg-type]
-    assert lp_states_every_rule(SimpleNamespace(d_min_headcount=np.array([0, 1])))  # type: ignore[arg-type]
+def test_a_crew_with_too_few_candidates_is_left_out_up_front() -> None:
+    """Rule 11 as a reduction: a crew that cannot be formed loses its pairs before any tier, so the bound knows."""
+    p = v2_problem(0)
+    ctx = _context(p)
+    need = ctx.res.crew
+    have = np.bincount(ctx.rp.d, minlength=ctx.arr.nd)
+    assert not ((need > 1) & (have > 0) & (have < need)).any()
