@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import platform
 import sys
 import time
 from collections.abc import Sequence
+from importlib import metadata
 
 from matcher.cli import commands
 from matcher.cli.clock import command_started
@@ -33,6 +35,7 @@ __all__ = ["main", "run"]
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="matcher", description="Volunteer-task matching optimiser.")
+    p.add_argument("--version", action="version", version=_version(), help="print the version and exit")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("solve", help="solve a problem: a SPEC JSON file or a folder of CSV/Parquet tables")
     s.add_argument("problem", help="problem JSON file, or a folder of tables (see matcher.tables)")
@@ -70,7 +73,8 @@ def _parser() -> argparse.ArgumentParser:
     who.add_argument("--volunteer", help="a volunteer id")
     x.add_argument("--json", action="store_true", help="print the explanation as JSON")
     g = sub.add_parser("generate", help="write a realistic synthetic place (tables and a SPEC JSON problem)")
-    g.add_argument("--preset", default="district", help="community, street, district or city (default district)")
+    g.add_argument("--preset", default="community",
+                   help="community, street, district or city (default community: 1,000 volunteers)")
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--scale", type=float, default=1.0, help="multiply volunteers, teams and demands (default 1)")
     g.add_argument("--holiday", action="store_true", help="a school-holiday week (students free on weekdays)")
@@ -79,6 +83,17 @@ def _parser() -> argparse.ArgumentParser:
     sc = sub.add_parser("schema", help="print the JSON Schema of a model")
     sc.add_argument("model", nargs="?", default="problem", choices=["problem", "solution", "options"])
     return p
+
+
+def _version() -> str:
+    """``matcher 0.1.0 (OR-Tools 9.15, Python 3.11.7)``."""
+    def of(dist: str) -> str:
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+
+    return f"matcher {of('matcher')} (OR-Tools {of('ortools')}, Python {platform.python_version()})"
 
 
 def _solve_flags(p: argparse.ArgumentParser, limit_help: str) -> None:

@@ -12,7 +12,7 @@
 
 from matcher.io.cells import KINDS, parse_cell
 from matcher.io.columns import COLUMNS, problem_from_tables, table_rows
-from matcher.io.durable import publish_dir, write_atomic, write_csv, write_json_atomic, write_text_synced
+from matcher.io.durable import follow_latest, publish_dir, write_atomic, write_csv, write_json_atomic, write_text_synced
 from matcher.io.files import load_taxonomy_file, read_json, read_text
 from matcher.io.load import load_input, load_options, load_problem, read_assignments
 from matcher.io.tables import RawTable, read_columns, read_tables, write_tables
@@ -23,6 +23,7 @@ __all__ = [
     "KINDS",
     "RawTable",
     "YamlDoc",
+    "follow_latest",
     "load_input",
     "load_options",
     "load_problem",

@@ -21,6 +21,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from matcher.errors import ProblemError
+from matcher.io.durable import follow_latest
 from matcher.io.files import load_taxonomy_file, read_json
 from matcher.io.tables import read_columns, read_tables
 from matcher.io.yamlfile import read_yaml
@@ -106,8 +107,9 @@ def load_options(path: str | Path) -> SolveOptions:
 def read_assignments(path: str | Path) -> list[tuple[str, str]]:
     """Read assignments (``volunteer_id``, ``demand_id``) from a run folder, a CSV/Parquet table or a JSON file.
 
-    A run folder means its ``assignments.csv``; JSON may be a list of
-    assignments or a solution with an ``assignments`` list.
+    A run folder means its ``assignments.csv`` (``RUNS/latest`` may be a link or, where links are not
+    allowed, a text file naming the folder); JSON may be a list of assignments or a solution with an
+    ``assignments`` list.
 
     Raises
     ------
@@ -115,7 +117,7 @@ def read_assignments(path: str | Path) -> list[tuple[str, str]]:
         Naming the file and the line or item that is not an assignment.
 
     """
-    path = Path(path)
+    path = follow_latest(path)
     if path.is_dir():
         path = path / "assignments.csv"
     if path.suffix == ".json":

@@ -109,6 +109,11 @@ def _with_previous(problem: Problem, pairs: Sequence[tuple[str, str]], source: s
     return problem.replace(validate=False, previous=tuple(kept)), stale
 
 
+def _fill_rate(filled: int, unmet: int) -> float:
+    """Seats filled of seats ordered (1.0 when none were ordered), to 4 places."""
+    return round(filled / (filled + unmet), 4) if filled + unmet else 1.0
+
+
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -213,6 +218,7 @@ def run_batch(
             "secondary": solution.secondary,
             "assignments": len(solution.assignments),
             "unmet_headcount": sum(u.missing for u in solution.unmet),
+            "fill_rate": _fill_rate(len(solution.assignments), sum(u.missing for u in solution.unmet)),
             "reproducible": bool(solution.stats.get("reproducible", True)),
             "engine": solution.stats.get("engine"),
         },
