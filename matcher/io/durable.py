@@ -28,8 +28,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-__all__ = ["INCOMPLETE", "csv_text", "follow_latest", "publish_dir", "sweep_incomplete", "write_atomic",
-           "write_csv", "write_json_atomic", "write_text_synced"]
+__all__ = ["BOM", "INCOMPLETE", "csv_text", "follow_latest", "publish_dir", "sweep_incomplete", "write_atomic",
+           "write_bytes_synced", "write_csv", "write_json_atomic", "write_text_synced"]
 
 INCOMPLETE = ".incomplete-"
 """Prefix of a folder still being written (never a finished output)."""
@@ -86,9 +86,21 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     return buf.getvalue()
 
 
+BOM = "\ufeff"
+"""The byte-order mark that starts every CSV file matcher writes: Excel then reads it as UTF-8 (Chinese text)."""
+
+
 def write_csv(path: str | Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """Write a UTF-8 CSV file and flush it to disk (inside a folder that :func:`publish_dir` publishes)."""
-    _write_synced(Path(path), csv_text(header, rows).encode("utf-8"))
+    """Write a UTF-8 CSV file with a byte-order mark (so that Excel reads it as UTF-8) and flush it to disk.
+
+    Meant for a folder that :func:`publish_dir` publishes.
+    """
+    _write_synced(Path(path), (BOM + csv_text(header, rows)).encode("utf-8"))
+
+
+def write_bytes_synced(path: str | Path, data: bytes) -> None:
+    """Write a file's bytes and flush them to disk (inside a folder that :func:`publish_dir` publishes)."""
+    _write_synced(Path(path), data)
 
 
 def write_text_synced(path: str | Path, text: str) -> None:

@@ -1,7 +1,9 @@
 """Loading a problem, options or a plan from a path: the entry points of file input.
 
-- :func:`load_problem`: a SPEC JSON file; :func:`load_input`: a JSON file or a
-  folder of tables (:mod:`matcher.io.tables`);
+- :func:`load_problem`: a SPEC JSON file; :func:`load_input`: a JSON file, a
+  folder of tables (:mod:`matcher.io.tables`) or a database;
+  :func:`read_input`: the same, with the personal columns passed through and
+  what a run's manifest records of the input;
 - :func:`load_options`: :class:`~matcher.model.SolveOptions` from TOML, YAML or JSON;
 - :func:`read_assignments`: ``volunteer_id, demand_id`` pairs from a run folder,
   a table or a JSON file (a previous plan).
@@ -21,14 +23,15 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from matcher.errors import ProblemError
+from matcher.io.assemble import Loaded
 from matcher.io.durable import follow_latest
-from matcher.io.files import load_taxonomy_file, read_json
-from matcher.io.tables import read_columns, read_tables
+from matcher.io.files import file_digests, load_taxonomy_file, read_json
+from matcher.io.tables import TABLE_SUFFIXES, read_columns, read_folder
 from matcher.io.yamlfile import read_yaml
 from matcher.model import Locator, Problem, SolveOptions, format_validation_error
 from matcher.model.bulk import fast_problem
 
-__all__ = ["load_input", "load_options", "load_problem", "read_assignments"]
+__all__ = ["load_input", "load_options", "load_problem", "read_assignments", "read_input"]
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +65,7 @@ def load_problem(path: str | Path) -> Problem:
 
 
 def load_input(path: str | Path) -> Problem:
-    """Load a problem from a folder of tables or a SPEC JSON file.
+    """Load a problem from a folder of tables, a SPEC JSON file or a database URL (:func:`read_input`).
 
     Raises
     ------
@@ -70,10 +73,33 @@ def load_input(path: str | Path) -> Problem:
         When the path does not exist, or the input breaks the contract.
 
     """
-    path = Path(path)
+    return read_input(path).problem
+
+
+def read_input(source: str | Path) -> Loaded:
+    """Load an input with what a run records of it: a folder of tables, a SPEC JSON file, or a database URL.
+
+    A folder's extra columns come back in :attr:`Loaded.personal`; :attr:`Loaded.files` has each input
+    file's hash and size for the manifest.
+
+    Raises
+    ------
+    ProblemError
+        When the path does not exist, or the input breaks the contract.
+
+    """
+    path = Path(source)
     if not path.exists():
-        raise ProblemError([f"{path}: no such file or folder"])
-    return read_tables(path) if path.is_dir() else load_problem(path)
+        hint = "; a table file is read with the others in its folder: give the folder" \
+            if path.suffix in TABLE_SUFFIXES else ""
+        raise ProblemError([f"{path}: no such file or folder{hint}"])
+    if path.is_dir():
+        loaded = read_folder(path)
+        return Loaded(loaded.problem, loaded.personal, loaded.files, str(path.resolve()))
+    if path.suffix in TABLE_SUFFIXES:
+        raise ProblemError([f"{path}: a table file is read with the others in its folder (and its settings.json): "
+                            f"give the folder {path.parent}"])
+    return Loaded(load_problem(path), files=file_digests([path]), where=str(path.resolve()))
 
 
 def load_options(path: str | Path) -> SolveOptions:

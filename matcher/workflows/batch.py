@@ -9,6 +9,7 @@ them), solves within a time limit and publishes a new folder
 ``assignments.csv``    who goes where, with the demand's area, category,
                        priority and window, travel, and ``kept``/``new``
                        against the previous plan
+``roster.csv``         each volunteer's tasks in time order (their week)
 ``unmet.csv``          seats left unmet, with the reason
 ``dropped.csv``        previous assignments not kept, and why (with
                        ``--previous`` only): the people to tell
@@ -17,9 +18,14 @@ them), solves within a time limit and publishes a new folder
 ``kpi_by_priority.csv``
 ``kpis.json``          the solution's KPIs (coverage, travel, load spread)
 ``solution.json``      the SPEC.md solution
+``run.xlsx``           the same tables (and the KPIs) as one Excel workbook
 ``manifest.json``      input file hashes, options, versions, status, coverage
                        and bound, timings per phase, output file hashes
 =====================  =====================================================
+
+CSV files start with a byte-order mark, so that Excel reads them as UTF-8. The
+input's extra columns (names, phones: personal data) are passed through to
+``assignments``, ``roster`` and ``dropped`` (and their sheets) and nowhere else.
 
 ``OUT_ROOT/latest`` links to the last finished run. A run that fails or is
 killed publishes nothing and leaves ``latest`` alone. The tables are the same
@@ -44,9 +50,18 @@ from pydantic import ValidationError
 from matcher.engine import solve
 from matcher.engine.context import Cancel
 from matcher.errors import MatcherError, ProblemError
-from matcher.io import load_input, load_options, publish_dir, read_assignments, write_csv, write_text_synced
+from matcher.io import (
+    load_options,
+    publish_dir,
+    read_assignments,
+    read_input,
+    workbook_bytes,
+    write_bytes_synced,
+    write_csv,
+    write_text_synced,
+)
 from matcher.model import Assignment, Problem, Solution, SolveOptions, format_validation_error
-from matcher.workflows.outputs import result_tables, software_versions, utc_stamp
+from matcher.workflows.outputs import flat_kpis, result_tables, software_versions, utc_stamp
 
 __all__ = ["WRITE_SHARE", "RunCancelled", "RunResult", "resolve_options", "run_batch"]
 
@@ -122,12 +137,6 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _input_files(path: Path) -> dict[str, dict[str, Any]]:
-    files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")) if path.is_dir() \
-        else [path]
-    return {p.name: {"sha256": _sha256(p), "bytes": p.stat().st_size} for p in files}
-
-
 def run_batch(
     input_path: str | Path,
     out_root: str | Path,
@@ -172,12 +181,12 @@ def run_batch(
     """
     started = time.perf_counter() if started is None else started
     started_utc = datetime.now(UTC)
-    input_path = Path(input_path)
-    problem = load_input(input_path)
+    loaded = read_input(input_path)
+    problem = loaded.problem
     fingerprint = problem.fingerprint()  # of the input as given (before the previous plan is added)
     options = resolve_options(problem, options_file, overrides or {})
     seconds: dict[str, float] = {"load": round(time.perf_counter() - started, 4)}
-    log.info("loaded %s: %d volunteers, %d demands in %.2f s", input_path, len(problem.volunteers),
+    log.info("loaded %s: %d volunteers, %d demands in %.2f s", loaded.where, len(problem.volunteers),
              len(problem.demands), seconds["load"])
     stale: list[tuple[str, str, str]] = []
     if previous is not None:
@@ -195,15 +204,15 @@ def run_batch(
     solution = solution.model_copy(update={"problem_sha256": fingerprint})
     seconds.update({f"solve.{k}": v for k, v in solution.stats.get("seconds", {}).items()})
     t_write = time.perf_counter()
-    tables = result_tables(problem, solution, stale)
-    files = _input_files(input_path)
+    tables = result_tables(problem, solution, stale, loaded.personal)
+    files = loaded.files
     for name, info in files.items():
         log.debug("input %s: %d bytes, sha256 %s", name, info["bytes"], info["sha256"][:12])
     manifest: dict[str, Any] = {
         "matcher_run": 1,
         "started_utc": started_utc.isoformat(timespec="seconds"),
         "command": list(command) if command is not None else None,
-        "input": {"path": str(input_path.resolve()), "files": files, "problem_sha256": fingerprint},
+        "input": {"path": loaded.where, "files": files, "problem_sha256": fingerprint},
         "options_file": {"path": str(Path(options_file).resolve()), "sha256": _sha256(Path(options_file))}
         if options_file else None,
         "previous": {"path": str(Path(previous).resolve()), "assignments": len(problem.previous) + len(stale),
@@ -232,6 +241,8 @@ def run_batch(
         for name, (header, rows) in tables.items():
             write_csv(folder / f"{name}.csv", header, rows)
         write_text_synced(folder / "kpis.json", json.dumps(solution.kpis, indent=1, sort_keys=True) + "\n")
+        write_bytes_synced(folder / "run.xlsx", workbook_bytes(
+            {**tables, "kpis": (["kpi", "value"], flat_kpis(dict(sorted(solution.kpis.items()))))}))
         write_text_synced(folder / "solution.json", solution.model_dump_json(indent=1) + "\n")
         for p in sorted(folder.iterdir()):
             outputs[p.name] = _sha256(p)

@@ -18,9 +18,11 @@ from importlib import metadata
 from typing import Any
 
 from matcher.engine.rules import first_broken_record
+from matcher.io import Personal
 from matcher.model import Demand, Problem, Solution, UnmetReason
 
-__all__ = ["REASONS", "Table", "category_of", "result_tables", "seats_by_demand", "software_versions", "utc_stamp"]
+__all__ = ["REASONS", "ROSTER_HEAD", "Table", "category_of", "flat_kpis", "result_tables", "seats_by_demand",
+           "software_versions", "utc_stamp"]
 
 Table = tuple[list[str], list[list[Any]]]
 """A table: its header and its rows."""
@@ -30,16 +32,24 @@ REASONS = [r.value for r in UnmetReason]
 
 
 def result_tables(
-    problem: Problem, solution: Solution, stale_previous: Iterable[tuple[str, str, str]] = ()
+    problem: Problem, solution: Solution, stale_previous: Iterable[tuple[str, str, str]] = (),
+    personal: Personal | None = None,
 ) -> dict[str, Table]:
     """The operator's tables of a solved problem, keyed by file stem.
 
-    ``assignments``, ``unmet``, ``kpi_by_area``, ``kpi_by_category`` and
+    ``assignments``, ``roster`` (each volunteer's tasks in time order: their
+    week), ``unmet``, ``kpi_by_area``, ``kpi_by_category`` and
     ``kpi_by_priority`` always; ``dropped`` (previous assignments not kept,
     with why) when previous assignments were given. ``stale_previous`` lists
     previous assignments that could not be part of the problem at all
     (``volunteer_id, demand_id, why``), e.g. for a demand no longer ordered.
+
+    ``personal`` (the input's extra columns: names, phones, notes) is passed
+    through to ``assignments``, ``roster`` and ``dropped`` only, as columns after
+    the others: the volunteer's, then the demand's (prefixed ``demand_`` where a
+    name is taken).
     """
+    personal = personal or Personal()
     stale = list(stale_previous)
     demands = {d.id: d for d in problem.demands}
     areas = {a.id: a for a in problem.areas}
@@ -53,6 +63,9 @@ def result_tables(
     previous = {(a.volunteer_id, a.demand_id) for a in problem.previous}
     chosen = {(a.volunteer_id, a.demand_id) for a in solution.assignments}
     has_prev = bool(problem.previous) or bool(stale)
+    head = ["volunteer_id", "demand_id", "area_id", "category", "priority", "start", "end", "travel_km"]
+    head += ["change"] if has_prev else []
+    extra_head, extra = _personal_columns(personal, head + ROSTER_HEAD + ["why"])
     rows: list[list[Any]] = []
     for a in solution.assignments:
         d = demands[a.demand_id]
@@ -60,9 +73,16 @@ def result_tables(
                d.end.isoformat(), f"{a.travel_km:.3f}"]
         if has_prev:
             row.append("kept" if (a.volunteer_id, a.demand_id) in previous else "new")
-        rows.append(row)
-    head = ["volunteer_id", "demand_id", "area_id", "category", "priority", "start", "end", "travel_km"]
-    tables: dict[str, Table] = {"assignments": (head + (["change"] if has_prev else []), rows)}
+        rows.append(row + extra(a.volunteer_id, a.demand_id))
+    tables: dict[str, Table] = {"assignments": (head + extra_head, rows)}
+    tables["roster"] = (ROSTER_HEAD + extra_head, [
+        [a.volunteer_id, demands[a.demand_id].start.date().isoformat(), demands[a.demand_id].start.strftime("%a"),
+         demands[a.demand_id].start.isoformat(), demands[a.demand_id].end.isoformat(),
+         f"{(demands[a.demand_id].end - demands[a.demand_id].start).total_seconds() / 3600:.2f}", a.demand_id,
+         demands[a.demand_id].category, demands[a.demand_id].area_id or "", demands[a.demand_id].priority,
+         *extra(a.volunteer_id, a.demand_id)]
+        for a in sorted(solution.assignments, key=lambda a: (a.volunteer_id, demands[a.demand_id].start,
+                                                             a.demand_id))])
     tables["unmet"] = (
         ["demand_id", "area_id", "category", "priority", "start", "end", "missing", "reason"],
         [[u.demand_id, demands[u.demand_id].area_id or "", demands[u.demand_id].category,
@@ -84,7 +104,8 @@ def result_tables(
                                              (p.volunteer_id, p.demand_id) in forbidden)
                 why = f"no longer possible: {broken.message}" if broken else "reassigned"
             dropped.append([p.volunteer_id, p.demand_id, why])
-        tables["dropped"] = (["volunteer_id", "demand_id", "why"], sorted(dropped))
+        tables["dropped"] = (["volunteer_id", "demand_id", "why", *extra_head],
+                             [[*r, *extra(r[0], r[1])] for r in sorted(dropped)])
     filled, unmet = seats_by_demand(solution)
 
     def breakdown(key: Callable[[str], list[tuple[Any, ...]]], names: list[str]) -> Table:
@@ -117,6 +138,34 @@ def result_tables(
     return tables
 
 
+ROSTER_HEAD = ["volunteer_id", "day", "weekday", "start", "end", "hours", "demand_id", "category", "area_id",
+               "priority"]
+"""The roster's columns (one row per task, each volunteer's in time order), before any personal columns."""
+
+
+def _personal_columns(personal: Personal, taken: list[str]
+                      ) -> tuple[list[str], Callable[[str, str], list[str]]]:
+    """The personal columns' names (the volunteer's, then the demand's), and a pair's values for them."""
+    v_names = list(personal.columns.get("volunteers", ()))
+    v_head = [n if n not in taken else f"volunteer_{n}" for n in v_names]
+    d_head = [n if n not in taken and n not in v_head else f"demand_{n}"
+              for n in personal.columns.get("demands", ())]
+
+    def values(volunteer_id: str, demand_id: str) -> list[str]:
+        return [*personal.of("volunteers", volunteer_id), *personal.of("demands", demand_id)]
+
+    return v_head + d_head, values
+
+
+def flat_kpis(kpis: dict[str, Any], prefix: str = "") -> list[list[Any]]:
+    """A solution's KPIs as ``[name, value]`` rows (nested names joined by ``.``), for a workbook's sheet."""
+    rows: list[list[Any]] = []
+    for key, value in kpis.items():
+        name = f"{prefix}{key}"
+        rows += flat_kpis(value, f"{name}.") if isinstance(value, dict) else [[name, value]]
+    return rows
+
+
 def category_of(problem: Problem) -> Callable[[str], tuple[str, str]]:
     """A demand's category code as ``(category, subcategory)`` by the problem's taxonomy.
 
@@ -143,7 +192,8 @@ def seats_by_demand(solution: Solution) -> tuple[dict[str, int], dict[str, dict[
 def software_versions() -> dict[str, str]:
     """Versions of Python, the platform and the packages a result depends on, for manifests."""
     out = {"python": platform.python_version(), "platform": platform.platform()}
-    for dist in ("matcher", "ortools", "numpy", "pydantic", "networkx", "scipy", "pyarrow"):
+    for dist in ("matcher", "ortools", "numpy", "pydantic", "networkx", "scipy", "pyarrow", "openpyxl", "sqlalchemy",
+                 "psutil"):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
