@@ -36,3 +36,11 @@ def tiny_path() -> Path:
 def tiny(tiny_path: Path) -> Problem:
     """The tiny problem, loaded."""
     return load_problem(tiny_path)
+
+
+@pytest.fixture
+def tiny_tables_copy(tmp_path: Path) -> Path:
+    """A writable copy of tests/data/tiny_tables (tiny.json as CSV tables)."""
+    import shutil
+
+    return Path(shutil.copytree(DATA / "tiny_tables", tmp_path / "tiny_tables"))

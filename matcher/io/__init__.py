@@ -29,12 +29,13 @@ from matcher.io.files import load_taxonomy_file, read_json, read_text
 from matcher.io.load import load_input, load_options, load_problem, read_assignments, read_input
 from matcher.io.settings import Personal, Settings, parse_settings
 from matcher.io.tables import RawTable, read_columns, read_folder, read_tables, write_tables
-from matcher.io.xlsx import workbook_bytes
+from matcher.io.xlsx import WORKBOOK_MAX_CELLS, workbook_bytes, workbook_cells
 from matcher.io.yamlfile import YamlDoc, read_yaml
 
 __all__ = [
     "COLUMNS",
     "KINDS",
+    "WORKBOOK_MAX_CELLS",
     "Loaded",
     "Personal",
     "RawTable",
@@ -59,6 +60,7 @@ __all__ = [
     "read_yaml",
     "table_rows",
     "workbook_bytes",
+    "workbook_cells",
     "write_atomic",
     "write_bytes_synced",
     "write_csv",

@@ -1,4 +1,4 @@
-"""Excel workbooks (``.xlsx``, through openpyxl): sheets read as tables, and a run's tables written as one workbook.
+"""Excel workbooks (``.xlsx``): sheets read as tables (openpyxl), a run's tables written as a workbook (XlsxWriter).
 
 Reading: the first row of a sheet is its header; each row below is a record,
 named in messages as ``FILE sheet 'NAME' row N`` with Excel's own row number.
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import io
 import re
-import zipfile
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -29,13 +28,18 @@ from matcher.errors import ProblemError
 from matcher.io.cells import KINDS
 from matcher.io.columns import RowLabel
 
-__all__ = ["NUMERIC_COLUMNS", "read_workbook", "typed_value", "whole_numbers_as_text", "workbook_bytes"]
+__all__ = ["NUMERIC_COLUMNS", "WORKBOOK_MAX_CELLS", "read_workbook", "typed_value", "whole_numbers_as_text",
+           "workbook_bytes", "workbook_cells"]
 
 NUMERIC_COLUMNS = frozenset({"priority", "travel_km", "missing", "demanded", "filled", "fill_rate", "hours",
                              "headcount", "tasks", "value"})
 """Output columns holding numbers (also any ``unmet_*`` column): numbers in a workbook and in frames."""
 FIXED_TIME = datetime(2000, 1, 1)
-"""The creation and modification time written into every workbook, so that its bytes depend on its tables only."""
+"""The creation time written into every workbook, so that its bytes depend on its tables only."""
+WORKBOOK_MAX_CELLS = 200_000
+"""A run writes ``run.xlsx`` only up to this many cells (about 20,000 assignments with their roster): Python
+writes a workbook at 5-20 µs a cell, which a district's tables (over two million cells) cannot afford within
+its time limit. The CSV files always hold the same tables."""
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 
 
@@ -115,44 +119,37 @@ def whole_numbers_as_text(columns: dict[str, list[Any]]) -> dict[str, list[Any]]
     return out
 
 
+def workbook_cells(tables: Mapping[str, tuple[Sequence[str], Sequence[Sequence[Any]]]]) -> int:
+    """How many cells :func:`workbook_bytes` would write for ``tables``."""
+    return sum(len(header) * (1 + len(rows)) for header, rows in tables.values())
+
+
 def workbook_bytes(tables: Mapping[str, tuple[Sequence[str], Sequence[Sequence[Any]]]]) -> bytes:
-    """``tables`` (sheet name -> header and rows) as the bytes of one ``.xlsx`` workbook.
+    """``tables`` (sheet name -> header and rows) as the bytes of one ``.xlsx`` workbook (XlsxWriter).
 
-    Numbers stay numbers (also text cells of :data:`NUMERIC_COLUMNS`); the header row is frozen; the same
-    tables give the same bytes.
+    Numbers stay numbers (also text cells of :data:`NUMERIC_COLUMNS`), and text stays text (a cell
+    starting with ``=`` is not a formula); the header row is frozen; the same tables give the same bytes.
+    Writing takes about 5-20 µs a cell (:data:`WORKBOOK_MAX_CELLS`).
     """
-    from openpyxl import Workbook
-    from openpyxl.utils import get_column_letter
+    import xlsxwriter
 
-    book = Workbook(write_only=True)
-    book.properties.creator = "matcher"
-    book.properties.created = FIXED_TIME
-    for name, (header, rows) in tables.items():
-        sheet = book.create_sheet(title=name[:31])  # (Excel's limit on a sheet's name)
-        sheet.freeze_panes = "A2"
-        for i, h in enumerate(header, start=1):
-            sheet.column_dimensions[get_column_letter(i)].width = max(10, min(40, len(str(h)) + 4))
-        sheet.append(list(header))
-        for row in rows:
-            sheet.append([typed_value(h, v) for h, v in zip(header, row, strict=True)])
     buf = io.BytesIO()
-    book.save(buf)
-    return _fixed_dates(buf.getvalue())
-
-
-def _fixed_dates(data: bytes) -> bytes:
-    """The workbook with every date in it fixed: the zip entries' times, and the document's modified time."""
-    src = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    stamp = FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ")
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            body = src.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                body = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
-                              rb"\g<1>" + stamp.encode() + rb"\g<2>", body)
-            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            fixed.external_attr = info.external_attr
-            dst.writestr(fixed, body)
-    return out.getvalue()
+    book = xlsxwriter.Workbook(buf, {"constant_memory": True, "strings_to_numbers": False,
+                                     "strings_to_formulas": False, "strings_to_urls": False})
+    book.set_properties({"author": "matcher", "created": FIXED_TIME})
+    bold = book.add_format({"bold": True})
+    for name, (header, rows) in tables.items():
+        sheet = book.add_worksheet(name[:31])  # (Excel's limit on a sheet's name)
+        sheet.freeze_panes(1, 0)
+        for i, h in enumerate(header):
+            sheet.set_column(i, i, max(10, min(40, len(str(h)) + 4)))
+        sheet.write_row(0, 0, list(header), bold)
+        numeric = [i for i, h in enumerate(header) if h in NUMERIC_COLUMNS or h.startswith("unmet_")]
+        for r, row in enumerate(rows, start=1):
+            if numeric:
+                row = list(row)
+                for i in numeric:
+                    row[i] = typed_value(header[i], row[i])
+            sheet.write_row(r, 0, row)
+    book.close()
+    return buf.getvalue()

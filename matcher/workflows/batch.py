@@ -51,17 +51,19 @@ from matcher.engine import solve
 from matcher.engine.context import Cancel
 from matcher.errors import MatcherError, ProblemError
 from matcher.io import (
+    WORKBOOK_MAX_CELLS,
     load_options,
     publish_dir,
     read_assignments,
     read_input,
     workbook_bytes,
+    workbook_cells,
     write_bytes_synced,
     write_csv,
     write_text_synced,
 )
 from matcher.model import Assignment, Problem, Solution, SolveOptions, format_validation_error
-from matcher.workflows.outputs import flat_kpis, result_tables, software_versions, utc_stamp
+from matcher.workflows.outputs import Table, flat_kpis, result_tables, software_versions, utc_stamp
 
 __all__ = ["WRITE_SHARE", "RunCancelled", "RunResult", "resolve_options", "run_batch"]
 
@@ -205,6 +207,13 @@ def run_batch(
     seconds.update({f"solve.{k}": v for k, v in solution.stats.get("seconds", {}).items()})
     t_write = time.perf_counter()
     tables = result_tables(problem, solution, stale, loaded.personal)
+    sheets: dict[str, Table] = {**tables, "kpis": (["kpi", "value"], flat_kpis(dict(sorted(solution.kpis.items()))))}
+    workbook = sheets if workbook_cells(sheets) <= WORKBOOK_MAX_CELLS else None
+    if workbook is None:  # (CSV only: a district's workbook would take too long to write)
+        note = (f"run.xlsx was not written: the tables have {workbook_cells(sheets):,} cells, more than the "
+                f"{WORKBOOK_MAX_CELLS:,} a workbook is written for; the CSV files hold the same tables")
+        log.warning("%s", note)
+        solution = solution.model_copy(update={"warnings": (*solution.warnings, note)})
     files = loaded.files
     for name, info in files.items():
         log.debug("input %s: %d bytes, sha256 %s", name, info["bytes"], info["sha256"][:12])
@@ -241,8 +250,8 @@ def run_batch(
         for name, (header, rows) in tables.items():
             write_csv(folder / f"{name}.csv", header, rows)
         write_text_synced(folder / "kpis.json", json.dumps(solution.kpis, indent=1, sort_keys=True) + "\n")
-        write_bytes_synced(folder / "run.xlsx", workbook_bytes(
-            {**tables, "kpis": (["kpi", "value"], flat_kpis(dict(sorted(solution.kpis.items()))))}))
+        if workbook is not None:
+            write_bytes_synced(folder / "run.xlsx", workbook_bytes(workbook))
         write_text_synced(folder / "solution.json", solution.model_dump_json(indent=1) + "\n")
         for p in sorted(folder.iterdir()):
             outputs[p.name] = _sha256(p)
