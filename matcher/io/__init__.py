@@ -6,6 +6,7 @@
 - :mod:`~matcher.io.settings`: a table source's settings (encoding, names of tables and columns, extra
   columns); :mod:`~matcher.io.assemble`: raw tables of any source into a problem and its personal columns;
 - :mod:`~matcher.io.xlsx`: Excel workbooks read and written;
+- :mod:`~matcher.io.frames`: pandas and Polars DataFrames and Arrow tables in and out;
 - :mod:`~matcher.io.columns`, :mod:`~matcher.io.cells`: columns of cells, read strictly, into a problem;
 - :mod:`~matcher.io.load`: a problem, options or a previous plan from a path;
 - :mod:`~matcher.io.durable`: every write: atomic files and atomically published folders.
@@ -26,6 +27,7 @@ from matcher.io.durable import (
     write_text_synced,
 )
 from matcher.io.files import load_taxonomy_file, read_json, read_text
+from matcher.io.frames import FrameKind, problem_from_frames, read_frames, tables_to_frames, to_arrow
 from matcher.io.load import load_input, load_options, load_problem, read_assignments, read_input
 from matcher.io.settings import Personal, Settings, parse_settings
 from matcher.io.tables import RawTable, read_columns, read_folder, read_tables, write_tables
@@ -36,6 +38,7 @@ __all__ = [
     "COLUMNS",
     "KINDS",
     "WORKBOOK_MAX_CELLS",
+    "FrameKind",
     "Loaded",
     "Personal",
     "RawTable",
@@ -48,17 +51,21 @@ __all__ = [
     "load_taxonomy_file",
     "parse_cell",
     "parse_settings",
+    "problem_from_frames",
     "problem_from_tables",
     "publish_dir",
     "read_assignments",
     "read_columns",
     "read_folder",
+    "read_frames",
     "read_input",
     "read_json",
     "read_tables",
     "read_text",
     "read_yaml",
     "table_rows",
+    "tables_to_frames",
+    "to_arrow",
     "workbook_bytes",
     "workbook_cells",
     "write_atomic",

@@ -18,11 +18,11 @@ from importlib import metadata
 from typing import Any
 
 from matcher.engine.rules import first_broken_record
-from matcher.io import Personal
+from matcher.io import FrameKind, Personal, tables_to_frames
 from matcher.model import Demand, Problem, Solution, UnmetReason
 
 __all__ = ["REASONS", "ROSTER_HEAD", "Table", "category_of", "flat_kpis", "result_tables", "seats_by_demand",
-           "software_versions", "utc_stamp"]
+           "software_versions", "solution_frames", "utc_stamp"]
 
 Table = tuple[list[str], list[list[Any]]]
 """A table: its header and its rows."""
@@ -164,6 +164,21 @@ def flat_kpis(kpis: dict[str, Any], prefix: str = "") -> list[list[Any]]:
         name = f"{prefix}{key}"
         rows += flat_kpis(value, f"{name}.") if isinstance(value, dict) else [[name, value]]
     return rows
+
+
+def solution_frames(problem: Problem, solution: Solution, kind: FrameKind = "pandas") -> dict[str, Any]:
+    """A solution's tables (those of a run folder: ``assignments``, ``roster``, ``unmet``, ``kpi_by_*``) as frames.
+
+    ``kind`` is ``"pandas"`` (default), ``"polars"`` or ``"arrow"`` (pyarrow Tables); numbers are numbers,
+    times ISO 8601 text with their offset.
+
+    Raises
+    ------
+    ImportError
+        When pandas or Polars is asked for and not installed (``pip install 'matcher[frames]'``).
+
+    """
+    return tables_to_frames(result_tables(problem, solution), kind)
 
 
 def category_of(problem: Problem) -> Callable[[str], tuple[str, str]]:
