@@ -17,17 +17,27 @@ from matcher.engine import check_plan
 from matcher.engine import solve as solve_problem
 from matcher.errors import ProblemError
 from matcher.generate import PRESETS, generate_tables
-from matcher.io import follow_latest, load_input, read_json, table_rows, write_json_atomic, write_tables
+from matcher.io import (
+    follow_latest,
+    is_database_url,
+    load_input,
+    read_json,
+    read_run_solution,
+    redact,
+    table_rows,
+    write_json_atomic,
+    write_tables,
+)
 from matcher.model import Problem, Solution, SolveOptions
 from matcher.workflows.batch import WRITE_SHARE, resolve_options
 from matcher.workflows.batch import run_batch as publish_run
 from matcher.workflows.compare import format_comparison, publish_scenario, run_scenario
 from matcher.workflows.scenario import load_scenario
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_INTERNAL", "EXIT_OK", "EXIT_PINNED", "EXIT_TOO_LARGE", "SOLVE_FLAGS", "explain",
-           "generate", "overrides", "run_batch", "scenario", "schema", "solve"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_BUSY", "EXIT_INTERNAL", "EXIT_OK", "EXIT_PINNED", "EXIT_TOO_LARGE", "SOLVE_FLAGS",
+           "explain", "generate", "overrides", "run_batch", "scenario", "schema", "solve"]
 
-EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_PINNED, EXIT_TOO_LARGE = 0, 1, 2, 3, 4
+EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_PINNED, EXIT_TOO_LARGE, EXIT_BUSY = 0, 1, 2, 3, 4, 5
 
 SOLVE_FLAGS = ("time_limit_s", "seed", "threads")
 """SolveOptions fields that ``solve`` and ``run`` take as flags (on top of ``--options``)."""
@@ -86,10 +96,14 @@ def solve(args: argparse.Namespace) -> int:
 def explain(args: argparse.Namespace) -> int:
     """``matcher explain``: why a demand's seats are (not) filled, or a volunteer's score parts."""
     problem = load_input(args.input)
-    path = follow_latest(args.solution)  # RUNS/latest: a link, or a text file where links are not allowed
-    path = path / "solution.json" if path.is_dir() else path
+    if is_database_url(args.solution):  # the latest run stored in a database
+        path, data = Path(redact(args.solution)), read_run_solution(args.solution)
+    else:
+        path = follow_latest(args.solution)  # RUNS/latest: a link, or a text file where links are not allowed
+        path = path / "solution.json" if path.is_dir() else path
+        data = read_json(path)
     try:
-        solution = Solution.model_validate(read_json(path))
+        solution = Solution.model_validate(data)
     except ValidationError as exc:
         raise ProblemError([f"{path}: not a matcher solution ({exc.error_count()} problems)"]) from None
     fits_input(problem, solution, args.input, path)

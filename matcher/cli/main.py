@@ -9,7 +9,8 @@ published folder of tables and a manifest, see :mod:`matcher.workflows.batch`),
 Exit codes: 0 solved (also when some demand is unmet), 2 bad input (a message
 naming file, record and field; nothing is written), 3 pinned assignments break
 a hard rule, 4 too large for this machine (the memory estimate is in the
-message; nothing is written), 130 / 143 interrupted by SIGINT (Ctrl-C) /
+message; nothing is written), 5 another run holds the output's lock (nothing
+is done), 130 / 143 interrupted by SIGINT (Ctrl-C) /
 SIGTERM (nothing is published; see :mod:`matcher.cli.signals`), 1 an internal
 error (a bug: please report it with the input).
 Killed or failed runs publish nothing.
@@ -28,7 +29,7 @@ from importlib import metadata
 from matcher.cli import commands
 from matcher.cli.clock import command_started
 from matcher.cli.signals import Interrupted, stop_on_signals
-from matcher.errors import PinnedError, ProblemError, ResourceLimitError
+from matcher.errors import OutputBusyError, PinnedError, ProblemError, ResourceLimitError
 
 __all__ = ["main", "run"]
 
@@ -43,11 +44,13 @@ def _parser() -> argparse.ArgumentParser:
     _solve_flags(s, "seconds for the whole command: loading, solving and writing (default: the options' limit)")
     _verbosity(s)
     r = sub.add_parser("run", help="the nightly batch run: a new folder of assignments, unmet, KPIs and a manifest")
-    r.add_argument("input", help="a folder of tables (CSV/Parquet) or a SPEC JSON problem")
+    r.add_argument("input", help="a folder of tables (CSV/Parquet/Excel), a SPEC JSON problem, or a database URL "
+                   "(sqlite:///FILE.db, postgresql://USER@HOST/DB)")
     r.add_argument("--out", required=True,
-                   help="folder holding the runs: the run goes to OUT/run-<UTC time>, OUT/latest links to it")
-    r.add_argument("--previous", help="the previous plan to keep where possible: a run folder (e.g. OUT/latest) "
-                   "or an assignments table")
+                   help="folder holding the runs: the run goes to OUT/run-<UTC time>, OUT/latest links to it; or a "
+                        "database URL: the run's tables are written in one transaction, keyed by run id")
+    r.add_argument("--previous", help="the previous plan to keep where possible: a run folder (e.g. OUT/latest), "
+                   "an assignments table, or a database URL (its latest run)")
     _solve_flags(r, "seconds for the whole run: loading, solving and writing")
     _verbosity(r)
     w = sub.add_parser("scenario", help="what-if scenarios: solve a base and its variants and compare them")
@@ -67,7 +70,8 @@ def _parser() -> argparse.ArgumentParser:
     _verbosity(wc)
     x = sub.add_parser("explain", help="why a demand's seats are (not) filled, or a volunteer's score parts")
     x.add_argument("input", help="the problem: a folder of tables or a SPEC JSON file")
-    x.add_argument("solution", help="its solution: a solution JSON, or a run folder (e.g. RUNS/latest)")
+    x.add_argument("solution", help="its solution: a solution JSON, a run folder (e.g. RUNS/latest), or a database "
+                   "URL (its latest run)")
     who = x.add_mutually_exclusive_group(required=True)
     who.add_argument("--demand", help="a demand id")
     who.add_argument("--volunteer", help="a volunteer id")
@@ -134,6 +138,9 @@ def main(argv: Sequence[str] | None = None, *, started: float | None = None) -> 
     except ResourceLimitError as exc:
         print(f"matcher: too large for this machine: {exc}", file=sys.stderr)
         return commands.EXIT_TOO_LARGE
+    except OutputBusyError as exc:
+        print(f"matcher: busy: {exc}", file=sys.stderr)
+        return commands.EXIT_BUSY
 
 
 def _command(args: argparse.Namespace) -> int:

@@ -7,6 +7,8 @@
   columns); :mod:`~matcher.io.assemble`: raw tables of any source into a problem and its personal columns;
 - :mod:`~matcher.io.xlsx`: Excel workbooks read and written;
 - :mod:`~matcher.io.frames`: pandas and Polars DataFrames and Arrow tables in and out;
+- :mod:`~matcher.io.database`, :mod:`~matcher.io.rundb`: a database (SQLAlchemy: SQLite, PostgreSQL) as
+  input, and runs written to one in a transaction; :mod:`~matcher.io.locks`: one run at a time per output;
 - :mod:`~matcher.io.columns`, :mod:`~matcher.io.cells`: columns of cells, read strictly, into a problem;
 - :mod:`~matcher.io.load`: a problem, options or a previous plan from a path;
 - :mod:`~matcher.io.durable`: every write: atomic files and atomically published folders.
@@ -17,6 +19,7 @@
 from matcher.io.assemble import Loaded
 from matcher.io.cells import KINDS, parse_cell
 from matcher.io.columns import COLUMNS, problem_from_tables, table_rows
+from matcher.io.database import is_database_url, read_database, redact
 from matcher.io.durable import (
     follow_latest,
     publish_dir,
@@ -28,7 +31,9 @@ from matcher.io.durable import (
 )
 from matcher.io.files import load_taxonomy_file, read_json, read_text
 from matcher.io.frames import FrameKind, problem_from_frames, read_frames, tables_to_frames, to_arrow
-from matcher.io.load import load_input, load_options, load_problem, read_assignments, read_input
+from matcher.io.load import load_input, load_options, load_problem, read_assignments, read_input, shown_source
+from matcher.io.locks import output_lock
+from matcher.io.rundb import publish_run_db, read_run_solution
 from matcher.io.settings import Personal, Settings, parse_settings
 from matcher.io.tables import RawTable, read_columns, read_folder, read_tables, write_tables
 from matcher.io.xlsx import WORKBOOK_MAX_CELLS, workbook_bytes, workbook_cells
@@ -45,24 +50,31 @@ __all__ = [
     "Settings",
     "YamlDoc",
     "follow_latest",
+    "is_database_url",
     "load_input",
     "load_options",
     "load_problem",
     "load_taxonomy_file",
+    "output_lock",
     "parse_cell",
     "parse_settings",
     "problem_from_frames",
     "problem_from_tables",
     "publish_dir",
+    "publish_run_db",
     "read_assignments",
     "read_columns",
+    "read_database",
     "read_folder",
     "read_frames",
     "read_input",
     "read_json",
+    "read_run_solution",
     "read_tables",
     "read_text",
     "read_yaml",
+    "redact",
+    "shown_source",
     "table_rows",
     "tables_to_frames",
     "to_arrow",

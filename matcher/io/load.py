@@ -24,14 +24,16 @@ from pydantic import ValidationError
 
 from matcher.errors import ProblemError
 from matcher.io.assemble import Loaded
+from matcher.io.database import is_database_url, read_database, redact
 from matcher.io.durable import follow_latest
 from matcher.io.files import file_digests, load_taxonomy_file, read_json
+from matcher.io.rundb import read_run_assignments
 from matcher.io.tables import TABLE_SUFFIXES, read_columns, read_folder
 from matcher.io.yamlfile import read_yaml
 from matcher.model import Locator, Problem, SolveOptions, format_validation_error
 from matcher.model.bulk import fast_problem
 
-__all__ = ["load_input", "load_options", "load_problem", "read_assignments", "read_input"]
+__all__ = ["load_input", "load_options", "load_problem", "read_assignments", "read_input", "shown_source"]
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +90,8 @@ def read_input(source: str | Path) -> Loaded:
         When the path does not exist, or the input breaks the contract.
 
     """
+    if is_database_url(source):
+        return read_database(str(source))
     path = Path(source)
     if not path.exists():
         hint = "; a table file is read with the others in its folder: give the folder" \
@@ -100,6 +104,11 @@ def read_input(source: str | Path) -> Loaded:
         raise ProblemError([f"{path}: a table file is read with the others in its folder (and its settings.json): "
                             f"give the folder {path.parent}"])
     return Loaded(load_problem(path), files=file_digests([path]), where=str(path.resolve()))
+
+
+def shown_source(source: str | Path) -> str:
+    """An input or output as a run records it: a database URL with its password hidden, else the full path."""
+    return redact(str(source)) if is_database_url(source) else str(Path(source).resolve())
 
 
 def load_options(path: str | Path) -> SolveOptions:
@@ -133,7 +142,8 @@ def load_options(path: str | Path) -> SolveOptions:
 def read_assignments(path: str | Path) -> list[tuple[str, str]]:
     """Read assignments (``volunteer_id``, ``demand_id``) from a run folder, a CSV/Parquet table or a JSON file.
 
-    A run folder means its ``assignments.csv`` (``RUNS/latest`` may be a link or, where links are not
+    A database URL means its latest run's assignments (:mod:`matcher.io.rundb`). A run folder means its
+    ``assignments.csv`` (``RUNS/latest`` may be a link or, where links are not
     allowed, a text file naming the folder); JSON may be a list of assignments or a solution with an
     ``assignments`` list.
 
@@ -143,6 +153,8 @@ def read_assignments(path: str | Path) -> list[tuple[str, str]]:
         Naming the file and the line or item that is not an assignment.
 
     """
+    if is_database_url(path):
+        return read_run_assignments(str(path))
     path = follow_latest(path)
     if path.is_dir():
         path = path / "assignments.csv"

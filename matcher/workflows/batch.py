@@ -52,10 +52,15 @@ from matcher.engine.context import Cancel
 from matcher.errors import MatcherError, ProblemError
 from matcher.io import (
     WORKBOOK_MAX_CELLS,
+    is_database_url,
     load_options,
+    output_lock,
     publish_dir,
+    publish_run_db,
     read_assignments,
     read_input,
+    redact,
+    shown_source,
     workbook_bytes,
     workbook_cells,
     write_bytes_synced,
@@ -82,9 +87,12 @@ class RunCancelled(MatcherError):
 
 @dataclass(frozen=True)
 class RunResult:
-    """A finished run: where it was published, the solution and the manifest written with it."""
+    """A finished run: where it was published, the solution and the manifest written with it.
 
-    path: Path
+    ``path`` is the run folder, or for a database ``URL#run-id`` (the URL's password hidden).
+    """
+
+    path: Path | str
     solution: Solution
     manifest: dict[str, Any]
 
@@ -155,15 +163,18 @@ def run_batch(
     Parameters
     ----------
     input_path
-        A folder of tables (:mod:`matcher.io.tables`) or a SPEC JSON file.
+        A folder of tables (:mod:`matcher.io.tables`), a SPEC JSON file, or a database URL
+        (:mod:`matcher.io.database`).
     out_root
-        The folder that holds the runs; the new run is ``out_root/run-<UTC time>``.
+        The folder that holds the runs; the new run is ``out_root/run-<UTC time>``. Or a database URL
+        (``sqlite:///runs.db``, ``postgresql://...``): the run's tables are written in one transaction,
+        keyed by run id (:mod:`matcher.io.rundb`).
     options_file
         SolveOptions as TOML, YAML or JSON (default: the problem's own, else defaults).
     overrides
         Option values that win over the file (``time_limit_s``, ``seed``, ``threads``, ...).
     previous
-        The previous plan (a run folder or an assignments table): the solver
+        The previous plan (a run folder, an assignments table, or a database URL: its latest run): the solver
         prefers keeping these assignments (``SolveOptions.change_weight``).
     started
         The ``time.perf_counter()`` value the time limit counts from (default: now).
@@ -179,9 +190,27 @@ def run_batch(
         Bad input, options or previous assignments; nothing is written.
     RunCancelled
         ``cancel`` was set; nothing is written.
+    OutputBusyError
+        Another run holds ``out_root``'s lock; nothing is done.
 
     """
     started = time.perf_counter() if started is None else started
+    with output_lock(out_root):  # two nightly runs on one output never overlap
+        return _run_locked(input_path, out_root, options_file=options_file, overrides=overrides, previous=previous,
+                           started=started, command=command, cancel=cancel)
+
+
+def _run_locked(
+    input_path: str | Path,
+    out_root: str | Path,
+    *,
+    options_file: str | Path | None,
+    overrides: Mapping[str, Any] | None,
+    previous: str | Path | None,
+    started: float,
+    command: Sequence[str] | None,
+    cancel: Cancel | None,
+) -> RunResult:
     started_utc = datetime.now(UTC)
     loaded = read_input(input_path)
     problem = loaded.problem
@@ -193,14 +222,15 @@ def run_batch(
     stale: list[tuple[str, str, str]] = []
     if previous is not None:
         t = time.perf_counter()
-        problem, stale = _with_previous(problem, read_assignments(previous), str(previous))
+        problem, stale = _with_previous(problem, read_assignments(previous), redact(str(previous)))
         seconds["previous"] = round(time.perf_counter() - t, 4)
-        log.info("previous plan %s: %d assignments to keep if possible, %d no longer possible", previous,
+        log.info("previous plan %s: %d assignments to keep if possible, %d no longer possible", redact(str(previous)),
                  len(problem.previous), len(stale))
     deadline = started + options.time_limit_s * (1 - WRITE_SHARE)
     solution = solve(problem, options, deadline=deadline, cancel=cancel)
     if stale and len(stale) >= STALE_SHARE * (len(problem.previous) + len(stale)):
-        note = (f"{len(stale)} of {len(problem.previous) + len(stale)} previous assignments ({previous}) name "
+        note = (f"{len(stale)} of {len(problem.previous) + len(stale)} previous assignments "
+                f"({redact(str(previous))}) name "
                 "demands or volunteers this input does not have: is it the plan of another problem?")
         solution = solution.model_copy(update={"warnings": (*solution.warnings, note)})
     solution = solution.model_copy(update={"problem_sha256": fingerprint})
@@ -208,8 +238,9 @@ def run_batch(
     t_write = time.perf_counter()
     tables = result_tables(problem, solution, stale, loaded.personal)
     sheets: dict[str, Table] = {**tables, "kpis": (["kpi", "value"], flat_kpis(dict(sorted(solution.kpis.items()))))}
+    to_db = is_database_url(out_root)
     workbook = sheets if workbook_cells(sheets) <= WORKBOOK_MAX_CELLS else None
-    if workbook is None:  # (CSV only: a district's workbook would take too long to write)
+    if workbook is None and not to_db:  # (CSV only: a district's workbook would take too long to write)
         note = (f"run.xlsx was not written: the tables have {workbook_cells(sheets):,} cells, more than the "
                 f"{WORKBOOK_MAX_CELLS:,} a workbook is written for; the CSV files hold the same tables")
         log.warning("%s", note)
@@ -220,11 +251,11 @@ def run_batch(
     manifest: dict[str, Any] = {
         "matcher_run": 1,
         "started_utc": started_utc.isoformat(timespec="seconds"),
-        "command": list(command) if command is not None else None,
+        "command": [redact(str(arg)) for arg in command] if command is not None else None,
         "input": {"path": loaded.where, "files": files, "problem_sha256": fingerprint},
         "options_file": {"path": str(Path(options_file).resolve()), "sha256": _sha256(Path(options_file))}
         if options_file else None,
-        "previous": {"path": str(Path(previous).resolve()), "assignments": len(problem.previous) + len(stale),
+        "previous": {"path": shown_source(previous), "assignments": len(problem.previous) + len(stale),
                      "no_longer_possible": len(stale)} if previous is not None else None,
         "options": options.model_dump(mode="json"),
         "versions": software_versions(),
@@ -264,6 +295,21 @@ def run_batch(
         if cancel is not None and cancel.is_set():  # (the last moment to decide: next comes the commit)
             raise RunCancelled("the run was cancelled; nothing was published")
 
+    def not_cancelled() -> None:
+        if cancel is not None and cancel.is_set():
+            raise RunCancelled("the run was cancelled; nothing was published")
+
+    if to_db:  # the same tables, in one transaction keyed by run id
+        not_cancelled()
+        seconds["total"] = round(time.perf_counter() - started, 4)
+        manifest.update(seconds=seconds, finished_utc=datetime.now(UTC).isoformat(timespec="seconds"))
+        run_id = publish_run_db(str(out_root), f"run-{utc_stamp(started_utc)}", tables, manifest,
+                                solution_json=solution.model_dump_json(), kpis=solution.kpis,
+                                before_commit=not_cancelled)
+        where = f"{redact(str(out_root))}#{run_id}"
+        manifest["path"] = where
+        log.info("published %s", where)
+        return RunResult(where, solution, manifest)
     try:
         path = publish_dir(out_root, f"run-{utc_stamp(started_utc)}", fill, latest="latest")
     except OSError as exc:
