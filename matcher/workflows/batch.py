@@ -247,7 +247,7 @@ def _run_locked(
         solution = solution.model_copy(update={"warnings": (*solution.warnings, note)})
     files = loaded.files
     for name, info in files.items():
-        log.debug("input %s: %d bytes, sha256 %s", name, info["bytes"], info["sha256"][:12])
+        log.debug("input %s: %s", name, ", ".join(f"{k} {str(v)[:12]}" for k, v in info.items()))
     manifest: dict[str, Any] = {
         "matcher_run": 1,
         "started_utc": started_utc.isoformat(timespec="seconds"),
