@@ -13,10 +13,11 @@ named like a SPEC table (``pined``) is an error with a "did you mean".
 Every table is read in one transaction (PostgreSQL: repeatable read), ordered
 by its ``id`` (pairs: by volunteer, then demand), so that a run sees one
 consistent state. Cells are read as a Parquet file's are, strictly by their
-column's kind; ``NUMERIC`` values count as numbers, PostgreSQL arrays as
-lists, ``timestamptz`` as instants (a ``timestamp`` without zone needs the
-``timezone`` setting). Errors name the database (its password hidden), the
-table, the row in that order, the record's id and the column.
+column's kind; ``NUMERIC`` values count as numbers, an ``INTEGER`` in a text
+column (an id) as its digits, PostgreSQL arrays as lists, ``timestamptz`` as
+instants (a ``timestamp`` without zone needs the ``timezone`` setting).
+Errors name the database (its password hidden), the table, the row in that
+order, the record's id and the column.
 
 A database URL's password is never written anywhere: :func:`redact` hides it
 in every message, log line and manifest.
@@ -24,6 +25,7 @@ in every message, log line and manifest.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from decimal import Decimal
@@ -31,7 +33,7 @@ from typing import Any
 
 from matcher.errors import ProblemError
 from matcher.io.assemble import Loaded, RawSource, assemble
-from matcher.io.columns import COLUMNS, did_you_mean, row_label
+from matcher.io.columns import COLUMNS, row_label
 from matcher.io.settings import Settings, parse_settings
 
 __all__ = ["SETTINGS_TABLE", "database_error", "engine_for", "is_database_url", "read_database", "redact"]
@@ -41,6 +43,9 @@ SETTINGS_TABLE = "matcher_settings"
 OUTPUT_PREFIX = "matcher_"
 """Tables matcher writes (runs and their tables) start with this."""
 SCHEMES = ("sqlite", "postgresql", "postgres")
+LOOKALIKE = 0.85
+"""A database table this close to a SPEC table's name (``pined``, ``volunteer``) is taken for a misspelling: an
+error. Other tables (``volunteer_log``) are the database's own business."""
 _URL = re.compile(r"^([a-z][a-z0-9]*)(\+[a-z0-9_]+)?://", re.IGNORECASE)
 _PASSWORD = re.compile(r"([a-z][a-z0-9+.\-]*://[^:/@\s]*:)([^@\s]*)(@)", re.IGNORECASE)
 
@@ -157,11 +162,16 @@ def read_database(url: str) -> Loaded:
                 for name in names:
                     table = settings.table_of(name)
                     if table is None:
-                        close = did_you_mean(name, tuple(COLUMNS))
+                        close = difflib.get_close_matches(name.lower(), list(COLUMNS), n=1, cutoff=LOOKALIKE)
                         if close and not name.startswith(OUTPUT_PREFIX):
-                            errors.append(f"{where}: table {name!r} is not a table of a problem{close}")
+                            errors.append(f"{where}: table {name!r} is not a table of a problem (did you mean "
+                                          f"{close[0]!r}? other names are mapped in the settings' tables)")
                         continue
                     label = f"{where} table {name}"
+                    if table in raw:
+                        errors.append(f"{where}: tables {raw[table].where.rsplit(' ', 1)[-1]!r} and {name!r} both "
+                                      f"hold {table!r}; keep one")
+                        continue
                     raw[table] = RawSource(_read_table(conn, name, settings, where), row_label(label), label)
     except sa.exc.SQLAlchemyError as exc:
         raise database_error(url, exc, "cannot read the database") from None
@@ -170,6 +180,6 @@ def read_database(url: str) -> Loaded:
     errors += [f"{where}: missing table {name!r}" for name in ("volunteers", "demands") if name not in raw]
     if errors:
         raise ProblemError(errors)
-    problem, personal = assemble(raw, settings, source=where)
+    problem, personal = assemble(raw, settings, source=where, whole_numbers_are_text=frozenset(raw))
     return Loaded(problem, personal, {name: {"rows": len(next(iter(t.columns.values()), []))}
                                       for name, t in raw.items()}, where)

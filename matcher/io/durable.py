@@ -182,6 +182,8 @@ def _switch_latest(root: Path, latest: str, target: str) -> None:
 
 MAX_POINTER_BYTES = 4096
 """A ``latest`` text file is at most this long (it holds one folder name)."""
+MAX_NAME = 255
+"""The longest folder name a ``latest`` text file may hold (one line, no path separator)."""
 
 
 def _pointer(link: Path) -> str | None:
@@ -196,7 +198,8 @@ def _pointer(link: Path) -> str | None:
         name = link.read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError):
         return None
-    return name if name and "/" not in name and "\\" not in name and name not in (".", "..") else None
+    plain = 0 < len(name) <= MAX_NAME and not any(c in name for c in "/\\\n\r\0") and name not in (".", "..")
+    return name if plain else None
 
 
 def _points_at(link: Path, target: str) -> bool:
@@ -212,8 +215,10 @@ def follow_latest(path: str | Path) -> Path:
     if path.is_symlink() or not path.is_file():
         return path
     name = _pointer(path)
-    target = path.parent / name if name else None
-    return target if target is not None and target.is_dir() else path
+    try:
+        return path.parent / name if name and (path.parent / name).is_dir() else path
+    except OSError:
+        return path
 
 
 def sweep_incomplete(root: Path) -> list[Path]:

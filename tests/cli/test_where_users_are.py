@@ -83,3 +83,11 @@ def test_text_latest_is_taken_back_on_interrupt(tmp_path: Path, monkeypatch: pyt
         publish_dir(tmp_path, "run-2", lambda d: (d / "a.txt").write_text("2"), latest="latest")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["latest", "run-1"]
     assert follow_latest(tmp_path / "latest") == good
+
+
+def test_a_solution_file_is_not_taken_for_a_latest_pointer(tmp_path: Path) -> None:
+    (tmp_path / "solution.json").write_text('{\n "status": "optimal"\n}\n')
+    (tmp_path / "run-1").mkdir()
+    assert follow_latest(tmp_path / "solution.json") == tmp_path / "solution.json"
+    (tmp_path / "latest").write_text("x" * 300 + "\n")
+    assert follow_latest(tmp_path / "latest") == tmp_path / "latest"

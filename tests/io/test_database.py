@@ -176,3 +176,18 @@ def test_unreachable_postgres_names_it_without_its_password(capsys: pytest.Captu
     assert main(["run", str(tiny_path), "--out", url, "-q"]) == 2
     err = capsys.readouterr().err
     assert "nightly:***@" in err and "s3cret-Pw-99" not in err and "Traceback" not in err
+
+
+def test_integer_ids_of_a_database_are_their_digits(tmp_path: Path, tiny_tables_copy: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'in.db'}"
+    tables = {name: pd.read_csv(tiny_tables_copy / f"{name}.csv", dtype=str, keep_default_na=False)
+              for name in ("volunteers", "demands", "areas")}
+    tables["volunteers"]["id"] = [101, 102, 103]  # an auto-numbered id column
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        for name, frame in tables.items():
+            frame.replace("", None).to_sql(name, conn, index=False)
+        conn.execute(sa.text("CREATE TABLE volunteer_backup (id INTEGER)"))  # (another table: left alone)
+    engine.dispose()
+    problem = read_database(url).problem
+    assert [v.id for v in problem.volunteers] == ["101", "102", "103"]
