@@ -66,23 +66,31 @@ def result_tables(
     head = ["volunteer_id", "demand_id", "area_id", "category", "priority", "start", "end", "travel_km"]
     head += ["change"] if has_prev else []
     extra_head, extra = _personal_columns(personal, head + ROSTER_HEAD + ["why"])
+    shown: dict[str, tuple[Any, ...]] = {}  # each demand's cells, made once (a demand has several volunteers)
+
+    def cells(did: str) -> tuple[Any, ...]:
+        if did not in shown:
+            d = demands[did]
+            start, end = d.start.isoformat(), d.end.isoformat()
+            shown[did] = (d.area_id or "", d.category, d.priority, start, end, start[:10], d.start.strftime("%a"),
+                          f"{(d.end - d.start).total_seconds() / 3600:.2f}", d.start)
+        return shown[did]
+
+    people = bool(extra_head)
     rows: list[list[Any]] = []
     for a in solution.assignments:
-        d = demands[a.demand_id]
-        row = [a.volunteer_id, a.demand_id, d.area_id or "", d.category, d.priority, d.start.isoformat(),
-               d.end.isoformat(), f"{a.travel_km:.3f}"]
+        area, category, priority, start, end = cells(a.demand_id)[:5]
+        row = [a.volunteer_id, a.demand_id, area, category, priority, start, end, f"{a.travel_km:.3f}"]
         if has_prev:
             row.append("kept" if (a.volunteer_id, a.demand_id) in previous else "new")
-        rows.append(row + extra(a.volunteer_id, a.demand_id))
+        rows.append(row + extra(a.volunteer_id, a.demand_id) if people else row)
     tables: dict[str, Table] = {"assignments": (head + extra_head, rows)}
-    tables["roster"] = (ROSTER_HEAD + extra_head, [
-        [a.volunteer_id, demands[a.demand_id].start.date().isoformat(), demands[a.demand_id].start.strftime("%a"),
-         demands[a.demand_id].start.isoformat(), demands[a.demand_id].end.isoformat(),
-         f"{(demands[a.demand_id].end - demands[a.demand_id].start).total_seconds() / 3600:.2f}", a.demand_id,
-         demands[a.demand_id].category, demands[a.demand_id].area_id or "", demands[a.demand_id].priority,
-         *extra(a.volunteer_id, a.demand_id)]
-        for a in sorted(solution.assignments, key=lambda a: (a.volunteer_id, demands[a.demand_id].start,
-                                                             a.demand_id))])
+    roster: list[list[Any]] = []
+    for a in sorted(solution.assignments, key=lambda a: (a.volunteer_id, cells(a.demand_id)[8], a.demand_id)):
+        area, category, priority, start, end, day, weekday, hours, _ = cells(a.demand_id)
+        row = [a.volunteer_id, day, weekday, start, end, hours, a.demand_id, category, area, priority]
+        roster.append(row + extra(a.volunteer_id, a.demand_id) if people else row)
+    tables["roster"] = (ROSTER_HEAD + extra_head, roster)
     tables["unmet"] = (
         ["demand_id", "area_id", "category", "priority", "start", "end", "missing", "reason"],
         [[u.demand_id, demands[u.demand_id].area_id or "", demands[u.demand_id].category,
