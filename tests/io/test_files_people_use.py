@@ -275,3 +275,24 @@ def test_a_workbook_too_large_to_write_in_time_is_left_out_with_a_warning(
     run = run_batch(tiny_path, tmp_path / "runs", overrides={"time_limit_s": 5})
     assert not (run.path / "run.xlsx").exists() and (run.path / "assignments.csv").exists()
     assert any(w.startswith("run.xlsx was not written: the tables have") for w in run.manifest["warnings"])
+
+
+def test_dropped_carries_the_personal_columns(tmp_path: Path, tiny_tables_copy: Path) -> None:
+    volunteers = tiny_tables_copy / "volunteers.csv"
+    lines = volunteers.read_text(encoding="utf-8").splitlines()
+    lines = [lines[0] + ",name,phone"] + [f"{line},Name {i},{PHONE}" for i, line in enumerate(lines[1:])]
+    volunteers.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    demands = tiny_tables_copy / "demands.csv"
+    lines = demands.read_text(encoding="utf-8").splitlines()
+    demands.write_text("\n".join([lines[0] + ",name"] + [f"{line},Household {i}" for i, line in
+                                                          enumerate(lines[1:])]) + "\n", encoding="utf-8")
+    (tiny_tables_copy / "settings.json").write_text('{"extra_columns": ["name", "phone"]}', encoding="utf-8")
+    previous = tmp_path / "previous.csv"
+    previous.write_text("volunteer_id,demand_id\nc,d1\na,d1\n", encoding="utf-8")  # c cannot do d1 (no nurse)
+    run = run_batch(tiny_tables_copy, tmp_path / "runs", previous=previous, overrides={"time_limit_s": 5})
+    dropped = csv_rows(run.path / "dropped.csv")
+    assert list(dropped[0]) == ["volunteer_id", "demand_id", "why", "name", "phone", "demand_name"]
+    assert dropped[0]["volunteer_id"] == "c" and dropped[0]["name"] == "Name 2" and dropped[0]["phone"] == PHONE
+    assert dropped[0]["demand_name"] == "Household 0"
+    assign = csv_rows(run.path / "assignments.csv")
+    assert list(assign[0])[-4:] == ["change", "name", "phone", "demand_name"]
