@@ -25,7 +25,15 @@ from matcher.dispatch import (
 from matcher.engine import check_plan, greedy_dispatch, solve
 from matcher.errors import MatcherError, PinnedError, ProblemError, ResourceLimitError
 from matcher.generate import PRESETS, generate_problem, generate_tables
-from matcher.io import load_options, load_problem, problem_from_tables, read_tables, write_json_atomic, write_tables
+from matcher.io import (
+    load_options,
+    load_problem,
+    problem_from_frames,
+    problem_from_tables,
+    read_tables,
+    write_json_atomic,
+    write_tables,
+)
 from matcher.model import (
     Area,
     Assignment,
@@ -60,6 +68,7 @@ from matcher.workflows import (
     publish_scenario,
     run_batch,
     run_scenario,
+    solution_frames,
 )
 
 __version__ = "0.1.0"
@@ -112,6 +121,7 @@ __all__ = [
     "load_options",
     "load_problem",
     "load_scenario",
+    "problem_from_frames",
     "problem_from_tables",
     "publish_scenario",
     "read_tables",
@@ -119,6 +129,7 @@ __all__ = [
     "repair",
     "run_batch",
     "run_scenario",
+    "solution_frames",
     "solve",
     "write_json_atomic",
     "write_tables",

@@ -40,3 +40,10 @@ class ResourceLimitError(MatcherError):
     Raised before the large allocations, with the estimate in the message, so
     that a run is refused with a reason instead of being killed by the OS.
     """
+
+
+class OutputBusyError(MatcherError):
+    """Another run holds the output's lock (the same runs folder or database): this run did nothing.
+
+    Two nightly runs on the same output never overlap; the second is refused at once, before loading.
+    """

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -36,3 +39,44 @@ def tiny_path() -> Path:
 def tiny(tiny_path: Path) -> Problem:
     """The tiny problem, loaded."""
     return load_problem(tiny_path)
+
+
+@pytest.fixture
+def tiny_tables_copy(tmp_path: Path) -> Path:
+    """A writable copy of tests/data/tiny_tables (tiny.json as CSV tables)."""
+    import shutil
+
+    return Path(shutil.copytree(DATA / "tiny_tables", tmp_path / "tiny_tables"))
+
+
+POSTGRES_URL = os.environ.get("MATCHER_TEST_POSTGRES",
+                              "postgresql://matcher_test:pw-Kq7-matcher-test@127.0.0.1:5432/matcher_test")
+"""The test server (``.ci/postgres`` starts it; CI sets ``MATCHER_TEST_POSTGRES`` and ``MATCHER_REQUIRE_POSTGRES``)."""
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL URL (with its password) whose search path is a new, empty schema, dropped afterwards.
+
+    Skipped when no server answers, unless ``MATCHER_REQUIRE_POSTGRES`` is set (CI): then it fails.
+    """
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(POSTGRES_URL)
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except Exception as exc:
+        engine.dispose()
+        if os.environ.get("MATCHER_REQUIRE_POSTGRES"):
+            pytest.fail(f"PostgreSQL is required here (MATCHER_REQUIRE_POSTGRES) and cannot be reached: {exc}")
+        pytest.skip("no PostgreSQL server (bash .ci/postgres starts one)")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        engine.dispose()

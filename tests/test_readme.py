@@ -25,3 +25,11 @@ def test_readme_example_runs(code: str, capsys: pytest.CaptureFixture[str]) -> N
     finally:
         os.chdir(cwd)
     assert capsys.readouterr().out.strip()  # every example prints something
+
+
+def test_the_contract_is_in_the_repository() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "../shared/" not in readme and "(docs/SPEC.md)" in readme
+    spec = (ROOT / "docs" / "SPEC.md").read_text(encoding="utf-8")
+    assert "## Feasibility" in spec and "Not implemented by this version" in spec
+    assert "Apache License" in (ROOT / "LICENSE").read_text(encoding="utf-8")

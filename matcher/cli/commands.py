@@ -17,7 +17,17 @@ from matcher.engine import check_plan
 from matcher.engine import solve as solve_problem
 from matcher.errors import ProblemError
 from matcher.generate import PRESETS, generate_tables
-from matcher.io import load_input, read_json, table_rows, write_json_atomic, write_tables
+from matcher.io import (
+    follow_latest,
+    is_database_url,
+    load_input,
+    read_json,
+    read_run_solution,
+    redact,
+    table_rows,
+    write_json_atomic,
+    write_tables,
+)
 from matcher.model import Problem, Solution, SolveOptions
 from matcher.workflows.batch import WRITE_SHARE, resolve_options
 from matcher.workflows.batch import run_batch as publish_run
@@ -25,10 +35,10 @@ from matcher.workflows.compare import format_comparison, publish_scenario, run_s
 from matcher.workflows.report import ReportOptions
 from matcher.workflows.scenario import load_scenario
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_INTERNAL", "EXIT_OK", "EXIT_PINNED", "EXIT_TOO_LARGE", "SOLVE_FLAGS", "explain",
-           "generate", "overrides", "run_batch", "scenario", "schema", "solve"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_BUSY", "EXIT_INTERNAL", "EXIT_OK", "EXIT_PINNED", "EXIT_TOO_LARGE", "SOLVE_FLAGS",
+           "explain", "generate", "overrides", "run_batch", "scenario", "schema", "solve"]
 
-EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_PINNED, EXIT_TOO_LARGE = 0, 1, 2, 3, 4
+EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_PINNED, EXIT_TOO_LARGE, EXIT_BUSY = 0, 1, 2, 3, 4, 5
 
 SOLVE_FLAGS = ("time_limit_s", "seed", "threads")
 """SolveOptions fields that ``solve`` and ``run`` take as flags (on top of ``--options``)."""
@@ -87,10 +97,14 @@ def solve(args: argparse.Namespace) -> int:
 def explain(args: argparse.Namespace) -> int:
     """``matcher explain``: why a demand's seats are (not) filled, or a volunteer's score parts."""
     problem = load_input(args.input)
-    path = Path(args.solution)
-    path = path / "solution.json" if path.is_dir() else path
+    if is_database_url(args.solution):  # the latest run stored in a database
+        path, data = Path(redact(args.solution)), read_run_solution(args.solution)
+    else:
+        path = follow_latest(args.solution)  # RUNS/latest: a link, or a text file where links are not allowed
+        path = path / "solution.json" if path.is_dir() else path
+        data = read_json(path)
     try:
-        solution = Solution.model_validate(read_json(path))
+        solution = Solution.model_validate(data)
     except ValidationError as exc:
         raise ProblemError([f"{path}: not a matcher solution ({exc.error_count()} problems)"]) from None
     fits_input(problem, solution, args.input, path)
@@ -157,11 +171,18 @@ def run_batch(args: argparse.Namespace) -> int:
     res = result.manifest["result"]
     warned = len(result.manifest["warnings"])
     note = f", {warned} warning(s) in manifest.json" if warned else ""
-    print(f"matcher: {res['status']}: coverage {res['coverage']:g} of bound {res['coverage_bound']:g}, "
+    print(f"matcher: {res['status']}: fill rate {_percent(res['assignments'], res['unmet_headcount'])}, "
+          f"coverage {res['coverage']:g} of bound {res['coverage_bound']:g}, "
           f"{res['assignments']} assignments, {res['unmet_headcount']} seats unmet, "
           f"{result.manifest['seconds']['total']:.2f} s{note}", file=sys.stderr)
     print(result.path)
     return EXIT_OK
+
+
+def _percent(filled: int, unmet: int) -> str:
+    """Seats filled of seats ordered (each assignment fills one seat; every missing seat is unmet), as ``87.5%``."""
+    ordered = filled + unmet
+    return f"{100 * filled / ordered:.1f}%" if ordered else "100.0% (no seats ordered)"
 
 
 def _solve_logged(args: argparse.Namespace) -> int:
@@ -181,7 +202,8 @@ def _solve_logged(args: argparse.Namespace) -> int:
         raise ProblemError([f"--out {args.out}: cannot write: {exc.strerror or exc}"]) from None
     unmet = sum(u.missing for u in solution.unmet)
     print(
-        f"matcher: {solution.status.value}: coverage {solution.coverage:g} of bound {solution.coverage_bound:g}, "
+        f"matcher: {solution.status.value}: fill rate {_percent(len(solution.assignments), unmet)}, "
+        f"coverage {solution.coverage:g} of bound {solution.coverage_bound:g}, "
         f"{len(solution.assignments)} assignments, {unmet} seats unmet, {solution.runtime_s:.2f} s -> {args.out}",
         file=sys.stderr,
     )

@@ -9,7 +9,8 @@ published folder of tables and a manifest, see :mod:`matcher.workflows.batch`),
 Exit codes: 0 solved (also when some demand is unmet), 2 bad input (a message
 naming file, record and field; nothing is written), 3 pinned assignments break
 a hard rule, 4 too large for this machine (the memory estimate is in the
-message; nothing is written), 130 / 143 interrupted by SIGINT (Ctrl-C) /
+message; nothing is written), 5 another run holds the output's lock (nothing
+is done), 130 / 143 interrupted by SIGINT (Ctrl-C) /
 SIGTERM (nothing is published; see :mod:`matcher.cli.signals`), 1 an internal
 error (a bug: please report it with the input).
 Killed or failed runs publish nothing.
@@ -19,20 +20,23 @@ from __future__ import annotations
 
 import argparse
 import os
+import platform
 import sys
 import time
 from collections.abc import Sequence
+from importlib import metadata
 
 from matcher.cli import commands
 from matcher.cli.clock import command_started
 from matcher.cli.signals import Interrupted, stop_on_signals
-from matcher.errors import PinnedError, ProblemError, ResourceLimitError
+from matcher.errors import OutputBusyError, PinnedError, ProblemError, ResourceLimitError
 
 __all__ = ["main", "run"]
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="matcher", description="Volunteer-task matching optimiser.")
+    p.add_argument("--version", action="version", version=_version(), help="print the version and exit")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("solve", help="solve a problem: a SPEC JSON file or a folder of CSV/Parquet tables")
     s.add_argument("problem", help="problem JSON file, or a folder of tables (see matcher.tables)")
@@ -40,11 +44,13 @@ def _parser() -> argparse.ArgumentParser:
     _solve_flags(s, "seconds for the whole command: loading, solving and writing (default: the options' limit)")
     _verbosity(s)
     r = sub.add_parser("run", help="the nightly batch run: a new folder of assignments, unmet, KPIs and a manifest")
-    r.add_argument("input", help="a folder of tables (CSV/Parquet) or a SPEC JSON problem")
+    r.add_argument("input", help="a folder of tables (CSV/Parquet/Excel), a SPEC JSON problem, or a database URL "
+                   "(sqlite:///FILE.db, postgresql://USER@HOST/DB)")
     r.add_argument("--out", required=True,
-                   help="folder holding the runs: the run goes to OUT/run-<UTC time>, OUT/latest links to it")
-    r.add_argument("--previous", help="the previous plan to keep where possible: a run folder (e.g. OUT/latest) "
-                   "or an assignments table")
+                   help="folder holding the runs: the run goes to OUT/run-<UTC time>, OUT/latest links to it; or a "
+                        "database URL: the run's tables are written in one transaction, keyed by run id")
+    r.add_argument("--previous", help="the previous plan to keep where possible: a run folder (e.g. OUT/latest), "
+                   "an assignments table, or a database URL (its latest run)")
     _solve_flags(r, "seconds for the whole run: loading, solving and writing")
     _report_flags(r)
     r.add_argument("--report-personal", action="store_true",
@@ -68,13 +74,15 @@ def _parser() -> argparse.ArgumentParser:
     _verbosity(wc)
     x = sub.add_parser("explain", help="why a demand's seats are (not) filled, or a volunteer's score parts")
     x.add_argument("input", help="the problem: a folder of tables or a SPEC JSON file")
-    x.add_argument("solution", help="its solution: a solution JSON, or a run folder (e.g. RUNS/latest)")
+    x.add_argument("solution", help="its solution: a solution JSON, a run folder (e.g. RUNS/latest), or a database "
+                   "URL (its latest run)")
     who = x.add_mutually_exclusive_group(required=True)
     who.add_argument("--demand", help="a demand id")
     who.add_argument("--volunteer", help="a volunteer id")
     x.add_argument("--json", action="store_true", help="print the explanation as JSON")
     g = sub.add_parser("generate", help="write a realistic synthetic place (tables and a SPEC JSON problem)")
-    g.add_argument("--preset", default="district", help="community, street, district or city (default district)")
+    g.add_argument("--preset", default="community",
+                   help="community, street, district or city (default community: 1,000 volunteers)")
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--scale", type=float, default=1.0, help="multiply volunteers, teams and demands (default 1)")
     g.add_argument("--holiday", action="store_true", help="a school-holiday week (students free on weekdays)")
@@ -83,6 +91,17 @@ def _parser() -> argparse.ArgumentParser:
     sc = sub.add_parser("schema", help="print the JSON Schema of a model")
     sc.add_argument("model", nargs="?", default="problem", choices=["problem", "solution", "options"])
     return p
+
+
+def _version() -> str:
+    """``matcher 0.1.0 (OR-Tools 9.15, Python 3.11.7)``."""
+    def of(dist: str) -> str:
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+
+    return f"matcher {of('matcher')} (OR-Tools {of('ortools')}, Python {platform.python_version()})"
 
 
 def _solve_flags(p: argparse.ArgumentParser, limit_help: str) -> None:
@@ -128,6 +147,9 @@ def main(argv: Sequence[str] | None = None, *, started: float | None = None) -> 
     except ResourceLimitError as exc:
         print(f"matcher: too large for this machine: {exc}", file=sys.stderr)
         return commands.EXIT_TOO_LARGE
+    except OutputBusyError as exc:
+        print(f"matcher: busy: {exc}", file=sys.stderr)
+        return commands.EXIT_BUSY
 
 
 def _command(args: argparse.Namespace) -> int:

@@ -17,7 +17,6 @@ ruled it out).
 
 from __future__ import annotations
 
-import resource
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -29,6 +28,7 @@ from matcher.engine.candidates import SKILLED, Pairs, candidate_pairs, qualified
 from matcher.engine.context import Clock, unliked
 from matcher.engine.costs import priority_weights
 from matcher.engine.geometry import haversine_km
+from matcher.engine.limits import peak_memory_mib
 from matcher.engine.types import I64, US_PER_HOUR
 from matcher.model import AssignmentOut, Solution, SolveOptions, SolveStats, Status, Unmet, UnmetReason
 
@@ -255,7 +255,3 @@ def _series_kpis(arr: ProblemArrays, v: I64, d: I64) -> dict[str, Any]:
         "volunteers_per_series": round(float(per[served].mean()), 4) if served.any() else 0.0,
     }}
 
-
-def peak_memory_mib() -> float:
-    """Peak resident memory of this process so far, in MiB (Linux ru_maxrss is in KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

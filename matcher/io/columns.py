@@ -21,8 +21,8 @@ from matcher.io.cells import KINDS, MISSING, CellError, parse_cell, parse_column
 from matcher.model import Area, Assignment, Demand, Edge, Locator, Node, Problem, Rating, Volunteer, shown_id, zone
 from matcher.model.bulk import fast_problem_columns
 
-__all__ = ["COLUMNS", "NETWORK_COLUMNS", "RowLabel", "decode_columns", "did_you_mean", "problem_from_tables",
-           "road_network", "row_label", "table_rows"]
+__all__ = ["COLUMNS", "NETWORK_COLUMNS", "RowLabel", "column_name", "decode_columns", "did_you_mean",
+           "problem_from_tables", "road_network", "row_label", "table_rows"]
 
 log = logging.getLogger(__name__)
 
@@ -87,11 +87,13 @@ def table_rows(name: str, columns: dict[str, list[Any]], *, label: RowLabel | No
 
 
 def decode_columns(name: str, columns: dict[str, list[Any]], *, label: RowLabel | None = None,
-                   timezone: str | None = None, warnings: list[str] | None = None) -> dict[str, list[Any]]:
+                   timezone: str | None = None, warnings: list[str] | None = None,
+                   headers: dict[str, str] | None = None) -> dict[str, list[Any]]:
     """:func:`table_rows`'s cells by column: each column's values, ``MISSING`` where a cell is empty.
 
     ``label(i)`` names row ``i`` in messages; ``timezone`` (an IANA name) reads times written without an
-    offset; ``warnings`` collects notes on cells read with a doubt (a list cell holding another separator).
+    offset; ``warnings`` collects notes on cells read with a doubt (a list cell holding another separator);
+    ``headers`` names a column renamed by the settings as written (``column 志愿者编号 (id)``).
 
     Raises
     ------
@@ -118,7 +120,7 @@ def decode_columns(name: str, columns: dict[str, list[Any]], *, label: RowLabel 
 
     def where(i: int, col: str) -> str:
         who = f" (id {shown_id(ids[i])})" if ids is not None and isinstance(ids[i], str) and ids[i].strip() else ""
-        return f"{name_row(i)}{who}, column {col}"
+        return f"{name_row(i)}{who}, column {column_name(col, headers)}"
 
     errors: list[str] = []
     decoded: dict[str, list[Any]] = {}
@@ -146,6 +148,11 @@ def decode_columns(name: str, columns: dict[str, list[Any]], *, label: RowLabel 
     return decoded
 
 
+def column_name(col: str, headers: dict[str, str] | None) -> str:
+    """A column in messages: ``id``, or ``志愿者编号 (id)`` where the settings renamed it."""
+    return f"{headers[col]} ({col})" if headers and col in headers else col
+
+
 def _warn(sink: list[str] | None, where: str, note: str) -> None:
     line = f"{where}: {note}"
     log.warning("%s", line)
@@ -153,7 +160,7 @@ def _warn(sink: list[str] | None, where: str, note: str) -> None:
         sink.append(line)
 
 
-def _table_locator(labels: dict[str, RowLabel], source: str) -> Locator:
+def _table_locator(labels: dict[str, RowLabel], source: str, headers: dict[str, dict[str, str]]) -> Locator:
     """Name an error location by file, row, id and column."""
 
     def render(loc: tuple[str | int, ...], data: Any) -> str:
@@ -165,7 +172,7 @@ def _table_locator(labels: dict[str, RowLabel], source: str) -> Locator:
             if isinstance(rec, dict) and isinstance(rec.get("id"), str):
                 where += f" (id {shown_id(rec['id'])})"
             if len(loc) >= 3:
-                where += f", column {loc[2]}"
+                where += f", column {column_name(str(loc[2]), headers.get(table))}"
             if len(loc) >= 4 and isinstance(loc[3], int):
                 where += f" (item {loc[3] + 1})"
             return where
@@ -185,6 +192,7 @@ def problem_from_tables(
     travel: Any = None,
     source: str = "tables",
     labels: dict[str, RowLabel] | None = None,
+    headers: dict[str, dict[str, str]] | None = None,
 ) -> Problem:
     """Validate columnar tables (table -> column -> cells) into a Problem.
 
@@ -200,6 +208,8 @@ def problem_from_tables(
         Names the input in messages.
     labels
         Per table, a function naming row ``i`` (default ``"TABLE row i+1"``).
+    headers
+        Per table, the columns the settings renamed, as written (named so in messages).
 
     Raises
     ------
@@ -219,8 +229,9 @@ def problem_from_tables(
         except ValueError as exc:
             raise ProblemError([f"{source}/settings.json: timezone: {exc}"]) from None
     warnings: list[str] = []
-    decoded = {name: decode_columns(name, cols, label=labels[name], timezone=timezone, warnings=warnings)
-               for name, cols in tables.items()}
+    headers = headers or {}
+    decoded = {name: decode_columns(name, cols, label=labels[name], timezone=timezone, warnings=warnings,
+                                    headers=headers.get(name)) for name, cols in tables.items()}
     rest = {key: value for key, value in (("taxonomy", taxonomy), ("options", options), ("timezone", timezone),
                                           ("travel", travel)) if value is not None}
     fast = None if warnings else fast_problem_columns(decoded, rest)
@@ -231,7 +242,7 @@ def problem_from_tables(
     data.update(rest)
     if warnings:
         data["warnings"] = warnings
-    problem = Problem.from_dict(data, source=source, locator=_table_locator(labels, source))
+    problem = Problem.from_dict(data, source=source, locator=_table_locator(labels, source, headers))
     for w in problem.warnings[len(warnings):]:  # (the cells' own warnings were logged as they were found)
         log.warning("%s", w)
     return problem

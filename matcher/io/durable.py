@@ -7,7 +7,10 @@
 - :func:`publish_dir` creates a whole folder at once: its files are written
   (:func:`write_csv`, :func:`write_text_synced`, each flushed to disk) into a
   hidden staging folder that is renamed to its final name in one step; a
-  ``latest`` link is then switched, also by a rename.
+  ``latest`` link is then switched, also by a rename. Where symbolic links are
+  not allowed (Windows without the privilege, some network or FAT file
+  systems), ``latest`` is a small text file naming the folder instead;
+  :func:`follow_latest` reads either form.
 """
 
 from __future__ import annotations
@@ -25,8 +28,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-__all__ = ["INCOMPLETE", "csv_text", "publish_dir", "sweep_incomplete", "write_atomic", "write_csv",
-           "write_json_atomic", "write_text_synced"]
+__all__ = ["BOM", "INCOMPLETE", "csv_text", "follow_latest", "publish_dir", "sweep_incomplete", "write_atomic",
+           "write_bytes_synced", "write_csv", "write_json_atomic", "write_text_synced"]
 
 INCOMPLETE = ".incomplete-"
 """Prefix of a folder still being written (never a finished output)."""
@@ -83,9 +86,21 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     return buf.getvalue()
 
 
+BOM = "\ufeff"
+"""The byte-order mark that starts every CSV file matcher writes: Excel then reads it as UTF-8 (Chinese text)."""
+
+
 def write_csv(path: str | Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """Write a UTF-8 CSV file and flush it to disk (inside a folder that :func:`publish_dir` publishes)."""
-    _write_synced(Path(path), csv_text(header, rows).encode("utf-8"))
+    """Write a UTF-8 CSV file with a byte-order mark (so that Excel reads it as UTF-8) and flush it to disk.
+
+    Meant for a folder that :func:`publish_dir` publishes.
+    """
+    _write_synced(Path(path), (BOM + csv_text(header, rows)).encode("utf-8"))
+
+
+def write_bytes_synced(path: str | Path, data: bytes) -> None:
+    """Write a file's bytes and flush them to disk (inside a folder that :func:`publish_dir` publishes)."""
+    _write_synced(Path(path), data)
 
 
 def write_text_synced(path: str | Path, text: str) -> None:
@@ -136,11 +151,7 @@ def publish_dir(root: str | Path, name: str, fill: Callable[[Path], object], *, 
             final = root / f"{name}-{n}"
         os.rename(staging, final)
         if latest:
-            link = root / latest
-            tmp = root / f"{INCOMPLETE}{latest}-{os.getpid()}"
-            tmp.unlink(missing_ok=True)
-            os.symlink(final.name, tmp)
-            os.replace(tmp, link)  # the commit: from here on the output is published
+            _switch_latest(root, latest, final.name)  # the commit: from here on the output is published
     except BaseException:
         # nothing is published unless the whole step ran: a folder already renamed (an interrupt between
         # the rename and the link's switch) is taken back, so `latest` and the folders stay as they were
@@ -157,11 +168,57 @@ def publish_dir(root: str | Path, name: str, fill: Callable[[Path], object], *, 
     return final
 
 
-def _points_at(link: Path, target: str) -> bool:
+def _switch_latest(root: Path, latest: str, target: str) -> None:
+    """Point ``root/latest`` at ``target`` by one rename: a symbolic link, else a text file naming it."""
+    link = root / latest
+    tmp = root / f"{INCOMPLETE}{latest}-{os.getpid()}"
+    tmp.unlink(missing_ok=True)
     try:
-        return os.readlink(link) == target
+        os.symlink(target, tmp)
+    except (OSError, NotImplementedError):  # symbolic links not allowed here: the text form
+        _write_synced(tmp, (target + "\n").encode("utf-8"))
+    os.replace(tmp, link)
+
+
+MAX_POINTER_BYTES = 4096
+"""A ``latest`` text file is at most this long (it holds one folder name)."""
+MAX_NAME = 255
+"""The longest folder name a ``latest`` text file may hold (one line, no path separator)."""
+
+
+def _pointer(link: Path) -> str | None:
+    """The folder name a ``latest`` link or text file names, or ``None``."""
+    try:
+        return os.readlink(link)
     except OSError:
-        return False
+        pass
+    try:
+        if not link.is_file() or link.stat().st_size > MAX_POINTER_BYTES:
+            return None
+        name = link.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    plain = 0 < len(name) <= MAX_NAME and not any(c in name for c in "/\\\n\r\0") and name not in (".", "..")
+    return name if plain else None
+
+
+def _points_at(link: Path, target: str) -> bool:
+    return _pointer(link) == target
+
+
+def follow_latest(path: str | Path) -> Path:
+    """``path`` itself, or, for a ``latest`` text file (where links are not allowed), the folder it names.
+
+    A text file counts only when it holds nothing but the name of a folder beside it.
+    """
+    path = Path(path)
+    if path.is_symlink() or not path.is_file():
+        return path
+    name = _pointer(path)
+    try:
+        return path.parent / name if name and (path.parent / name).is_dir() else path
+    except OSError:
+        return path
 
 
 def sweep_incomplete(root: Path) -> list[Path]:

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from matcher.errors import ProblemError
 from matcher.model import Taxonomy
 
-__all__ = ["load_taxonomy_file", "read_json", "read_text"]
+__all__ = ["file_digests", "load_taxonomy_file", "read_json", "read_text", "sha256_file"]
 
 
-def read_text(path: str | Path) -> str:
-    """Read a UTF-8 text file (a byte-order mark is allowed).
+def read_text(path: str | Path, encoding: str = "utf-8", *, hint: str = "") -> str:
+    """Read a text file, UTF-8 by default (a byte-order mark is allowed), or in ``encoding`` (``"gb18030"``).
+
+    ``hint`` is added to the message for a file that is not in the encoding (how else to name it).
 
     Raises
     ------
     ProblemError
-        Naming the file when it cannot be read or is not UTF-8.
+        Naming the file when it cannot be read or is not in the encoding.
 
     """
     path = Path(path)
@@ -26,10 +30,12 @@ def read_text(path: str | Path) -> str:
         raw = path.read_bytes()
     except OSError as exc:
         raise ProblemError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
+    utf8 = encoding.lower().replace("_", "-") in ("utf-8", "utf8")
     try:
-        return raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig" if utf8 else encoding)
     except UnicodeDecodeError as exc:
-        raise ProblemError([f"{path}: not UTF-8 text (byte {exc.start}); save the file as UTF-8"]) from None
+        what = "UTF-8" if utf8 else encoding.upper()
+        raise ProblemError([f"{path}: not {what} text (byte {exc.start}); save the file as UTF-8{hint}"]) from None
 
 
 def read_json(path: str | Path) -> Any:
@@ -74,3 +80,17 @@ def load_taxonomy_file(base: Path, name: str, *, source: str) -> Taxonomy:
         return Taxonomy.model_validate(raw)
     except Exception as exc:  # pydantic ValidationError
         raise ProblemError([f"{target}: not a valid taxonomy: {exc}"]) from None
+
+
+def sha256_file(path: str | Path) -> str:
+    """The SHA-256 of a file's bytes, as hex."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def file_digests(paths: Iterable[Path]) -> dict[str, dict[str, str | int]]:
+    """For a run's manifest: each file's name -> its ``sha256`` and size in ``bytes``."""
+    return {p.name: {"sha256": sha256_file(p), "bytes": p.stat().st_size} for p in paths}

@@ -1,7 +1,9 @@
 """Loading a problem, options or a plan from a path: the entry points of file input.
 
-- :func:`load_problem`: a SPEC JSON file; :func:`load_input`: a JSON file or a
-  folder of tables (:mod:`matcher.io.tables`);
+- :func:`load_problem`: a SPEC JSON file; :func:`load_input`: a JSON file, a
+  folder of tables (:mod:`matcher.io.tables`) or a database;
+  :func:`read_input`: the same, with the personal columns passed through and
+  what a run's manifest records of the input;
 - :func:`load_options`: :class:`~matcher.model.SolveOptions` from TOML, YAML or JSON;
 - :func:`read_assignments`: ``volunteer_id, demand_id`` pairs from a run folder,
   a table or a JSON file (a previous plan).
@@ -21,13 +23,17 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from matcher.errors import ProblemError
-from matcher.io.files import load_taxonomy_file, read_json
-from matcher.io.tables import read_columns, read_tables
+from matcher.io.assemble import Loaded
+from matcher.io.database import is_database_url, read_database, redact
+from matcher.io.durable import follow_latest
+from matcher.io.files import file_digests, load_taxonomy_file, read_json
+from matcher.io.rundb import read_run_assignments
+from matcher.io.tables import TABLE_SUFFIXES, read_columns, read_folder
 from matcher.io.yamlfile import read_yaml
 from matcher.model import Locator, Problem, SolveOptions, format_validation_error
 from matcher.model.bulk import fast_problem
 
-__all__ = ["load_input", "load_options", "load_problem", "read_assignments"]
+__all__ = ["load_input", "load_options", "load_problem", "read_assignments", "read_input", "shown_source"]
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +67,7 @@ def load_problem(path: str | Path) -> Problem:
 
 
 def load_input(path: str | Path) -> Problem:
-    """Load a problem from a folder of tables or a SPEC JSON file.
+    """Load a problem from a folder of tables, a SPEC JSON file or a database URL (:func:`read_input`).
 
     Raises
     ------
@@ -69,10 +75,40 @@ def load_input(path: str | Path) -> Problem:
         When the path does not exist, or the input breaks the contract.
 
     """
-    path = Path(path)
+    return read_input(path).problem
+
+
+def read_input(source: str | Path) -> Loaded:
+    """Load an input with what a run records of it: a folder of tables, a SPEC JSON file, or a database URL.
+
+    A folder's extra columns come back in :attr:`Loaded.personal`; :attr:`Loaded.files` has each input
+    file's hash and size for the manifest.
+
+    Raises
+    ------
+    ProblemError
+        When the path does not exist, or the input breaks the contract.
+
+    """
+    if is_database_url(source):
+        return read_database(str(source))
+    path = Path(source)
     if not path.exists():
-        raise ProblemError([f"{path}: no such file or folder"])
-    return read_tables(path) if path.is_dir() else load_problem(path)
+        hint = "; a table file is read with the others in its folder: give the folder" \
+            if path.suffix in TABLE_SUFFIXES else ""
+        raise ProblemError([f"{path}: no such file or folder{hint}"])
+    if path.is_dir():
+        loaded = read_folder(path)
+        return Loaded(loaded.problem, loaded.personal, loaded.files, str(path.resolve()))
+    if path.suffix in TABLE_SUFFIXES:
+        raise ProblemError([f"{path}: a table file is read with the others in its folder (and its settings.json): "
+                            f"give the folder {path.parent}"])
+    return Loaded(load_problem(path), files=file_digests([path]), where=str(path.resolve()))
+
+
+def shown_source(source: str | Path) -> str:
+    """An input or output as a run records it: a database URL with its password hidden, else the full path."""
+    return redact(str(source)) if is_database_url(source) else str(Path(source).resolve())
 
 
 def load_options(path: str | Path) -> SolveOptions:
@@ -106,8 +142,10 @@ def load_options(path: str | Path) -> SolveOptions:
 def read_assignments(path: str | Path) -> list[tuple[str, str]]:
     """Read assignments (``volunteer_id``, ``demand_id``) from a run folder, a CSV/Parquet table or a JSON file.
 
-    A run folder means its ``assignments.csv``; JSON may be a list of
-    assignments or a solution with an ``assignments`` list.
+    A database URL means its latest run's assignments (:mod:`matcher.io.rundb`). A run folder means its
+    ``assignments.csv`` (``RUNS/latest`` may be a link or, where links are not
+    allowed, a text file naming the folder); JSON may be a list of assignments or a solution with an
+    ``assignments`` list.
 
     Raises
     ------
@@ -115,7 +153,9 @@ def read_assignments(path: str | Path) -> list[tuple[str, str]]:
         Naming the file and the line or item that is not an assignment.
 
     """
-    path = Path(path)
+    if is_database_url(path):
+        return read_run_assignments(str(path))
+    path = follow_latest(path)
     if path.is_dir():
         path = path / "assignments.csv"
     if path.suffix == ".json":

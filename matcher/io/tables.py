@@ -1,21 +1,29 @@
-"""A problem as a folder of tables (CSV or Parquet), for real data exports.
+"""A problem as a folder of tables (CSV, Parquet or Excel), for real data exports.
 
 A folder holds one file per table, named after SPEC.md's Problem fields:
 ``volunteers`` and ``demands`` (required), ``areas``, ``pinned``, ``forbidden``
-and ``previous`` (optional), each either ``NAME.csv`` or ``NAME.parquet``
-(not both). An optional ``settings.json`` gives the fields that are not tables:
-``{"taxonomy": "builtin", "options": {...}, "timezone": "Asia/Shanghai"}``. Any
-other file in the folder is an error with a "did you mean" (a misnamed
-``pined.csv`` would otherwise be ignored, and its accepted assignments lost).
+and ``previous`` (optional), each ``NAME.csv``, ``NAME.parquet`` or
+``NAME.xlsx`` (one of them; a workbook's only sheet, or its sheet named after
+the table). Or the folder holds one workbook (any name) with a sheet per table,
+each sheet named after its table. An optional ``settings.json`` gives the
+fields that are not tables and how to read the files
+(:mod:`matcher.io.settings`): ``taxonomy``, ``options``, ``timezone``, the CSV
+``encoding``, names of files and sheets (``tables``) and of columns
+(``columns``) meaning SPEC's, and the ``extra_columns`` passed through to the
+dispatcher's tables. Any other file, sheet or column is an error with a "did
+you mean" (a misnamed ``pined.csv`` would otherwise be ignored, and its
+accepted assignments lost).
 
 Columns are SPEC.md's field names; each cell is read strictly by its column's
 kind (:mod:`matcher.io.cells`: numbers, whole numbers, ``true``/``false``,
 ISO 8601 times, codes joined by ``;``, ``start/end`` intervals). CSV files are
-UTF-8 (a byte-order mark is allowed) with a header row; header cells are trimmed.
+UTF-8 (a byte-order mark is allowed), or the encoding the settings name, with a
+header row; header cells are trimmed.
 
-Errors name the file, the row (CSV: its physical line, the header being line 1,
-so a quoted cell holding a line break counts as the lines it spans; Parquet: the
-row number counting from 1), the record's id and the column.
+Errors name the file (and sheet), the row (CSV: its physical line, the header
+being line 1, so a quoted cell holding a line break counts as the lines it
+spans; Parquet: the row number counting from 1; Excel: its row number), the
+record's id and the column.
 """
 
 from __future__ import annotations
@@ -28,24 +36,19 @@ from pathlib import Path
 from typing import Any
 
 from matcher.errors import ProblemError
-from matcher.io.columns import (
-    COLUMNS,
-    NETWORK_COLUMNS,
-    RowLabel,
-    did_you_mean,
-    problem_from_tables,
-    road_network,
-    row_label,
-)
-from matcher.io.durable import write_atomic
-from matcher.io.files import load_taxonomy_file, read_json, read_text
+from matcher.io.assemble import Loaded, RawSource, assemble
+from matcher.io.columns import COLUMNS, NETWORK_COLUMNS, RowLabel, did_you_mean, row_label
+from matcher.io.durable import BOM, write_atomic
+from matcher.io.files import file_digests, load_taxonomy_file, read_json, read_text
+from matcher.io.settings import Settings, parse_settings
+from matcher.io.xlsx import read_workbook
 from matcher.model import Problem
 
-__all__ = ["SETTINGS", "RawTable", "read_columns", "read_tables", "write_tables"]
+__all__ = ["SETTINGS", "TABLE_SUFFIXES", "RawTable", "read_columns", "read_folder", "read_tables", "write_tables"]
 
 REQUIRED_TABLES = ("volunteers", "demands")
 SETTINGS = "settings.json"
-SETTINGS_KEYS = ("taxonomy", "options", "timezone", "travel")
+TABLE_SUFFIXES = (".csv", ".parquet", ".xlsx")
 MAX_ROW_ERRORS = 50
 """A CSV file stops being read after this many malformed lines (all are reported)."""
 
@@ -58,15 +61,10 @@ class RawTable:
     label: RowLabel
 
 
-def _find(folder: Path, name: str) -> Path | None:
-    found = [p for p in (folder / f"{name}.csv", folder / f"{name}.parquet") if p.exists()]
-    if len(found) > 1:
-        raise ProblemError([f"{folder}: both {name}.csv and {name}.parquet given; keep one"])
-    return found[0] if found else None
-
-
-def _read_csv(path: Path) -> RawTable:
-    """A CSV table: read by Arrow's CSV reader when the file is clean, else line by line for exact messages."""
+def _read_csv(path: Path, encoding: str = "utf-8") -> RawTable:
+    """A CSV table: read by Arrow's CSV reader when the file is clean UTF-8, else line by line for exact messages."""
+    if encoding.lower().replace("_", "-") not in ("utf-8", "utf8"):
+        return _read_csv_lines(path, encoding)
     fast = _read_csv_arrow(path)
     return fast if fast is not None else _read_csv_lines(path)
 
@@ -100,8 +98,8 @@ def _read_csv_arrow(path: Path) -> RawTable | None:
     return RawTable(columns, label)
 
 
-def _read_csv_lines(path: Path) -> RawTable:
-    text = read_text(path)
+def _read_csv_lines(path: Path, encoding: str = "utf-8") -> RawTable:
+    text = read_text(path, encoding, hint=ENCODING_HINT if encoding == "utf-8" else "")
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     bad: list[str] = []
     lines: list[int] = []
@@ -148,8 +146,10 @@ def _read_parquet(path: Path) -> RawTable:
     return RawTable({name: table.column(name).to_pylist() for name in table.column_names}, row_label(str(path)))
 
 
-def read_columns(path: str | Path) -> RawTable:
+def read_columns(path: str | Path, encoding: str = "utf-8") -> RawTable:
     """Read one CSV or Parquet table (by suffix) as columns of raw cells; errors name the file and line.
+
+    ``encoding`` is the CSV file's (``"gb18030"`` for a Chinese export; UTF-8 may start with a byte-order mark).
 
     Raises
     ------
@@ -158,40 +158,127 @@ def read_columns(path: str | Path) -> RawTable:
 
     """
     path = Path(path)
-    return _read_parquet(path) if path.suffix == ".parquet" else _read_csv(path)
+    return _read_parquet(path) if path.suffix == ".parquet" else _read_csv(path, encoding)
 
 
-def _settings(folder: Path) -> dict[str, Any]:
+ENCODING_HINT = ', or name its encoding in settings.json ("encoding": "gb18030")'
+"""Added to the message for a CSV file that is not UTF-8."""
+
+
+def _settings(folder: Path) -> Settings:
     path = folder / SETTINGS
-    if not path.exists():
-        return {}
-    raw = read_json(path)
-    if not isinstance(raw, dict):
-        raise ProblemError([f"{path}: must be an object with the keys {', '.join(SETTINGS_KEYS)}"])
-    unknown = [k for k in raw if k not in SETTINGS_KEYS]
-    if unknown:
-        raise ProblemError([f"{path}: unknown key {k!r}{did_you_mean(k, SETTINGS_KEYS)} "
-                            f"(known: {', '.join(SETTINGS_KEYS)})" for k in unknown])
-    if raw.get("timezone") is not None and not isinstance(raw["timezone"], str):
-        raise ProblemError([f"{path}: timezone: must be an IANA name such as 'Asia/Shanghai'"])
-    return raw
+    return parse_settings(read_json(path), str(path)) if path.exists() else Settings()
 
 
-def _check_files(folder: Path, settings: dict[str, Any]) -> None:
-    """Every file in the folder is a table, the settings, or the taxonomy they name; else an error."""
-    known = [f"{t}.{fmt}" for t in (*COLUMNS, *NETWORK_COLUMNS) for fmt in ("csv", "parquet")] + [SETTINGS]
-    taxonomy = settings.get("taxonomy")
-    allowed = set(known) | ({Path(taxonomy).parts[0]} if isinstance(taxonomy, str) and taxonomy != "builtin"
+def _classify(folder: Path, settings: Settings) -> tuple[dict[str, list[Path]], list[Path]]:
+    """The folder's table files by SPEC table, and its workbooks of several tables; unknown files are errors."""
+    taxonomy = settings.taxonomy
+    allowed = {SETTINGS} | ({Path(taxonomy).parts[0]} if isinstance(taxonomy, str) and taxonomy != "builtin"
                             else set())
-    errors = [f"{folder}: unknown file {p.name!r}{did_you_mean(p.name, known)} (a folder of tables holds "
-              f"{', '.join(f'{t}.csv' for t in COLUMNS)} or .parquet, and {SETTINGS})"
-              for p in sorted(folder.iterdir()) if not p.name.startswith(".") and p.name not in allowed]
+    known = [f"{t}{fmt}" for t in (*COLUMNS, *NETWORK_COLUMNS) for fmt in TABLE_SUFFIXES] + [SETTINGS]
+    files: dict[str, list[Path]] = {}
+    workbooks: list[Path] = []
+    errors: list[str] = []
+    for p in sorted(folder.iterdir()):
+        if p.name.startswith(".") or p.name in allowed:
+            continue
+        table = settings.table_of(p.stem) if p.suffix in TABLE_SUFFIXES else None
+        if table is not None:
+            files.setdefault(table, []).append(p)
+        elif p.suffix == ".xlsx":
+            workbooks.append(p)
+        else:
+            errors.append(f"{folder}: unknown file {p.name!r}{did_you_mean(p.name, known)} (a folder of tables holds "
+                          f"{', '.join(f'{t}.csv' for t in COLUMNS)}, or .parquet or .xlsx, a workbook with a "
+                          f"sheet per table, and {SETTINGS})")
+    errors += [f"{folder}: both {' and '.join(p.name for p in ps)} given; keep one"
+               for ps in files.values() if len(ps) > 1]
     if errors:
         raise ProblemError(errors)
+    return files, workbooks
+
+
+def _one_sheet(path: Path, table: str, settings: Settings) -> RawSource:
+    """The table of a workbook named after it: its only sheet, or the sheet named after the table."""
+    sheets = read_workbook(path)
+    named = [s for s in sheets if settings.table_of(s) == table]
+    if len(sheets) != 1 and len(named) != 1:
+        raise ProblemError([f"{path}: {len(sheets)} sheets ({', '.join(map(repr, sheets))}); name the sheet that "
+                            f"holds the table {table!r}, or keep one sheet"])
+    title = named[0] if len(named) == 1 else next(iter(sheets))
+    columns, label = sheets[title]
+    return RawSource(columns, label, f"{path} sheet {title!r}")
+
+
+def _read_folder(folder: Path, settings: Settings) -> tuple[dict[str, RawSource], set[str], list[Path]]:
+    """Every table of the folder as raw columns; which came from Excel; the files read."""
+    files, workbooks = _classify(folder, settings)
+    raw: dict[str, RawSource] = {}
+    excel: set[str] = set()
+    errors: list[str] = []
+    for table, (path,) in files.items():
+        if path.suffix == ".xlsx":
+            raw[table] = _one_sheet(path, table, settings)
+            excel.add(table)
+        else:
+            t = read_columns(path, encoding=settings.encoding)
+            raw[table] = RawSource(t.columns, t.label, str(path))
+    for book in workbooks:
+        sheets = read_workbook(book)
+        of_sheet = {title: settings.table_of(title) for title in sheets}
+        if not any(of_sheet.values()):
+            errors.append(f"{folder}: unknown file {book.name!r}{did_you_mean(book.stem, tuple(COLUMNS))} (a workbook "
+                          f"of several tables names each sheet after its table: {', '.join(COLUMNS)}; or map the "
+                          "sheet names in settings.json \"tables\")")
+            continue
+        for title, sheet_table in of_sheet.items():
+            if sheet_table is None:
+                errors.append(f"{book} sheet {title!r}: not a table{did_you_mean(title, tuple(COLUMNS))} (known: "
+                              f"{', '.join(COLUMNS)}; other names are mapped in settings.json \"tables\")")
+            elif sheet_table in raw:
+                errors.append(f"{folder}: table {sheet_table} given twice: {raw[sheet_table].where} and {book} "
+                              f"sheet {title!r}; keep one")
+            else:
+                columns, label = sheets[title]
+                raw[sheet_table] = RawSource(columns, label, f"{book} sheet {title!r}")
+                excel.add(sheet_table)
+    if errors:
+        raise ProblemError(errors)
+    return raw, excel, [p for ps in files.values() for p in ps] + workbooks
+
+
+def read_folder(folder: str | Path) -> Loaded:
+    """Load a folder of tables (see the module's notes): the problem, its personal columns, the files read.
+
+    Raises
+    ------
+    ProblemError
+        For a missing or unknown file or sheet, bad settings, a malformed table, or any bad cell or record,
+        each named by file (and sheet), line or row, id and column.
+
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ProblemError([f"{folder}: not a folder"])
+    settings = _settings(folder)
+    raw, excel, paths = _read_folder(folder, settings)
+    missing = [name for name in REQUIRED_TABLES if name not in raw]
+    if missing:
+        raise ProblemError([f"{folder}: missing table {name}.csv or {name}.parquet (or .xlsx, or a sheet "
+                            f"{name!r} of a workbook)" for name in missing])
+    taxonomy = settings.taxonomy
+    if isinstance(taxonomy, str) and taxonomy != "builtin":
+        taxonomy = load_taxonomy_file(folder, taxonomy, source=str(folder / SETTINGS))
+        paths.append(folder / str(settings.taxonomy))
+    if (folder / SETTINGS).exists():
+        paths.append(folder / SETTINGS)
+    problem, personal = assemble(raw, settings, source=str(folder), taxonomy=taxonomy,
+                                 whole_numbers_are_text=frozenset(excel))
+    return Loaded(problem, personal, file_digests(sorted(paths)), str(folder))
 
 
 def read_tables(folder: str | Path) -> Problem:
-    """Load a problem from a folder of CSV or Parquet tables (see the module's notes).
+    """Load a problem from a folder of CSV, Parquet or Excel tables (see the module's notes).
 
     Raises
     ------
@@ -200,42 +287,7 @@ def read_tables(folder: str | Path) -> Problem:
         line, id and column.
 
     """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise ProblemError([f"{folder}: not a folder"])
-    settings = _settings(folder)
-    _check_files(folder, settings)
-    tables: dict[str, dict[str, list[Any]]] = {}
-    labels: dict[str, RowLabel] = {}
-    for name in COLUMNS:
-        path = _find(folder, name)
-        if path is None:
-            if name in REQUIRED_TABLES:
-                raise ProblemError([f"{folder}: missing table {name}.csv or {name}.parquet"])
-            continue
-        raw = read_columns(path)
-        tables[name], labels[name] = raw.columns, raw.label
-    taxonomy = settings.get("taxonomy")
-    if isinstance(taxonomy, str) and taxonomy != "builtin":
-        taxonomy = load_taxonomy_file(folder, taxonomy, source=str(folder / SETTINGS))
-    return problem_from_tables(tables, taxonomy=taxonomy, options=settings.get("options"),
-                               timezone=settings.get("timezone"), travel=_travel(folder, settings),
-                               source=str(folder), labels=labels)
-
-
-def _travel(folder: Path, settings: dict[str, Any]) -> Any:
-    """``settings.json``'s ``travel``, with the folder's road network (``nodes`` and ``edges`` tables) in it."""
-    travel = settings.get("travel")
-    found = {name: _find(folder, name) for name in NETWORK_COLUMNS}
-    if not any(found.values()):
-        return travel
-    if found["nodes"] is None:
-        raise ProblemError([f"{folder}: an edges table needs a nodes table (nodes.csv or nodes.parquet)"])
-    if travel is not None and not isinstance(travel, dict):
-        raise ProblemError([f"{folder / SETTINGS}: travel: must be an object (speed_kmh, detour)"])
-    raws = {name: read_columns(path) for name, path in found.items() if path is not None}
-    network = road_network({n: r.columns for n, r in raws.items()}, {n: r.label for n, r in raws.items()})
-    return {**(travel or {}), "network": {**(travel or {}).get("network", {}), **network}}
+    return read_folder(folder).problem
 
 
 def _cell(value: Any) -> str:
@@ -263,6 +315,7 @@ def write_tables(tables: dict[str, dict[str, list[Any]]], folder: str | Path, *,
         if fmt == "csv":
             def write(tmp: str, cols: dict[str, list[Any]] = cols) -> None:
                 with open(tmp, "w", encoding="utf-8", newline="") as fh:
+                    fh.write(BOM)  # (so that Excel reads it as UTF-8)
                     w = csv.writer(fh, lineterminator="\n")
                     w.writerow(cols)
                     w.writerows(zip(*([_cell(v) for v in vals] for vals in cols.values()), strict=True))

@@ -9,7 +9,8 @@
 
 from matcher.workflows.batch import RunResult, run_batch
 from matcher.workflows.compare import CaseResult, comparison_table, format_comparison, publish_scenario, run_scenario
+from matcher.workflows.outputs import solution_frames
 from matcher.workflows.scenario import Scenario, load_scenario
 
 __all__ = ["CaseResult", "RunResult", "Scenario", "comparison_table", "format_comparison", "load_scenario",
-           "publish_scenario", "run_batch", "run_scenario"]
+           "publish_scenario", "run_batch", "run_scenario", "solution_frames"]

@@ -9,6 +9,7 @@ them), solves within a time limit and publishes a new folder
 ``assignments.csv``    who goes where, with the demand's area, category,
                        priority and window, travel, and ``kept``/``new``
                        against the previous plan
+``roster.csv``         each volunteer's tasks in time order (their week)
 ``unmet.csv``          seats left unmet, with the reason
 ``dropped.csv``        previous assignments not kept, and why (with
                        ``--previous`` only): the people to tell
@@ -18,9 +19,14 @@ them), solves within a time limit and publishes a new folder
 ``kpis.json``          the solution's KPIs (coverage, travel, load spread)
 ``report.html``        the page people open (:mod:`matcher.workflows.report`)
 ``solution.json``      the SPEC.md solution
+``run.xlsx``           the same tables (and the KPIs) as one Excel workbook
 ``manifest.json``      input file hashes, options, versions, status, coverage
                        and bound, timings per phase, output file hashes
 =====================  =====================================================
+
+CSV files start with a byte-order mark, so that Excel reads them as UTF-8. The
+input's extra columns (names, phones: personal data) are passed through to
+``assignments``, ``roster`` and ``dropped`` (and their sheets) and nowhere else.
 
 ``OUT_ROOT/latest`` links to the last finished run. A run that fails or is
 killed publishes nothing and leaves ``latest`` alone. The tables are the same
@@ -45,11 +51,29 @@ from pydantic import ValidationError
 from matcher.engine import solve_keeping
 from matcher.engine.context import Cancel
 from matcher.errors import MatcherError, ProblemError
-from matcher.io import load_input, load_options, publish_dir, read_assignments, write_csv, write_text_synced
+from matcher.io import (
+    WORKBOOK_MAX_CELLS,
+    Personal,
+    is_database_url,
+    load_options,
+    output_lock,
+    publish_dir,
+    publish_run_db,
+    read_assignments,
+    read_input,
+    redact,
+    shown_source,
+    workbook_bytes,
+    workbook_cells,
+    write_bytes_synced,
+    write_csv,
+    write_text_synced,
+)
 from matcher.model import Assignment, Problem, Solution, SolveOptions, format_validation_error
-from matcher.workflows.outputs import result_tables, software_versions, utc_stamp
+from matcher.workflows.outputs import Table, flat_kpis, result_tables, software_versions, utc_stamp
 from matcher.workflows.report import (
     REPORT_NAME,
+    PersonalColumns,
     ReportOptions,
     RunInputs,
     run_report_html,
@@ -74,9 +98,12 @@ class RunCancelled(MatcherError):
 
 @dataclass(frozen=True)
 class RunResult:
-    """A finished run: where it was published, the solution and the manifest written with it."""
+    """A finished run: where it was published, the solution and the manifest written with it.
 
-    path: Path
+    ``path`` is the run folder, or for a database ``URL#run-id`` (the URL's password hidden).
+    """
+
+    path: Path | str
     solution: Solution
     manifest: dict[str, Any]
 
@@ -118,6 +145,11 @@ def _with_previous(problem: Problem, pairs: Sequence[tuple[str, str]], source: s
     return problem.replace(validate=False, previous=tuple(kept)), stale
 
 
+def _fill_rate(filled: int, unmet: int) -> float:
+    """Seats filled of seats ordered (1.0 when none were ordered), to 4 places."""
+    return round(filled / (filled + unmet), 4) if filled + unmet else 1.0
+
+
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -126,10 +158,11 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _input_files(path: Path) -> dict[str, dict[str, Any]]:
-    files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")) if path.is_dir() \
-        else [path]
-    return {p.name: {"sha256": _sha256(p), "bytes": p.stat().st_size} for p in files}
+def personal_columns(personal: Personal) -> PersonalColumns:
+    """The loaded personal columns as the report takes them: table -> record id -> column -> value."""
+    return {table: {rid: dict(zip(names, personal.values.get(table, {}).get(rid, ()), strict=False))
+                    for rid in personal.values.get(table, {})}
+            for table, names in personal.columns.items()}
 
 
 def _report(inputs: RunInputs, options: ReportOptions) -> str | None:
@@ -158,15 +191,18 @@ def run_batch(
     Parameters
     ----------
     input_path
-        A folder of tables (:mod:`matcher.io.tables`) or a SPEC JSON file.
+        A folder of tables (:mod:`matcher.io.tables`), a SPEC JSON file, or a database URL
+        (:mod:`matcher.io.database`).
     out_root
-        The folder that holds the runs; the new run is ``out_root/run-<UTC time>``.
+        The folder that holds the runs; the new run is ``out_root/run-<UTC time>``. Or a database URL
+        (``sqlite:///runs.db``, ``postgresql://...``): the run's tables are written in one transaction,
+        keyed by run id (:mod:`matcher.io.rundb`).
     options_file
         SolveOptions as TOML, YAML or JSON (default: the problem's own, else defaults).
     overrides
         Option values that win over the file (``time_limit_s``, ``seed``, ``threads``, ...).
     previous
-        The previous plan (a run folder or an assignments table): the solver
+        The previous plan (a run folder, an assignments table, or a database URL: its latest run): the solver
         prefers keeping these assignments (``SolveOptions.change_weight``).
     started
         The ``time.perf_counter()`` value the time limit counts from (default: now).
@@ -184,49 +220,78 @@ def run_batch(
         Bad input, options or previous assignments; nothing is written.
     RunCancelled
         ``cancel`` was set; nothing is written.
+    OutputBusyError
+        Another run holds ``out_root``'s lock; nothing is done.
 
     """
     started = time.perf_counter() if started is None else started
+    with output_lock(out_root):  # two nightly runs on one output never overlap
+        return _run_locked(input_path, out_root, options_file=options_file, overrides=overrides, previous=previous,
+                           started=started, command=command, cancel=cancel, report=report)
+
+
+def _run_locked(
+    input_path: str | Path,
+    out_root: str | Path,
+    *,
+    options_file: str | Path | None,
+    overrides: Mapping[str, Any] | None,
+    previous: str | Path | None,
+    started: float,
+    command: Sequence[str] | None,
+    cancel: Cancel | None,
+    report: ReportOptions | None,
+) -> RunResult:
     started_utc = datetime.now(UTC)
-    input_path = Path(input_path)
-    problem = load_input(input_path)
+    loaded = read_input(input_path)
+    problem = loaded.problem
     fingerprint = problem.fingerprint()  # of the input as given (before the previous plan is added)
     options = resolve_options(problem, options_file, overrides or {})
     seconds: dict[str, float] = {"load": round(time.perf_counter() - started, 4)}
-    log.info("loaded %s: %d volunteers, %d demands in %.2f s", input_path, len(problem.volunteers),
+    log.info("loaded %s: %d volunteers, %d demands in %.2f s", loaded.where, len(problem.volunteers),
              len(problem.demands), seconds["load"])
     stale: list[tuple[str, str, str]] = []
     if previous is not None:
         t = time.perf_counter()
-        problem, stale = _with_previous(problem, read_assignments(previous), str(previous))
+        problem, stale = _with_previous(problem, read_assignments(previous), redact(str(previous)))
         seconds["previous"] = round(time.perf_counter() - t, 4)
-        log.info("previous plan %s: %d assignments to keep if possible, %d no longer possible", previous,
+        log.info("previous plan %s: %d assignments to keep if possible, %d no longer possible", redact(str(previous)),
                  len(problem.previous), len(stale))
     deadline = started + options.time_limit_s - max(WRITE_SHARE * options.time_limit_s, write_seconds(problem))
     solved = solve_keeping(problem, options, deadline=deadline, cancel=cancel)
     solution = solved.solution
     if stale and len(stale) >= STALE_SHARE * (len(problem.previous) + len(stale)):
-        note = (f"{len(stale)} of {len(problem.previous) + len(stale)} previous assignments ({previous}) name "
+        note = (f"{len(stale)} of {len(problem.previous) + len(stale)} previous assignments "
+                f"({redact(str(previous))}) name "
                 "demands or volunteers this input does not have: is it the plan of another problem?")
         solution = solution.model_copy(update={"warnings": (*solution.warnings, note)})
     solution = solution.model_copy(update={"problem_sha256": fingerprint})
     seconds.update({f"solve.{k}": v for k, v in solution.stats.get("seconds", {}).items()})
     t_write = time.perf_counter()
-    tables = result_tables(problem, solution, stale)
+    tables = result_tables(problem, solution, stale, loaded.personal)
+    sheets: dict[str, Table] = {**tables, "kpis": (["kpi", "value"], flat_kpis(dict(sorted(solution.kpis.items()))))}
+    to_db = is_database_url(out_root)
+    workbook = sheets if workbook_cells(sheets) <= WORKBOOK_MAX_CELLS else None
+    if workbook is None and not to_db:  # (CSV only: a district's workbook would take too long to write)
+        note = (f"run.xlsx was not written: the tables have {workbook_cells(sheets):,} cells, more than the "
+                f"{WORKBOOK_MAX_CELLS:,} a workbook is written for; the CSV files hold the same tables")
+        log.warning("%s", note)
+        solution = solution.model_copy(update={"warnings": (*solution.warnings, note)})
     t = time.perf_counter()
-    page = _report(RunInputs(problem, solution, solved.arr, (solved.v, solved.d)), report or ReportOptions())
+    page = _report(RunInputs(problem, solution, solved.arr, (solved.v, solved.d), personal_columns(loaded.personal)),
+                   report or ReportOptions())
     seconds["report"] = round(time.perf_counter() - t, 4)
-    files = _input_files(input_path)
+    files = loaded.files
     for name, info in files.items():
-        log.debug("input %s: %d bytes, sha256 %s", name, info["bytes"], info["sha256"][:12])
+        log.debug("input %s: %s", name, ", ".join(f"{k} {str(v)[:12]}" for k, v in info.items()))
     manifest: dict[str, Any] = {
         "matcher_run": 1,
         "started_utc": started_utc.isoformat(timespec="seconds"),
-        "command": list(command) if command is not None else None,
-        "input": {"path": str(input_path.resolve()), "files": files, "problem_sha256": fingerprint},
+        "command": [redact(str(arg)) for arg in command] if command is not None else None,
+        "input": {"path": loaded.where, "files": files, "problem_sha256": fingerprint},
         "options_file": {"path": str(Path(options_file).resolve()), "sha256": _sha256(Path(options_file))}
         if options_file else None,
-        "previous": {"path": str(Path(previous).resolve()), "assignments": len(problem.previous) + len(stale),
+        "previous": {"path": shown_source(previous), "assignments": len(problem.previous) + len(stale),
                      "no_longer_possible": len(stale)} if previous is not None else None,
         "options": options.model_dump(mode="json"),
         "versions": software_versions(),
@@ -238,6 +303,7 @@ def run_batch(
             "secondary": solution.secondary,
             "assignments": len(solution.assignments),
             "unmet_headcount": sum(u.missing for u in solution.unmet),
+            "fill_rate": _fill_rate(len(solution.assignments), sum(u.missing for u in solution.unmet)),
             "reproducible": bool(solution.stats.get("reproducible", True)),
             "engine": solution.stats.get("engine"),
         },
@@ -251,6 +317,8 @@ def run_batch(
         for name, (header, rows) in tables.items():
             write_csv(folder / f"{name}.csv", header, rows)
         write_text_synced(folder / "kpis.json", json.dumps(solution.kpis, indent=1, sort_keys=True) + "\n")
+        if workbook is not None:
+            write_bytes_synced(folder / "run.xlsx", workbook_bytes(workbook))
         write_text_synced(folder / "solution.json", solution.model_dump_json(indent=1) + "\n")
         if page is not None:
             write_report(folder / REPORT_NAME, page)
@@ -265,6 +333,21 @@ def run_batch(
         if cancel is not None and cancel.is_set():  # (the last moment to decide: next comes the commit)
             raise RunCancelled("the run was cancelled; nothing was published")
 
+    def not_cancelled() -> None:
+        if cancel is not None and cancel.is_set():
+            raise RunCancelled("the run was cancelled; nothing was published")
+
+    if to_db:  # the same tables, in one transaction keyed by run id
+        not_cancelled()
+        seconds["total"] = round(time.perf_counter() - started, 4)
+        manifest.update(seconds=seconds, finished_utc=datetime.now(UTC).isoformat(timespec="seconds"))
+        run_id = publish_run_db(str(out_root), f"run-{utc_stamp(started_utc)}", tables, manifest,
+                                solution_json=solution.model_dump_json(), kpis=solution.kpis,
+                                before_commit=not_cancelled)
+        where = f"{redact(str(out_root))}#{run_id}"
+        manifest["path"] = where
+        log.info("published %s", where)
+        return RunResult(where, solution, manifest)
     try:
         path = publish_dir(out_root, f"run-{utc_stamp(started_utc)}", fill, latest="latest")
     except OSError as exc:

@@ -20,9 +20,11 @@ from typing import Any
 from matcher.dispatch.explain import Surroundings
 from matcher.engine.geometry import distance_km
 from matcher.engine.rules import first_broken_record
+from matcher.io import FrameKind, Personal, tables_to_frames
 from matcher.model import Demand, Problem, Solution, UnmetReason
 
-__all__ = ["REASONS", "Table", "category_of", "result_tables", "seats_by_demand", "software_versions", "utc_stamp"]
+__all__ = ["REASONS", "ROSTER_HEAD", "Table", "category_of", "flat_kpis", "result_tables", "seats_by_demand",
+           "software_versions", "solution_frames", "utc_stamp"]
 
 Table = tuple[list[str], list[list[Any]]]
 """A table: its header and its rows."""
@@ -32,16 +34,24 @@ REASONS = [r.value for r in UnmetReason]
 
 
 def result_tables(
-    problem: Problem, solution: Solution, stale_previous: Iterable[tuple[str, str, str]] = ()
+    problem: Problem, solution: Solution, stale_previous: Iterable[tuple[str, str, str]] = (),
+    personal: Personal | None = None,
 ) -> dict[str, Table]:
     """The operator's tables of a solved problem, keyed by file stem.
 
-    ``assignments``, ``unmet``, ``kpi_by_area``, ``kpi_by_category`` and
+    ``assignments``, ``roster`` (each volunteer's tasks in time order: their
+    week), ``unmet``, ``kpi_by_area``, ``kpi_by_category`` and
     ``kpi_by_priority`` always; ``dropped`` (previous assignments not kept,
     with why) when previous assignments were given. ``stale_previous`` lists
     previous assignments that could not be part of the problem at all
     (``volunteer_id, demand_id, why``), e.g. for a demand no longer ordered.
+
+    ``personal`` (the input's extra columns: names, phones, notes) is passed
+    through to ``assignments``, ``roster`` and ``dropped`` only, as columns after
+    the others: the volunteer's, then the demand's (prefixed ``demand_`` where a
+    name is taken).
     """
+    personal = personal or Personal()
     stale = list(stale_previous)
     demands = {d.id: d for d in problem.demands}
     areas = {a.id: a for a in problem.areas}
@@ -55,16 +65,34 @@ def result_tables(
     previous = {(a.volunteer_id, a.demand_id) for a in problem.previous}
     chosen = {(a.volunteer_id, a.demand_id) for a in solution.assignments}
     has_prev = bool(problem.previous) or bool(stale)
+    head = ["volunteer_id", "demand_id", "area_id", "category", "priority", "start", "end", "travel_km"]
+    head += ["change"] if has_prev else []
+    extra_head, extra = _personal_columns(personal, head + ROSTER_HEAD + ["why"])
+    shown: dict[str, tuple[Any, ...]] = {}  # each demand's cells, made once (a demand has several volunteers)
+
+    def cells(did: str) -> tuple[Any, ...]:
+        if did not in shown:
+            d = demands[did]
+            start, end = d.start.isoformat(), d.end.isoformat()
+            shown[did] = (d.area_id or "", d.category, d.priority, start, end, start[:10], d.start.strftime("%a"),
+                          f"{(d.end - d.start).total_seconds() / 3600:.2f}", d.start)
+        return shown[did]
+
+    people = bool(extra_head)
     rows: list[list[Any]] = []
     for a in solution.assignments:
-        d = demands[a.demand_id]
-        row = [a.volunteer_id, a.demand_id, d.area_id or "", d.category, d.priority, d.start.isoformat(),
-               d.end.isoformat(), f"{a.travel_km:.3f}"]
+        area, category, priority, start, end = cells(a.demand_id)[:5]
+        row = [a.volunteer_id, a.demand_id, area, category, priority, start, end, f"{a.travel_km:.3f}"]
         if has_prev:
             row.append("kept" if (a.volunteer_id, a.demand_id) in previous else "new")
-        rows.append(row)
-    head = ["volunteer_id", "demand_id", "area_id", "category", "priority", "start", "end", "travel_km"]
-    tables: dict[str, Table] = {"assignments": (head + (["change"] if has_prev else []), rows)}
+        rows.append(row + extra(a.volunteer_id, a.demand_id) if people else row)
+    tables: dict[str, Table] = {"assignments": (head + extra_head, rows)}
+    roster: list[list[Any]] = []
+    for a in sorted(solution.assignments, key=lambda a: (a.volunteer_id, cells(a.demand_id)[8], a.demand_id)):
+        area, category, priority, start, end, day, weekday, hours, _ = cells(a.demand_id)
+        row = [a.volunteer_id, day, weekday, start, end, hours, a.demand_id, category, area, priority]
+        roster.append(row + extra(a.volunteer_id, a.demand_id) if people else row)
+    tables["roster"] = (ROSTER_HEAD + extra_head, roster)
     tables["unmet"] = (
         ["demand_id", "area_id", "category", "priority", "start", "end", "missing", "reason"],
         [[u.demand_id, demands[u.demand_id].area_id or "", demands[u.demand_id].category,
@@ -86,7 +114,8 @@ def result_tables(
                 broken = first_broken_record(vol, d, around.facts(vol, d, distance_km(vol, place(d))))
                 why = f"no longer possible: {broken.message}" if broken else "reassigned"
             dropped.append([p.volunteer_id, p.demand_id, why])
-        tables["dropped"] = (["volunteer_id", "demand_id", "why"], sorted(dropped))
+        tables["dropped"] = (["volunteer_id", "demand_id", "why", *extra_head],
+                             [[*r, *extra(r[0], r[1])] for r in sorted(dropped)])
     filled, unmet = seats_by_demand(solution)
 
     def breakdown(key: Callable[[str], list[tuple[Any, ...]]], names: list[str]) -> Table:
@@ -119,6 +148,49 @@ def result_tables(
     return tables
 
 
+ROSTER_HEAD = ["volunteer_id", "day", "weekday", "start", "end", "hours", "demand_id", "category", "area_id",
+               "priority"]
+"""The roster's columns (one row per task, each volunteer's in time order), before any personal columns."""
+
+
+def _personal_columns(personal: Personal, taken: list[str]
+                      ) -> tuple[list[str], Callable[[str, str], list[str]]]:
+    """The personal columns' names (the volunteer's, then the demand's), and a pair's values for them."""
+    v_names = list(personal.columns.get("volunteers", ()))
+    v_head = [n if n not in taken else f"volunteer_{n}" for n in v_names]
+    d_head = [n if n not in taken and n not in v_head else f"demand_{n}"
+              for n in personal.columns.get("demands", ())]
+
+    def values(volunteer_id: str, demand_id: str) -> list[str]:
+        return [*personal.of("volunteers", volunteer_id), *personal.of("demands", demand_id)]
+
+    return v_head + d_head, values
+
+
+def flat_kpis(kpis: dict[str, Any], prefix: str = "") -> list[list[Any]]:
+    """A solution's KPIs as ``[name, value]`` rows (nested names joined by ``.``), for a workbook's sheet."""
+    rows: list[list[Any]] = []
+    for key, value in kpis.items():
+        name = f"{prefix}{key}"
+        rows += flat_kpis(value, f"{name}.") if isinstance(value, dict) else [[name, value]]
+    return rows
+
+
+def solution_frames(problem: Problem, solution: Solution, kind: FrameKind = "pandas") -> dict[str, Any]:
+    """A solution's tables (those of a run folder: ``assignments``, ``roster``, ``unmet``, ``kpi_by_*``) as frames.
+
+    ``kind`` is ``"pandas"`` (default), ``"polars"`` or ``"arrow"`` (pyarrow Tables); numbers are numbers,
+    times ISO 8601 text with their offset.
+
+    Raises
+    ------
+    ImportError
+        When pandas or Polars is asked for and not installed (``pip install 'matcher[frames]'``).
+
+    """
+    return tables_to_frames(result_tables(problem, solution), kind)
+
+
 def category_of(problem: Problem) -> Callable[[str], tuple[str, str]]:
     """A demand's category code as ``(category, subcategory)`` by the problem's taxonomy.
 
@@ -145,7 +217,8 @@ def seats_by_demand(solution: Solution) -> tuple[dict[str, int], dict[str, dict[
 def software_versions() -> dict[str, str]:
     """Versions of Python, the platform and the packages a result depends on, for manifests."""
     out = {"python": platform.python_version(), "platform": platform.platform()}
-    for dist in ("matcher", "ortools", "numpy", "pydantic", "networkx", "scipy", "pyarrow"):
+    for dist in ("matcher", "ortools", "numpy", "pydantic", "networkx", "scipy", "pyarrow", "openpyxl", "sqlalchemy",
+                 "psutil"):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:

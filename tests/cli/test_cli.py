@@ -24,7 +24,7 @@ def test_solve_writes_solution(tmp_path: Path, tiny_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     sol = json.loads(out.read_text())
     assert sol["status"] == "optimal" and sol["coverage"] == 21
-    assert "optimal: coverage 21" in r.stderr
+    assert "optimal: fill rate 42.9%, coverage 21" in r.stderr
     assert "candidates done" in r.stderr  # progress lines
 
 

@@ -25,7 +25,7 @@ def set_cell(folder: Path, table: str, row: int, column: str, value: str) -> Non
     import io
 
     path = folder / f"{table}.csv"
-    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
     if column not in rows[0]:
         rows[0].append(column)
         for r in rows[1:]:

@@ -26,7 +26,7 @@ from matcher.generate import generate_tables
 from matcher.io import publish_dir, read_assignments, write_json_atomic, write_tables
 from matcher.workflows.batch import run_batch
 
-TABLES = ["assignments", "unmet", "kpi_by_area", "kpi_by_category", "kpi_by_priority"]
+TABLES = ["assignments", "roster", "unmet", "kpi_by_area", "kpi_by_category", "kpi_by_priority"]
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -34,7 +34,7 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def rows(path: Path) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
+    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
 
 
 def runs(root: Path) -> list[str]:
@@ -48,7 +48,8 @@ def test_run_publishes_every_output(tmp_path: Path, tiny_path: Path, tiny: Probl
     assert run_dir.parent == tmp_path / "runs" and run_dir.name.startswith("run-")
     assert (tmp_path / "runs" / "latest").resolve() == run_dir.resolve()
     names = {p.name for p in run_dir.iterdir()}
-    assert names == {f"{t}.csv" for t in TABLES} | {"kpis.json", "solution.json", "manifest.json", "report.html"}
+    assert names == {f"{t}.csv" for t in TABLES} | {"kpis.json", "solution.json", "manifest.json", "report.html",
+                                                 "run.xlsx"}
     sol = Solution.model_validate_json((run_dir / "solution.json").read_text())
     assert violations(tiny, sol) == [] and sol.coverage == 21
     assign = rows(run_dir / "assignments.csv")

@@ -238,7 +238,8 @@ def test_scenario_run_compares_and_draws(tmp_path: Path) -> None:
     for name in ("coverage_by_category", "coverage_by_priority", "unmet_by_area", "unmet_change_by_area"):
         png = (out / f"{name}.png").read_bytes()
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
-    comp = {row["metric"]: row for row in csv.DictReader(io.StringIO((out / "comparison.csv").read_text()))}
+    text = (out / "comparison.csv").read_text(encoding="utf-8-sig")  # (a byte-order mark: Excel reads UTF-8)
+    comp = {row["metric"]: row for row in csv.DictReader(io.StringIO(text))}
     assert float(comp["headcount"]["v vs base"]) > 0
     assert float(comp["volunteers_available"]["v vs base"]) < 0
     cov = comp["coverage"]
@@ -303,7 +304,7 @@ def test_a_shipped_scenario_runs_from_the_command_line(tmp_path: Path) -> None:
     r = cli("scenario", "run", str(SCENARIOS / "marathon_weekend.yaml"), "--out", str(tmp_path), "--time-limit", "3")
     assert r.returncode == 0, r.stderr
     out = Path(r.stdout.strip().splitlines()[-1])
-    rows = list(csv.DictReader(io.StringIO((out / "coverage_by_category.csv").read_text())))
+    rows = list(csv.DictReader(io.StringIO((out / "coverage_by_category.csv").read_text(encoding="utf-8-sig"))))
     events = {r["case"]: int(r["demanded"]) for r in rows if r["category"] == "events"}
     assert events["marathon"] == events["base"] + 400
     assert (out / "unmet_change_by_area.png").exists()

@@ -1,0 +1,203 @@
+"""A database as output: each run's tables written in one transaction, keyed by run id.
+
+``matcher run INPUT --out sqlite:///runs.db`` (or ``postgresql://...``) writes,
+all in one transaction, a row of ``matcher_runs`` (run id, times, status,
+coverage and bound, fill rate, and the manifest, solution and KPIs as JSON text)
+and the run's tables, each as ``matcher_<table>`` with a ``run_id`` column:
+``matcher_assignments``, ``matcher_roster``, ``matcher_unmet``,
+``matcher_dropped`` and ``matcher_kpi_by_area|category|priority``. The tables
+are created when missing. A run that fails or is killed before the commit
+leaves the database as it was; the latest run is the greatest run id
+(``run-<UTC time>``).
+
+Personal columns passed through (names, phones) go to the ``extra`` column of
+``matcher_assignments``, ``matcher_roster`` and ``matcher_dropped`` (a JSON
+object), and nowhere else.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from matcher.errors import ProblemError
+from matcher.io.database import database_error, engine_for, redact
+from matcher.io.xlsx import typed_value
+from matcher.model import UnmetReason
+
+__all__ = ["RUNS_TABLE", "latest_run", "publish_run_db", "read_run_assignments", "read_run_solution"]
+
+RUNS_TABLE = "matcher_runs"
+_INT = ("priority", "missing", "demanded", "filled", *(f"unmet_{r.value}" for r in UnmetReason))
+_FLOAT = ("travel_km", "fill_rate", "hours")
+_COLUMNS: dict[str, tuple[str, ...]] = {
+    "assignments": ("volunteer_id", "demand_id", "area_id", "category", "priority", "start", "end", "travel_km",
+                    "change"),
+    "roster": ("volunteer_id", "day", "weekday", "start", "end", "hours", "demand_id", "category", "area_id",
+               "priority"),
+    "unmet": ("demand_id", "area_id", "category", "priority", "start", "end", "missing", "reason"),
+    "dropped": ("volunteer_id", "demand_id", "why"),
+    "kpi_by_area": ("area_id", "community", "street"),
+    "kpi_by_category": ("category", "subcategory"),
+    "kpi_by_priority": ("priority",),
+}
+_KPI = ("demanded", "filled", "fill_rate", *(f"unmet_{r.value}" for r in UnmetReason))
+_PERSONAL = ("assignments", "roster", "dropped")
+
+
+def _schema() -> tuple[Any, Any, dict[str, Any]]:
+    import sqlalchemy as sa
+
+    meta = sa.MetaData()
+    runs = sa.Table(RUNS_TABLE, meta, sa.Column("run_id", sa.String(64), primary_key=True),
+                    sa.Column("started_utc", sa.String(40)), sa.Column("finished_utc", sa.String(40)),
+                    sa.Column("status", sa.String(40)), sa.Column("coverage", sa.Float),
+                    sa.Column("coverage_bound", sa.Float), sa.Column("fill_rate", sa.Float),
+                    sa.Column("assignments", sa.Integer), sa.Column("unmet_headcount", sa.Integer),
+                    sa.Column("problem_sha256", sa.String(64)), sa.Column("manifest", sa.Text),
+                    sa.Column("solution", sa.Text), sa.Column("kpis", sa.Text))
+    tables: dict[str, Any] = {}
+    for name, cols in _COLUMNS.items():
+        cols = cols + (_KPI if name.startswith("kpi_") else ())
+
+        def kind(c: str) -> Any:
+            return sa.Integer if c in _INT else sa.Float if c in _FLOAT else sa.String(500)
+
+        extra = (sa.Column("extra", sa.Text),) if name in _PERSONAL else ()
+        tables[name] = sa.Table(f"matcher_{name}", meta,
+                                sa.Column("run_id", sa.String(64), sa.ForeignKey(f"{RUNS_TABLE}.run_id"),
+                                          nullable=False, index=True),
+                                *(sa.Column(c, kind(c)) for c in cols), *extra)
+    return meta, runs, tables
+
+
+def _records(name: str, header: Sequence[str], rows: Sequence[Sequence[Any]], run_id: str) -> list[dict[str, Any]]:
+    known = set(_COLUMNS[name]) | (set(_KPI) if name.startswith("kpi_") else set())
+    extra = [i for i, h in enumerate(header) if h not in known]
+    out = []
+    for row in rows:
+        rec: dict[str, Any] = {"run_id": run_id}
+        for h, v in zip(header, row, strict=True):
+            if h in known:
+                rec[h] = typed_value(h, v) if h in _INT or h in _FLOAT else v
+        if name in _PERSONAL:
+            rec["extra"] = json.dumps({header[i]: row[i] for i in extra}, ensure_ascii=False) if extra else None
+        out.append(rec)
+    return out
+
+
+def publish_run_db(url: str, name: str, tables: Mapping[str, tuple[Sequence[str], Sequence[Sequence[Any]]]],
+                   manifest: dict[str, Any], *, solution_json: str, kpis: Mapping[str, Any],
+                   before_commit: Callable[[], None] | None = None) -> str:
+    """Write one run to the database at ``url`` in one transaction; returns its run id.
+
+    The run id is ``name``, or ``name-2``, ``-3``, ... when taken. ``manifest`` gets ``run_id`` and its
+    ``outputs`` (table -> rows) before it is stored. ``before_commit`` may raise to abandon the run.
+
+    Raises
+    ------
+    ProblemError
+        When the database cannot be reached or written (password hidden); nothing is written.
+
+    """
+    import sqlalchemy as sa
+
+    meta, runs, out = _schema()
+    engine = engine_for(url)
+    try:
+        with engine.begin() as conn:  # (its own step: creating missing tables changes no run)
+            meta.create_all(conn)
+        with engine.begin() as conn:
+            taken = {r for (r,) in conn.execute(sa.select(runs.c.run_id).where(runs.c.run_id.like(f"{name}%")))}
+            run_id, n = name, 1
+            while run_id in taken:
+                n += 1
+                run_id = f"{name}-{n}"
+            manifest.update(run_id=run_id, outputs={f"matcher_{t}": {"rows": len(rows)}
+                                                    for t, (_h, rows) in tables.items()})
+            res = manifest.get("result", {})
+            conn.execute(runs.insert(), [{
+                "run_id": run_id, "started_utc": manifest.get("started_utc"),
+                "finished_utc": manifest.get("finished_utc"), "status": res.get("status"),
+                "coverage": res.get("coverage"), "coverage_bound": res.get("coverage_bound"),
+                "fill_rate": res.get("fill_rate"), "assignments": res.get("assignments"),
+                "unmet_headcount": res.get("unmet_headcount"),
+                "problem_sha256": manifest.get("input", {}).get("problem_sha256"),
+                "manifest": json.dumps(manifest, indent=1), "solution": solution_json,
+                "kpis": json.dumps(kpis, sort_keys=True)}])
+            for t, (header, rows) in tables.items():
+                if t in out and rows:
+                    conn.execute(out[t].insert(), _records(t, header, rows, run_id))
+            if before_commit is not None:
+                before_commit()
+    except sa.exc.SQLAlchemyError as exc:
+        raise database_error(url, exc, "cannot write the run") from None
+    finally:
+        engine.dispose()
+    return run_id
+
+
+def latest_run(conn: Any) -> str | None:
+    """The latest run id stored (the greatest), or ``None``."""
+    import sqlalchemy as sa
+
+    if RUNS_TABLE not in sa.inspect(conn).get_table_names():
+        return None
+    runs = sa.Table(RUNS_TABLE, sa.MetaData(), autoload_with=conn)
+    value = conn.execute(sa.select(sa.func.max(runs.c.run_id))).scalar()
+    return None if value is None else str(value)
+
+
+def read_run_assignments(url: str) -> list[tuple[str, str]]:
+    """The latest run's assignments (``volunteer_id``, ``demand_id``): a previous plan kept in a database.
+
+    Raises
+    ------
+    ProblemError
+        When the database cannot be read or holds no run.
+
+    """
+    import sqlalchemy as sa
+
+    engine = engine_for(url)
+    try:
+        with engine.connect() as conn:
+            run_id = latest_run(conn)
+            if run_id is None:
+                raise ProblemError([f"{redact(url)}: no run stored yet (table {RUNS_TABLE})"])
+            table = sa.Table("matcher_assignments", sa.MetaData(), autoload_with=conn)
+            rows = conn.execute(sa.select(table.c.volunteer_id, table.c.demand_id)
+                                .where(table.c.run_id == run_id).order_by(table.c.volunteer_id,
+                                                                          table.c.demand_id)).all()
+    except sa.exc.SQLAlchemyError as exc:
+        raise database_error(url, exc, "cannot read the previous run") from None
+    finally:
+        engine.dispose()
+    return [(str(v), str(d)) for v, d in rows]
+
+
+def read_run_solution(url: str) -> Any:
+    """The latest run's solution (parsed JSON), as ``matcher explain`` reads it from a run folder.
+
+    Raises
+    ------
+    ProblemError
+        When the database cannot be read or holds no run.
+
+    """
+    import sqlalchemy as sa
+
+    engine = engine_for(url)
+    try:
+        with engine.connect() as conn:
+            run_id = latest_run(conn)
+            if run_id is None:
+                raise ProblemError([f"{redact(url)}: no run stored yet (table {RUNS_TABLE})"])
+            runs = sa.Table(RUNS_TABLE, sa.MetaData(), autoload_with=conn)
+            text = conn.execute(sa.select(runs.c.solution).where(runs.c.run_id == run_id)).scalar()
+    except sa.exc.SQLAlchemyError as exc:
+        raise database_error(url, exc, "cannot read the latest run") from None
+    finally:
+        engine.dispose()
+    return json.loads(text)
