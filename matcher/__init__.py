@@ -26,6 +26,7 @@ from matcher.engine import check_plan, greedy_dispatch, solve
 from matcher.errors import MatcherError, PinnedError, ProblemError, ResourceLimitError
 from matcher.generate import PRESETS, generate_problem, generate_tables
 from matcher.io import load_options, load_problem, problem_from_tables, read_tables, write_json_atomic, write_tables
+from matcher.io.ledger_store import LedgerState, open_ledger
 from matcher.model import (
     Area,
     Assignment,
@@ -36,8 +37,10 @@ from matcher.model import (
     DemandAdded,
     DemandChanged,
     DemandWithdrawn,
+    LedgerSettings,
     PairForbidden,
     Problem,
+    ServiceRecord,
     Solution,
     SolveOptions,
     SolveStats,
@@ -50,22 +53,28 @@ from matcher.model import (
     Window,
     builtin_taxonomy,
 )
+from matcher.model.ledger import STAR_HOURS
 from matcher.workflows import (
     CaseResult,
+    RateResult,
     RunResult,
     Scenario,
     comparison_table,
     format_comparison,
     load_scenario,
+    problem_with_ledger,
     publish_scenario,
+    record_services,
     run_batch,
     run_scenario,
+    star_level,
 )
 
 __version__ = "0.1.0"
 
 __all__ = [
     "PRESETS",
+    "STAR_HOURS",
     "Area",
     "Assignment",
     "AssignmentOut",
@@ -79,15 +88,19 @@ __all__ = [
     "DemandWithdrawn",
     "Dispatcher",
     "Exclusion",
+    "LedgerSettings",
+    "LedgerState",
     "MatcherError",
     "PairForbidden",
     "PinnedError",
     "Problem",
     "ProblemError",
+    "RateResult",
     "Recommendation",
     "ResourceLimitError",
     "RunResult",
     "Scenario",
+    "ServiceRecord",
     "Solution",
     "SolveOptions",
     "SolveStats",
@@ -112,14 +125,18 @@ __all__ = [
     "load_options",
     "load_problem",
     "load_scenario",
+    "open_ledger",
     "problem_from_tables",
+    "problem_with_ledger",
     "publish_scenario",
     "read_tables",
     "recommend",
+    "record_services",
     "repair",
     "run_batch",
     "run_scenario",
     "solve",
+    "star_level",
     "write_json_atomic",
     "write_tables",
 ]

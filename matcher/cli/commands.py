@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
+from matcher.cli.ledger import run_ledger
 from matcher.cli.progress import cli_logging
 from matcher.dispatch import DemandExplanation, VolunteerExplanation, explain_demand, explain_volunteer
 from matcher.engine import check_plan
@@ -151,7 +152,7 @@ def run_batch(args: argparse.Namespace) -> int:
                      budget_s=args.time_limit_s):
         result = publish_run(args.input, args.out, options_file=args.options, overrides=overrides(args),
                              previous=args.previous, started=args.started, command=["matcher", *sys.argv[1:]],
-                             cancel=args.cancel)
+                             cancel=args.cancel, ledger=run_ledger(args))
     res = result.manifest["result"]
     warned = len(result.manifest["warnings"])
     note = f", {warned} warning(s) in manifest.json" if warned else ""

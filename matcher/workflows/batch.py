@@ -15,11 +15,18 @@ them), solves within a time limit and publishes a new folder
 ``kpi_by_area.csv``,   demanded and filled headcount, fill rate and unmet
 ``kpi_by_category.csv``, headcount by reason
 ``kpi_by_priority.csv``
+``volunteers_ledger.csv`` each volunteer's hours in this plan and to date, star
+                       level, time-bank points and ratings (:mod:`~matcher.workflows.ledger`)
+``services.csv``       each demand's series, window, hours and volunteers sent:
+                       what ``matcher rate`` resolves ratings against
 ``kpis.json``          the solution's KPIs (coverage, travel, load spread)
 ``solution.json``      the SPEC.md solution
 ``manifest.json``      input file hashes, options, versions, status, coverage
                        and bound, timings per phase, output file hashes
 =====================  =====================================================
+
+The run reads the ledger ``OUT_ROOT/ledger.sqlite`` when it exists (``matcher rate``
+writes it): recent hours and ratings come from it (:func:`~matcher.workflows.ledger.apply_ledger`).
 
 ``OUT_ROOT/latest`` links to the last finished run. A run that fails or is
 killed publishes nothing and leaves ``latest`` alone. The tables are the same
@@ -46,6 +53,7 @@ from matcher.engine.context import Cancel
 from matcher.errors import MatcherError, ProblemError
 from matcher.io import load_input, load_options, publish_dir, read_assignments, write_csv, write_text_synced
 from matcher.model import Assignment, Problem, Solution, SolveOptions, format_validation_error
+from matcher.workflows.ledger import apply_ledger, ledger_tables
 from matcher.workflows.outputs import result_tables, software_versions, utc_stamp
 
 __all__ = ["WRITE_SHARE", "RunCancelled", "RunResult", "resolve_options", "run_batch"]
@@ -133,6 +141,7 @@ def run_batch(
     started: float | None = None,
     command: Sequence[str] | None = None,
     cancel: Cancel | None = None,
+    ledger: str | Path | bool = True,
 ) -> RunResult:
     """Load, solve and publish one batch run; see the module docstring for the outputs.
 
@@ -156,6 +165,9 @@ def run_batch(
     cancel
         Cooperative cancellation (e.g. a :class:`threading.Event`): once set, the
         solve stops at its next step and the run publishes nothing.
+    ledger
+        The ledger to read recent hours and ratings from: ``True`` (``out_root/ledger.sqlite``, when it
+        exists), a file or database URL, or ``False`` (not read; the input's values stand).
 
     Raises
     ------
@@ -174,6 +186,7 @@ def run_batch(
     seconds: dict[str, float] = {"load": round(time.perf_counter() - started, 4)}
     log.info("loaded %s: %d volunteers, %d demands in %.2f s", input_path, len(problem.volunteers),
              len(problem.demands), seconds["load"])
+    problem, ledger_state, ledger_note = apply_ledger(problem, out_root, ledger, started_utc)
     stale: list[tuple[str, str, str]] = []
     if previous is not None:
         t = time.perf_counter()
@@ -190,7 +203,7 @@ def run_batch(
     solution = solution.model_copy(update={"problem_sha256": fingerprint})
     seconds.update({f"solve.{k}": v for k, v in solution.stats.get("seconds", {}).items()})
     t_write = time.perf_counter()
-    tables = result_tables(problem, solution, stale)
+    tables = {**result_tables(problem, solution, stale), **ledger_tables(problem, solution, ledger_state)}
     files = _input_files(input_path)
     for name, info in files.items():
         log.debug("input %s: %d bytes, sha256 %s", name, info["bytes"], info["sha256"][:12])
@@ -204,6 +217,7 @@ def run_batch(
         "previous": {"path": str(Path(previous).resolve()), "assignments": len(problem.previous) + len(stale),
                      "no_longer_possible": len(stale)} if previous is not None else None,
         "options": options.model_dump(mode="json"),
+        "ledger": ledger_note,
         "versions": software_versions(),
         "result": {
             "status": solution.status.value,
