@@ -17,7 +17,7 @@ from matcher.dispatch import DemandExplanation, VolunteerExplanation, explain_de
 from matcher.engine import check_plan
 from matcher.engine import solve as solve_problem
 from matcher.errors import ProblemError
-from matcher.generate import PRESETS, generate_tables
+from matcher.generate import PRESETS, generate_tables, generated_settings
 from matcher.io import load_input, read_json, table_rows, write_json_atomic, write_tables
 from matcher.model import Problem, Solution, SolveOptions
 from matcher.workflows.batch import WRITE_SHARE, resolve_options
@@ -59,9 +59,10 @@ def generate(args: argparse.Namespace) -> int:
         raise ProblemError(["--scale: must be > 0"])
     if args.seed < 0:
         raise ProblemError(["--seed: must be >= 0"])
-    tables = generate_tables(args.preset, args.seed, scale=args.scale, holiday=args.holiday or None)
+    tables = generate_tables(args.preset, args.seed, scale=args.scale, holiday=args.holiday or None,
+                             world=args.world)
     out = Path(args.out)
-    settings = {"taxonomy": "builtin"}
+    settings = generated_settings(args.world)
     try:
         for fmt in ("csv", "parquet"):
             if fmt in formats:
@@ -72,8 +73,9 @@ def generate(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise ProblemError([f"--out {out}: cannot write: {exc.strerror or exc}"]) from None
     nv, nd = len(tables["volunteers"]["id"]), len(tables["demands"]["id"])
-    print(f"matcher: {args.preset} (seed {args.seed}): {nv} volunteers, {nd} demands -> {out} ({', '.join(formats)})",
-          file=sys.stderr)
+    world = f", world {args.world}" if args.world != "v1" else ""
+    print(f"matcher: {args.preset} (seed {args.seed}{world}): {nv} volunteers, {nd} demands -> {out} "
+          f"({', '.join(formats)})", file=sys.stderr)
     return EXIT_OK
 
 

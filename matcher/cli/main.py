@@ -77,6 +77,9 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--scale", type=float, default=1.0, help="multiply volunteers, teams and demands (default 1)")
     g.add_argument("--holiday", action="store_true", help="a school-holiday week (students free on weekdays)")
+    g.add_argument("--world", default="v1", choices=["v1", "v2"],
+                   help="v1 (default: SPEC v1's fields) or v2: travel times, walking and cycling speeds, the "
+                   "15-minute circle, households' weekly series, event crews, past ratings, preferred categories")
     g.add_argument("--out", required=True, help="folder to write: csv/, parquet/ and problem.json")
     g.add_argument("--formats", default="csv,parquet,json", help="which to write (default csv,parquet,json)")
     ledger_commands.add_commands(sub)
