@@ -198,21 +198,21 @@ def record_services(
     longer = 0
     for i, label in enumerate(labels):
         cells: dict[str, Any] = {}
-        bad: list[str] = []
+        bad: dict[str, str] = {}
         for col, kind in RATE_COLUMNS.items():
             raw = columns[col][i] if col in columns else None
             try:
                 cells[col] = parse_cell(kind, raw, tz, lambda note: None)
             except CellError as exc:
-                errors.append(f"{label}, column {col}: {exc}")
-                bad.append(col)
+                bad[col] = str(exc)
         got = {k: v for k, v in cells.items() if v is not MISSING}
         vid, did = got.get("volunteer_id"), got.get("demand_id")
+        who = f"{label} (volunteer {vid!r}, demand {did!r})" if vid is not None and did is not None else label
+        errors += [f"{who}, column {col}: {msg}" for col, msg in bad.items()]
         if vid is None or did is None:
             errors += [f"{label}, column {c}: empty; every service names its volunteer and demand"
                        for c in ("volunteer_id", "demand_id") if c not in got and c not in bad]
             continue
-        who = f"{label} (volunteer {vid!r}, demand {did!r})"
         problems = _check(got, services, unplanned, now)
         errors += [f"{who}, column {col}: {msg}" for col, msg in problems]
         if bad or problems:

@@ -77,7 +77,7 @@ def test_bad_ratings_exit_2_naming_each_line_and_record_nothing(
         "matcher: bad input: 2 problems:",
         f"  {bad} line 3 (volunteer 'a', demand 'D9'), column demand_id: unknown demand 'D9': not a demand of run "
         f"{Path(out.strip()).name}",
-        f"  {bad} line 4, column stars: must be a whole number like 3, not 'five'"]
+        f"  {bad} line 4 (volunteer 'b', demand 'D2'), column stars: must be a whole number like 3, not 'five'"]
     assert not (runs / "ledger.sqlite").exists()
 
 
