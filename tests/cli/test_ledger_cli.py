@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from ledger_nights import NIGHT_1, NIGHT_2, night, table, write_csv
+from ledger_nights import HISTORY, NIGHT_1, NIGHT_2, night, table, write_csv
 
 from matcher.cli import main
 
@@ -22,41 +22,53 @@ def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, s
 
 def test_the_loop_night_by_night(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     runs = str(tmp_path / "runs")
+    code, _, err = run_cli(capsys, "ledger", runs)
+    assert code == 0 and "no ledger at" in err
+    # ten days ago: four days of service for a, 96 hours in all, recorded after the fact
+    code, out, _ = run_cli(capsys, "run", str(night(tmp_path / "n0.json", 10, HISTORY, days=4, max_hours=96)),
+                           "--out", runs, "-q")
+    assert code == 0 and table(Path(out.strip()) / "volunteers_ledger.csv")["a"]["hours_in_plan"] == "96.00"
+    history = write_csv(tmp_path / "n0.csv", [["volunteer_id", "demand_id"], *[["a", f"H{k}"] for k in range(4)]])
+    assert run_cli(capsys, "rate", str(history), "--run", f"{runs}/latest", "-q")[0] == 0
     code, out, _ = run_cli(capsys, "run", str(night(tmp_path / "n1.json", 2, NIGHT_1)), "--out", runs, "-q")
     assert code == 0
     run1 = Path(out.strip())
-    code, _, err = run_cli(capsys, "ledger", runs)
-    assert code == 0 and "no ledger at" in err
+    assert table(run1 / "volunteers_ledger.csv")["a"]["hours_to_date"] == "96.00"
 
     rated = write_csv(tmp_path / "n1.csv", [["volunteer_id", "demand_id", "stars", "hours"], ["a", "D1", 4, ""],
                                             ["a", "D3", 5, ""], ["b", "D2", "", "0.5"]])
     code, _, err = run_cli(capsys, "rate", str(rated), "--run", f"{runs}/latest", "-q")
     assert code == 0
     assert err == (f"matcher: recorded 3 service(s) of run {run1.name} in {tmp_path / 'runs' / 'ledger.sqlite'} "
-                   "(recording 1): 3 new, 0 changed, 0 already held\n")
+                   "(recording 2): 3 new, 0 changed, 0 already held\n")
     code, _, err = run_cli(capsys, "rate", str(rated), "--run", f"{runs}/latest", "-q")  # again: nothing moves
-    assert code == 0 and "(recording 2): 0 new, 0 changed, 3 already held" in err
+    assert code == 0 and "(recording 3): 0 new, 0 changed, 3 already held" in err
 
     code, out, _ = run_cli(capsys, "ledger", runs, "--points-per-hour", "1.5")
     assert code == 0
-    assert out.splitlines() == [f"{tmp_path / 'runs' / 'ledger.sqlite'}: 3 record(s) of 2 volunteer(s), 4.25 hours, "
-                                "2 rating(s) (mean 4.50); last recording 2",
+    assert out.splitlines() == [f"{tmp_path / 'runs' / 'ledger.sqlite'}: 7 record(s) of 2 volunteer(s), 100.25 "
+                                "hours, 2 rating(s) (mean 4.50); last recording 3",
                                 "settings: recent_days 30, points_per_hour 1.5"]
 
     code, out, _ = run_cli(capsys, "run", str(night(tmp_path / "n2.json", 1, NIGHT_2)), "--out", runs, "-q")
     run2 = Path(out.strip())
     rows = table(run2 / "volunteers_ledger.csv")
     assert [rows["a"][k] for k in ("hours_in_plan", "hours_to_date", "star_level", "hours_to_next_star", "points",
-                                   "rating_mean", "ratings", "recent_hours_from")] == [
-        "1.00", "3.75", "0", "96.25", "5.62", "4.50", "2", "ledger"]  # 3.75 x 1.5 = 5.625, rounded down
+                                   "rating_mean", "ratings", "recent_hours", "recent_hours_from")] == [
+        "1.00", "99.75", "0", "0.25", "149.62", "4.50", "2", "99.75", "ledger"]  # 99.75 x 1.5 = 149.625
     assert rows["c"]["recent_hours"] == "9" and rows["c"]["recent_hours_from"] == "input"
 
     rated2 = write_csv(tmp_path / "n2.csv", [["volunteer_id", "demand_id", "stars"], ["a", "E1", 5],
                                              ["b", "E2", 3]])
     assert run_cli(capsys, "rate", str(rated2), "--run", str(run2))[0] == 0
     code, out, _ = run_cli(capsys, "ledger", runs)
-    assert out.splitlines()[0].endswith(": 5 record(s) of 2 volunteer(s), 7.25 hours, 4 rating(s) (mean 4.25); "
-                                        "last recording 3")
+    assert out.splitlines()[0].endswith(": 9 record(s) of 2 volunteer(s), 103.25 hours, 4 rating(s) (mean 4.25); "
+                                        "last recording 4")
+    code, out, _ = run_cli(capsys, "run", str(tmp_path / "n2.json"), "--out", runs, "-q")
+    rows = table(Path(out.strip()) / "volunteers_ledger.csv")  # a crossed 100 hours: the first star
+    assert [rows["a"][k] for k in ("hours_to_date", "star_level", "hours_to_next_star", "points")] == [
+        "100.75", "1", "199.25", "151.12"]
+    assert [rows["b"][k] for k in ("hours_to_date", "star_level", "rating_mean")] == ["2.50", "0", "3.00"]
 
     code, out, _ = run_cli(capsys, "run", str(tmp_path / "n2.json"), "--out", runs, "--no-ledger", "-q")
     manifest = json.loads((Path(out.strip()) / "manifest.json").read_text())
