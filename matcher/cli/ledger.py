@@ -20,7 +20,7 @@ from matcher.model import LedgerSettings, format_validation_error
 from matcher.workflows.ledger import hours_text
 from matcher.workflows.rate import record_services
 
-__all__ = ["COMMANDS", "add_commands", "add_run_flags", "ledger", "rate", "run_ledger"]
+__all__ = ["COMMANDS", "LEDGER_SUFFIXES", "add_commands", "add_run_flags", "ledger", "rate", "run_ledger"]
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -36,9 +36,14 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
                    help="accept volunteers the run did not send to that demand (a change during the day)")
     _quiet(r)
     g = sub.add_parser("ledger", help="show the ledger's settings and totals, or change its settings")
-    g.add_argument("where", help="the runs folder (its ledger.sqlite), a ledger file, or a database URL")
+    g.add_argument("where", help="the runs folder (its ledger.sqlite), a ledger file (.sqlite, .sqlite3, .db), or a "
+                   "database URL")
     g.add_argument("--recent-days", type=int, help="recent_hours = hours served in this many days (default 30)")
     g.add_argument("--points-per-hour", help="time-bank points per hour served (default 1; at most 2 decimals)")
+
+
+LEDGER_SUFFIXES = (".sqlite", ".sqlite3", ".db")
+"""``matcher ledger WHERE``: a path with one of these suffixes is a ledger file; any other is a runs folder."""
 
 
 def add_run_flags(p: argparse.ArgumentParser) -> None:
@@ -74,9 +79,13 @@ def rate(args: argparse.Namespace) -> int:
 
 def ledger(args: argparse.Namespace) -> int:
     """``matcher ledger``: print the settings and totals; with ``--recent-days`` / ``--points-per-hour``, set them."""
-    where = Path(args.where) / LEDGER_FILE if "://" not in args.where and Path(args.where).is_dir() else args.where
+    where: str | Path = args.where
+    if "://" not in args.where and Path(args.where).suffix not in LEDGER_SUFFIXES:
+        where = Path(args.where) / LEDGER_FILE  # a runs folder
     changes = {k: v for k, v in (("recent_days", args.recent_days), ("points_per_hour", args.points_per_hour))
                if v is not None}
+    if changes and isinstance(where, Path):
+        where.parent.mkdir(parents=True, exist_ok=True)
     store = open_ledger(where, create=bool(changes))
     if store is None:
         print(f"matcher: no ledger at {where} yet (matcher rate makes it)", file=sys.stderr)

@@ -187,13 +187,15 @@ class SqlLedger:
         self.tables = define_tables(MetaData())
         with _database_errors(where):
             next(iter(self.tables.values())).metadata.create_all(engine)
-        with self._writing() as conn:
+        with self._reading() as conn:  # (a run only reads: a ledger it may not write is fine)
             held = self._held(conn)
-            if not held:
-                self._put_settings(conn, LedgerSettings(), first=True)
-            elif held.get("schema") != str(SCHEMA):
-                raise ProblemError([f"{where}: a ledger of schema {held.get('schema')!r}; this matcher reads "
-                                    f"schema {SCHEMA}"])
+        if not held:
+            with self._writing() as conn:
+                if not self._held(conn):
+                    self._put_settings(conn, LedgerSettings(), first=True)
+        elif held.get("schema") != str(SCHEMA):
+            raise ProblemError([f"{where}: a ledger of schema {held.get('schema')!r}; this matcher reads "
+                                f"schema {SCHEMA}"])
 
     def close(self) -> None:
         """Release the database connections."""

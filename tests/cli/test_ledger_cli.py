@@ -93,6 +93,15 @@ def test_bad_ratings_exit_2_naming_each_line_and_record_nothing(
     assert not (runs / "ledger.sqlite").exists()
 
 
+def test_settings_before_the_first_run_go_in_the_runs_folder(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    runs = tmp_path / "runs"  # not made yet
+    assert run_cli(capsys, "ledger", str(runs), "--recent-days", "14")[0] == 0
+    assert (runs / "ledger.sqlite").is_file()
+    code, out, _ = run_cli(capsys, "ledger", str(runs / "ledger.sqlite"))
+    assert code == 0 and out.splitlines()[1] == "settings: recent_days 14, points_per_hour 1"
+
+
 def test_ledger_settings_are_checked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_cli(capsys, "ledger", str(tmp_path), "--points-per-hour", "1.005")
     assert code == 2 and err == ("matcher: bad input: --points-per-hour: Decimal input should have no more than 2 "
