@@ -74,3 +74,51 @@ def tight_problem(seed: int, n_vol: int = 200, n_dem: int = 120, days: int = 2, 
         "demands": dems,
         "forbidden": [{"volunteer_id": v, "demand_id": d} for v, d in sorted(forbidden)],
     })
+
+
+def v2_problem(seed: int, n_vol: int = 120, n_dem: int = 80, network: bool = False) -> Problem:
+    """:func:`tight_problem` in SPEC v2's world: travel minutes, speeds, crews, weekly series and ratings.
+
+    Demands start on quarter hours, so many are back to back in different places (rule 7b binds); some
+    events get a crew minimum (rule 11); visits to a few households form series, some rated 1-2 stars
+    for a volunteer (rule 12); half the volunteers reach by minutes, walking or cycling.
+    """
+    rng = np.random.default_rng(10_000 + seed)
+    tight = tight_problem(seed, n_vol=n_vol, n_dem=n_dem, days=1, n_forbidden=10)
+    base = tight.model_dump(mode="json", exclude_none=True)
+    for v in base["volunteers"]:
+        if rng.random() < 0.5:
+            v["max_travel_minutes"] = float(rng.choice([10.0, 15.0, 25.0]))
+        if rng.random() < 0.4:
+            v["speed_kmh"] = float(rng.choice([3.5, 4.5, 12.0, 15.0]))
+        if rng.random() < 0.3:
+            v["preferred_categories"] = [str(rng.choice(["care", "health", "errand", "event"]))]
+    dems = base["demands"]
+    for d in dems:
+        if d["headcount"] >= 2 and rng.random() < 0.6:
+            d["min_headcount"] = int(rng.integers(2, d["headcount"] + 1))
+    for k in range(min(6, len(dems) // 8)):  # series of 2-4 visits to one household
+        members = rng.choice(len(dems), size=int(rng.integers(2, 5)), replace=False)
+        home = dems[int(members[0])]
+        for m in members.tolist():
+            if "series_id" not in dems[m]:
+                dems[m].update(series_id=f"S{k}", lat=home["lat"], lon=home["lon"], headcount=1)
+                dems[m].pop("min_headcount", None)
+    ratings = []
+    for k in range(min(6, len(dems) // 8)):
+        for _ in range(3):
+            ratings.append({"volunteer_id": f"v{int(rng.integers(0, n_vol))}", "series_id": f"S{k}",
+                            "stars": int(rng.integers(1, 6)), "at": at(-24 * 7)})
+    base["ratings"] = ratings
+    base["travel"] = {"speed_kmh": 4.5, "detour": 1.3}
+    if network:  # a grid of roads over the area, 0.005 degrees apart, a little slower than the straight line
+        nodes, edges = [], []
+        for i in range(7):
+            for j in range(9):
+                nodes.append({"id": f"n{i}_{j}", "lat": 39.9 + 0.005 * i, "lon": 116.4 + 0.005 * j})
+                if i:
+                    edges.append({"source": f"n{i - 1}_{j}", "target": f"n{i}_{j}", "minutes": 7.6})
+                if j:
+                    edges.append({"source": f"n{i}_{j - 1}", "target": f"n{i}_{j}", "minutes": 5.9})
+        base["travel"]["network"] = {"nodes": nodes, "edges": edges, "speed_kmh": 4.5}
+    return Problem.from_dict(base)

@@ -23,6 +23,7 @@ from matcher.model import Problem, Solution, SolveOptions
 from matcher.workflows.batch import WRITE_SHARE, resolve_options
 from matcher.workflows.batch import run_batch as publish_run
 from matcher.workflows.compare import format_comparison, publish_scenario, run_scenario
+from matcher.workflows.report import ReportOptions
 from matcher.workflows.scenario import load_scenario
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_INTERNAL", "EXIT_OK", "EXIT_PINNED", "EXIT_TOO_LARGE", "SOLVE_FLAGS", "explain",
@@ -139,7 +140,8 @@ def scenario(args: argparse.Namespace) -> int:
             return EXIT_OK
         results = run_scenario(scenario, cancel=args.cancel)
         try:
-            path = publish_scenario(scenario, results, args.out, charts=not args.no_charts)
+            path = publish_scenario(scenario, results, args.out, charts=not args.no_charts,
+                                    report=ReportOptions(lang=args.lang))
         except OSError as exc:
             raise ProblemError([f"--out {args.out}: cannot write: {exc.strerror or exc}"]) from None
     print(format_comparison(results, f"{scenario.name}: base and {cases - 1} variant(s)"))
@@ -154,7 +156,8 @@ def run_batch(args: argparse.Namespace) -> int:
                      budget_s=args.time_limit_s):
         result = publish_run(args.input, args.out, options_file=args.options, overrides=overrides(args),
                              previous=args.previous, started=args.started, command=["matcher", *sys.argv[1:]],
-                             cancel=args.cancel, ledger=run_ledger(args))
+                             cancel=args.cancel, report=ReportOptions(lang=args.lang, personal=args.report_personal),
+                             ledger=run_ledger(args))
     res = result.manifest["result"]
     warned = len(result.manifest["warnings"])
     note = f", {warned} warning(s) in manifest.json" if warned else ""

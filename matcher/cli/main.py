@@ -48,6 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--previous", help="the previous plan to keep where possible: a run folder (e.g. OUT/latest) "
                    "or an assignments table")
     _solve_flags(r, "seconds for the whole run: loading, solving and writing")
+    _report_flags(r)
+    r.add_argument("--report-personal", action="store_true",
+                   help="put personal columns (names, phones) in report.html; by default they are left out")
     ledger_commands.add_run_flags(r)
     _verbosity(r)
     w = sub.add_parser("scenario", help="what-if scenarios: solve a base and its variants and compare them")
@@ -59,7 +62,8 @@ def _parser() -> argparse.ArgumentParser:
                          "(default scenario-results)")
     wr.add_argument("--time-limit", type=float, dest="time_limit_s", help="seconds per solve (overrides the file)")
     wr.add_argument("--data-root", help="folder a base 'data:' path must stay inside (default: the file's folder)")
-    wr.add_argument("--no-charts", action="store_true", help="tables only")
+    wr.add_argument("--no-charts", action="store_true", help="no PNG charts (report.html is still written)")
+    _report_flags(wr)
     _verbosity(wr)
     wc = wsub.add_parser("check", help="check a scenario file and build its variants without solving")
     wc.add_argument("file")
@@ -93,6 +97,11 @@ def _solve_flags(p: argparse.ArgumentParser, limit_help: str) -> None:
     p.add_argument("--time-limit", type=float, dest="time_limit_s", help=limit_help)
     p.add_argument("--seed", type=int)
     p.add_argument("--threads", type=int)
+
+
+def _report_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lang", choices=["zh", "en"], default="zh",
+                   help="language of report.html and the charts: zh (Chinese, the default) or en")
 
 
 def _verbosity(p: argparse.ArgumentParser) -> None:

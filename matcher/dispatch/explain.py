@@ -17,19 +17,22 @@ alone (no solver state), in time proportional to the volunteers near the demand.
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Sequence
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from matcher.engine.arrays import ProblemArrays
+from matcher.engine.arrays import ProblemArrays, build_arrays, member, uses_v2
+from matcher.engine.candidates import search_radius_km
 from matcher.engine.geometry import haversine_km
 from matcher.engine.rules import PAIR_RULES, PairFacts
-from matcher.engine.types import US_PER_HOUR, duration_us, hours_us
+from matcher.engine.travel import TravelModel, minutes_to_us, travel_model
+from matcher.engine.types import I64, US_PER_HOUR, US_PER_MINUTE, duration_us, hours_us
 from matcher.errors import ProblemError
 from matcher.model import Demand, Problem, Solution, SolveOptions, Unmet, Volunteer
 
-__all__ = ["AssignmentScore", "CandidateNote", "DemandExplanation", "Exclusion", "VolunteerExplanation",
+__all__ = ["NOTE_ORDER", "AssignmentScore", "CandidateNote", "DemandExplanation", "Exclusion", "VolunteerExplanation",
            "explain_demand", "explain_volunteer"]
 
 NEAR_FACTOR = 2.0
@@ -48,8 +51,12 @@ class Exclusion(enum.StrEnum):
     OTHER_TEAM = "other_team"
     TOO_FAR = "too_far"
     NOT_AVAILABLE = "not_available"
+    RATED_OUT = "rated_out"
+    """Rated 1-2 stars on this demand's series before (SPEC rule 12)."""
     BUSY = "busy"
     """Assigned to an overlapping demand."""
+    NO_TIME_TO_TRAVEL = "no_time_to_travel"
+    """Assigned to a demand too close in time to get from one place to the other (SPEC rule 7b)."""
     TASKS_USED = "tasks_used"
     """All of ``max_tasks`` used by other demands."""
     HOURS_USED = "hours_used"
@@ -154,15 +161,61 @@ class Surroundings:
     """
 
     def __init__(self, problem: Problem, arrays: ProblemArrays | None = None) -> None:
-        """``arrays`` (the problem's, when at hand) saves reading every volunteer's place again."""
+        """``arrays`` (the problem's, when at hand) saves reading every volunteer's place again.
+
+        A problem with SPEC v2 fields (travel, ratings) builds its arrays when none are given: travel
+        times and ratings are read from them.
+        """
         self.volunteers = problem.volunteers
+        if arrays is None and uses_v2(problem):
+            arrays = build_arrays(problem)
+        self.arrays = arrays
+        self.travel = problem.travel
+        self.forbidden = {(a.volunteer_id, a.demand_id) for a in problem.forbidden}
         if arrays is not None:
-            self._lat, self._lon, self._reach = arrays.v_lat, arrays.v_lon, arrays.v_max_travel_km
+            self._lat, self._lon, self._reach = arrays.v_lat, arrays.v_lon, search_radius_km(arrays)
         else:
             self._lat = np.array([v.lat for v in self.volunteers], dtype=np.float64)
             self._lon = np.array([v.lon for v in self.volunteers], dtype=np.float64)
             self._reach = np.array([v.max_travel_km for v in self.volunteers], dtype=np.float64)
         self._areas = {a.id: (a.lat, a.lon) for a in problem.areas}
+
+    def facts(self, v: Volunteer, d: Demand, km: float) -> PairFacts:
+        """What the pair rules need about ``v`` serving ``d`` (``km`` from home): refusals, travel minutes."""
+        forbidden = (v.id, d.id) in self.forbidden
+        arr = self.arrays
+        if arr is None or arr.v_speed_kmh is None:
+            return PairFacts(km=km, forbidden=forbidden)
+        vi = np.array([arr.volunteer_index[v.id]])
+        minutes = None
+        if arr.travel is not None and v.max_travel_minutes is not None:
+            model, rows = self._travel([d])
+            minutes = float(model.home_minutes(arr.v_lat[vi], arr.v_lon[vi], arr.v_speed_kmh[vi], rows)[0])
+        series = arr.series_ids.index(d.series_id) if d.series_id in arr.series_ids else -1
+        rated_out = series >= 0 and bool(member(np.array([vi[0] * len(arr.series_ids) + series]),
+                                                arr.rated_out[0] * len(arr.series_ids) + arr.rated_out[1])[0])
+        return PairFacts(km=km, forbidden=forbidden, minutes=minutes, rated_out=rated_out)
+
+    def trip_us(self, v: Volunteer, d1: Demand, d2: Demand) -> int:
+        """Microseconds ``v`` needs from ``d1``'s place to ``d2``'s (0 without travel: SPEC v1)."""
+        arr = self.arrays
+        if arr is None or arr.travel is None or arr.v_speed_kmh is None:
+            return 0
+        model, rows = self._travel([d1, d2])
+        speed = arr.v_speed_kmh[np.array([arr.volunteer_index[v.id]])]
+        return int(minutes_to_us(model.between_minutes(rows[:1], rows[1:], speed))[0])
+
+    def _travel(self, demands: list[Demand]) -> tuple[TravelModel, I64]:
+        """The travel model and rows of these demands: the arrays' own, or one built for a new demand's place."""
+        arr = self.arrays
+        assert arr is not None and arr.travel is not None
+        index = arr.demand_index
+        if all(d.id in index for d in demands):
+            return arr.travel, np.array([index[d.id] for d in demands], dtype=np.int64)
+        places = np.array([self.place(d) for d in demands], dtype=np.float64)
+        model = travel_model(self.travel, places[:, 0], places[:, 1])
+        assert model is not None
+        return model, np.arange(len(demands), dtype=np.int64)
 
     def place(self, d: Demand) -> tuple[float, float]:
         """Where the demand happens: its own lat/lon, else its area's centre."""
@@ -225,52 +278,62 @@ def demand_explanation(problem: Problem, solution: Solution, demand_id: str,
     if demand_id not in demands:
         raise ProblemError([f"demand_id: no demand {demand_id!r}"])
     d = demands[demand_id]
-    forbidden = {(a.volunteer_id, a.demand_id) for a in problem.forbidden}
     by_vol: dict[str, list[str]] = {}
     for a in solution.assignments:
         by_vol.setdefault(a.volunteer_id, []).append(a.demand_id)
     assigned = tuple(sorted(v for v, ds in by_vol.items() if demand_id in ds))
     near = around.near(*around.place(d), factor=NEAR_FACTOR)
-    reasons = [exclusion(v, d, km, demands, by_vol.get(v.id, []), (v.id, d.id) in forbidden)[0] for v, km in near]
+    reasons = [exclusion(v, d, around.facts(v, d, km), demands, by_vol.get(v.id, []), around)[0] for v, km in near]
     counts: dict[str, int] = {}
     for r in reasons:
         counts[r.value] = counts.get(r.value, 0) + 1
     # the assigned first, then those closest to being able to go, nearest first; notes for the first few only
     first = sorted(range(len(near)), key=lambda i: (_RANK[reasons[i]], near[i][1], near[i][0].id))[:MAX_NOTES]
-    notes = tuple(volunteer_note(near[i][0], d, near[i][1], demands, by_vol.get(near[i][0].id, []),
-                                 (near[i][0].id, d.id) in forbidden) for i in first)
+    notes = tuple(volunteer_note(near[i][0], d, around.facts(near[i][0], d, near[i][1]), demands,
+                                 by_vol.get(near[i][0].id, []), around) for i in first)
     return DemandExplanation(demand_id=d.id, priority=d.priority, headcount=d.headcount, assigned=assigned,
                              unmet=tuple(u for u in solution.unmet if u.demand_id == d.id),
                              near_by_reason=dict(sorted(counts.items())), candidates=notes)
 
 
-_RANK = {r: i for i, r in enumerate([
-    Exclusion.ASSIGNED, Exclusion.FREE, Exclusion.BUSY, Exclusion.TASKS_USED, Exclusion.HOURS_USED,
-    Exclusion.NOT_AVAILABLE, Exclusion.TOO_FAR, Exclusion.FORBIDDEN, Exclusion.OTHER_TEAM, Exclusion.NOT_INSURED,
-    Exclusion.MISSING_SKILL])}
+NOTE_ORDER: tuple[Exclusion, ...] = (
+    Exclusion.ASSIGNED, Exclusion.FREE, Exclusion.BUSY, Exclusion.NO_TIME_TO_TRAVEL, Exclusion.TASKS_USED,
+    Exclusion.HOURS_USED, Exclusion.NOT_AVAILABLE, Exclusion.TOO_FAR, Exclusion.FORBIDDEN, Exclusion.RATED_OUT,
+    Exclusion.OTHER_TEAM, Exclusion.NOT_INSURED, Exclusion.MISSING_SKILL)
+"""The order of a demand's notes: the assigned, then those closest to being able to go (then nearest first)."""
+_RANK = {r: i for i, r in enumerate(NOTE_ORDER)}
 
 
-def volunteer_note(v: Volunteer, d: Demand, km: float, demands: dict[str, Demand], tasks: Sequence[str],
-                   forbidden: bool) -> CandidateNote:
-    """What keeps volunteer ``v`` (``km`` away, holding ``tasks``) off demand ``d``, as a note."""
-    reason, detail, taken = exclusion(v, d, km, demands, tasks, forbidden)
+def volunteer_note(v: Volunteer, d: Demand, facts: PairFacts, demands: dict[str, Demand], tasks: Sequence[str],
+                   around: Surroundings) -> CandidateNote:
+    """What keeps volunteer ``v`` (holding ``tasks``) off demand ``d``, as a note."""
+    reason, detail, taken = exclusion(v, d, facts, demands, tasks, around)
     urgent = all(demands[t].priority > d.priority for t in taken) if taken else None
-    return CandidateNote(volunteer_id=v.id, distance_km=round(km, 3), reason=reason, detail=detail,
+    return CandidateNote(volunteer_id=v.id, distance_km=round(facts.km, 3), reason=reason, detail=detail,
                          taken_by=taken, more_urgent=urgent)
 
 
-def exclusion(v: Volunteer, d: Demand, km: float, demands: dict[str, Demand], tasks: Sequence[str],
-              forbidden: bool) -> tuple[Exclusion, str, tuple[str, ...]]:
-    """:func:`volunteer_note`'s reason, its detail and the demands that took the capacity, as plain values."""
+def exclusion(v: Volunteer, d: Demand, facts: PairFacts, demands: dict[str, Demand], tasks: Sequence[str],
+              around: Surroundings) -> tuple[Exclusion, str, tuple[str, ...]]:
+    """:func:`volunteer_note`'s reason, its detail and the demands that took the capacity, as plain values.
+
+    ``facts`` come from :meth:`Surroundings.facts`; ``around`` gives trip times between demands (rule 7b).
+    """
     if d.id in tasks:
         return Exclusion.ASSIGNED, "assigned to this demand", ()
-    facts = PairFacts(km=km, forbidden=forbidden)
-    for rule in PAIR_RULES:  # the first rule the pair breaks, in SPEC's order (as the pinned check names it)
-        if not rule.scalar(v, d, facts):
-            return Exclusion(rule.code), rule.detail(v, d, facts), ()
+    for pair_rule in PAIR_RULES:  # the first rule the pair breaks, in SPEC's order (as the pinned check names it)
+        if not pair_rule.scalar(v, d, facts):
+            return Exclusion(pair_rule.code), pair_rule.detail(v, d, facts), ()
     clash = tuple(t for t in tasks if demands[t].start < d.end and d.start < demands[t].end)
     if clash:
         return Exclusion.BUSY, "assigned to an overlapping demand: " + _list(clash, demands), clash
+    for t in tasks:
+        first, then = (demands[t], d) if demands[t].end <= d.start else (d, demands[t])
+        need = around.trip_us(v, first, then)
+        has = duration_us(first.end, then.start)
+        if has < need:
+            return (Exclusion.NO_TIME_TO_TRAVEL, f"needs {math.ceil(need / US_PER_MINUTE)} min to get from "
+                    f"{first.id} to {then.id}; has {has // US_PER_MINUTE}", (t,))
     if len(tasks) >= v.max_tasks:
         return Exclusion.TASKS_USED, f"all {v.max_tasks} tasks used by: " + _list(tasks, demands), tuple(tasks)
     used = sum(service_us(demands[t]) for t in tasks)

@@ -35,13 +35,13 @@ from collections.abc import Sequence
 from pydantic import BaseModel, ConfigDict
 
 from matcher.dispatch.explain import Exclusion, Surroundings, exclusion, plan_of, service_us
-from matcher.engine.types import hours_us
+from matcher.engine.types import duration_us, hours_us
 from matcher.errors import ProblemError
 from matcher.model import Demand, Problem, Solution, SolveOptions, Volunteer
 
 __all__ = ["Recommendation", "recommend"]
 
-USABLE = {Exclusion.FREE, Exclusion.BUSY, Exclusion.TASKS_USED, Exclusion.HOURS_USED}
+USABLE = {Exclusion.FREE, Exclusion.BUSY, Exclusion.NO_TIME_TO_TRAVEL, Exclusion.TASKS_USED, Exclusion.HOURS_USED}
 
 
 class Recommendation(BaseModel):
@@ -117,7 +117,6 @@ def recommendations(problem: Problem, solution: Solution, demand: Demand | str, 
     if k < 1:
         raise ProblemError(["k: must be at least 1"])
     weights = opts.priority_weights
-    forbidden = {(a.volunteer_id, a.demand_id) for a in problem.forbidden}
     pinned = {(a.volunteer_id, a.demand_id) for a in problem.pinned}
     tasks: dict[str, list[str]] = {}
     for a in solution.assignments:
@@ -133,15 +132,16 @@ def recommendations(problem: Problem, solution: Solution, demand: Demand | str, 
             dt = demands[t]
             free_cache[t] = sorted(
                 (km, u.id) for u, km in around.near(*around.place(dt))
-                if exclusion(u, dt, km, demands, tasks.get(u.id, []), (u.id, t) in forbidden)[0] is Exclusion.FREE)
+                if exclusion(u, dt, around.facts(u, dt, km), demands, tasks.get(u.id, []), around)[0]
+                is Exclusion.FREE)
         return free_cache[t]
 
     def price(v: Volunteer, km: float, plan: dict[str, list[str]], moved: set[str]) -> Recommendation | None:
         """Sending ``v`` to ``d`` in ``plan``, its left seats refilled by free volunteers not in ``moved``."""
         mine = plan.get(v.id, [])
-        if exclusion(v, d, km, demands, mine, (v.id, d.id) in forbidden)[0] not in USABLE:
+        if exclusion(v, d, around.facts(v, d, km), demands, mine, around)[0] not in USABLE:
             return None
-        leaves = _to_leave(v, d, mine, demands, pinned)
+        leaves = _to_leave(v, d, mine, demands, pinned, around)
         if leaves is None:
             return None  # only pinned tasks stand in the way
         refilled: dict[str, str] = {}
@@ -188,9 +188,9 @@ def recommendations(problem: Problem, solution: Solution, demand: Demand | str, 
 
 
 def _to_leave(v: Volunteer, d: Demand, mine: Sequence[str], demands: dict[str, Demand],
-              pinned: set[tuple[str, str]]) -> list[str] | None:
-    """The tasks ``v`` must leave for ``d``: the overlapping ones, then the least valuable until the caps hold."""
-    clash = [t for t in mine if demands[t].start < d.end and d.start < demands[t].end]
+              pinned: set[tuple[str, str]], around: Surroundings) -> list[str] | None:
+    """The tasks ``v`` must leave for ``d``: the clashing ones (rules 7, 7b), then the least valuable for the caps."""
+    clash = [t for t in mine if _clash(v, demands[t], d, around)]
     rest = sorted((t for t in mine if t not in clash),
                   key=lambda t: (demands[t].priority, -service_us(demands[t]), t))
     leave = list(clash)
@@ -205,3 +205,11 @@ def _to_leave(v: Volunteer, d: Demand, mine: Sequence[str], demands: dict[str, D
     if over() or any((v.id, t) in pinned for t in leave):
         return None
     return leave
+
+
+def _clash(v: Volunteer, t: Demand, d: Demand, around: Surroundings) -> bool:
+    """Whether ``v`` cannot do both ``t`` and ``d``: they overlap, or the gap is shorter than the trip."""
+    if t.start < d.end and d.start < t.end:
+        return True
+    first, then = (t, d) if t.end <= d.start else (d, t)
+    return duration_us(first.end, then.start) < around.trip_us(v, first, then)

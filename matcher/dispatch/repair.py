@@ -42,8 +42,8 @@ from matcher.engine.candidates import Pairs
 from matcher.engine.context import Cancel, Clock
 from matcher.engine.costs import priority_weights
 from matcher.engine.pipeline import solve
+from matcher.engine.plan_check import plan_violations
 from matcher.engine.report import build_solution, unmet_reasons
-from matcher.engine.rules import plan_violations
 from matcher.engine.types import I64, B
 from matcher.engine.update import ArraysUpdate, update_arrays, update_pairs
 from matcher.model import (

@@ -19,6 +19,6 @@
 
 from matcher.engine.greedy import greedy_dispatch
 from matcher.engine.pipeline import Solved, solve, solve_keeping
-from matcher.engine.rules import check_plan
+from matcher.engine.plan_check import check_plan
 
 __all__ = ["Solved", "check_plan", "greedy_dispatch", "solve", "solve_keeping"]

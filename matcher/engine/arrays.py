@@ -10,7 +10,7 @@ the hour rule is the integer test ``sum(durations) <= cap``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cached_property
 from typing import Any
 
@@ -19,11 +19,13 @@ import numpy.typing as npt
 
 from matcher.engine.geometry import unit_vectors
 from matcher.engine.intervals import merged_windows_us
-from matcher.engine.types import F64, I64, U64, B, hours_cap_us, timestamps_us
+from matcher.engine.travel import TravelModel, reach_km, travel_model
+from matcher.engine.types import F64, I64, U64, B, hours_cap_us, minutes_cap_us, timestamps_us
 from matcher.model import Area, Demand, Problem, Volunteer
 
-__all__ = ["DEMAND_ROW_FIELDS", "ProblemArrays", "build_arrays", "demand_rows", "given_pairs", "member",
-           "problem_wide", "time_ranks", "volunteer_rows", "with_indexes"]
+__all__ = ["DEMAND_ROW_FIELDS", "V1_DEFAULTS", "ProblemArrays", "build_arrays", "demand_rows", "given_pairs", "member",
+           "problem_wide", "time_ranks", "uses_v2", "v2_fields", "volunteer_rows", "with_indexes"]
+
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,6 +74,29 @@ class ProblemArrays:
     forbidden: tuple[I64, I64]
     previous: tuple[I64, I64]
     preferred: tuple[I64, I64]
+    # SPEC v2 (defaults: a v1 problem)
+    travel: TravelModel | None = None
+    """Travel times, when the problem gives ``travel`` (:mod:`matcher.engine.travel`)."""
+    v_speed_kmh: F64 | None = None
+    v_max_minutes: F64 | None = None
+    """Reach by travel minutes (NaN: by ``max_travel_km``)."""
+    v_minutes_cap_us: I64 | None = None
+    """``v_max_minutes`` as whole microseconds rounded down (-1: by ``max_travel_km``), what rule 3 compares."""
+    v_reach_km: F64 | None = None
+    """The straight-line km that bounds each volunteer's reach: the candidate search's radius."""
+    d_series: I64 | None = None
+    """Each demand's series (-1: none), numbering ``series_ids``."""
+    series_ids: tuple[str, ...] = ()
+    d_min_headcount: I64 | None = None
+    """Each demand's crew minimum (0: none; rule 11)."""
+    rated_out: tuple[I64, I64] = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+    """(volunteer, series) pairs a 1-2 star rating keeps apart (rule 12)."""
+    v_star_gap: F64 | None = None
+    """5 less each volunteer's mean rating (0 when unrated): the quality term's unit."""
+    liked: tuple[I64, I64] = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+    """(volunteer, category number) pairs a volunteer said they like, subcategories of a liked category too."""
+    v_says_likes: B | None = None
+    """Whether each volunteer named any preferred category (the preference term applies only then)."""
 
     @cached_property
     def v_unit(self) -> F64:
@@ -229,11 +254,70 @@ def build_arrays(problem: Problem) -> ProblemArrays:
     drows = demand_rows(dems, problem.areas, sidx, words, tidx)
     vidx = {v.id: i for i, v in enumerate(vols)}
     didx = {d.id: i for i, d in enumerate(dems)}
+    wide = problem_wide(problem, vidx, didx)
     return with_indexes(ProblemArrays(
         volunteer_ids=list(vidx), demand_ids=list(didx), area_ids=[a.id for a in problem.areas],
-        skill_ids=skills, team_ids=teams, **vrows, **drows, **problem_wide(problem, vidx, didx),
+        skill_ids=skills, team_ids=teams, **vrows, **drows, **wide,
         **time_ranks(vrows["w_start_us"], vrows["w_end_us"], drows["d_start"], drows["d_end"]),
+        **v2_fields(problem, vidx, wide["categories"], drows["d_lat"], drows["d_lon"], vrows["v_max_travel_km"]),
     ), vidx, didx)
+
+
+V1_DEFAULTS: dict[str, Any] = {
+    f.name: f.default for f in fields(ProblemArrays) if f.name in {
+        "travel", "v_speed_kmh", "v_max_minutes", "v_minutes_cap_us", "v_reach_km", "d_series", "series_ids",
+        "d_min_headcount", "rated_out", "v_star_gap", "liked", "v_says_likes"}}
+"""The v2 fields of :class:`ProblemArrays` as a v1 problem has them."""
+
+
+def uses_v2(problem: Problem) -> bool:
+    """Whether the problem gives any of SPEC's v2 fields that the engine reads."""
+    return (problem.travel is not None or bool(problem.ratings)
+            or any(d.series_id is not None or d.min_headcount is not None for d in problem.demands)
+            or any(v.preferred_categories for v in problem.volunteers))
+
+
+def v2_fields(problem: Problem, vidx: dict[str, int], categories: list[str], d_lat: F64, d_lon: F64,
+              max_km: F64) -> dict[str, Any]:
+    """The v2 fields of :class:`ProblemArrays` (none for a problem that gives no v2 field: a v1 problem)."""
+    if not uses_v2(problem):
+        return {}
+    vols, dems = problem.volunteers, problem.demands
+    model = travel_model(problem.travel, d_lat, d_lon)
+    default_speed = problem.travel.speed_kmh if problem.travel is not None else 4.5
+    speed = np.array([v.speed_kmh or default_speed for v in vols], dtype=np.float64)
+    minutes = np.array([np.nan if v.max_travel_minutes is None or model is None else v.max_travel_minutes
+                        for v in vols], dtype=np.float64)
+    series = sorted({d.series_id for d in dems if d.series_id is not None})
+    sidx = {s: i for i, s in enumerate(series)}
+    dem_series = {d.id: d.series_id for d in dems}
+    poor = sorted({(vidx[r.volunteer_id], sidx[s]) for r in problem.ratings if r.stars <= 2
+                   and (s := r.series_id or dem_series.get(r.demand_id or "")) is not None and s in sidx})
+    stars: dict[int, list[int]] = {}
+    for r in problem.ratings:
+        stars.setdefault(vidx[r.volunteer_id], []).append(r.stars)
+    gap = np.zeros(len(vols), dtype=np.float64)
+    for v, got in stars.items():
+        gap[v] = 5.0 - sum(got) / len(got)
+    tax = problem.resolved_taxonomy()
+    parent = {s.code: c.code for c in tax.categories for s in c.subcategories} if tax else {}
+    cidx = {c: i for i, c in enumerate(categories)}
+    liked = sorted({(i, cidx[c]) for i, v in enumerate(vols) if v.preferred_categories
+                    for c in categories if c in v.preferred_categories or parent.get(c) in v.preferred_categories})
+    return {
+        "travel": model,
+        "v_speed_kmh": speed,
+        "v_max_minutes": minutes,
+        "v_minutes_cap_us": minutes_cap_us(minutes),
+        "v_reach_km": reach_km(max_km, minutes, speed, model),
+        "d_series": np.array([sidx[d.series_id] if d.series_id is not None else -1 for d in dems], dtype=np.int64),
+        "series_ids": tuple(series),
+        "d_min_headcount": np.array([d.min_headcount or 0 for d in dems], dtype=np.int64),
+        "rated_out": (np.array([a for a, _ in poor], dtype=np.int64), np.array([b for _, b in poor], dtype=np.int64)),
+        "v_star_gap": gap,
+        "liked": (np.array([a for a, _ in liked], dtype=np.int64), np.array([b for _, b in liked], dtype=np.int64)),
+        "v_says_likes": np.array([bool(v.preferred_categories) for v in vols], dtype=bool),
+    }
 
 
 def with_indexes(arr: ProblemArrays, vidx: dict[str, int], didx: dict[str, int]) -> ProblemArrays:

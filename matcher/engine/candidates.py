@@ -28,12 +28,13 @@ from matcher.engine.arrays import ProblemArrays, member
 from matcher.engine.rules import PAIR_RULES, covers, in_range, passing, rule, travel_km
 from matcher.engine.types import EARTH_RADIUS_KM, F64, I64, US_PER_DAY, US_PER_HOUR, B
 
-__all__ = ["SKILLED", "Pairs", "allowed_pairs", "candidate_pairs", "pairs_involving", "qualified_counts"]
+__all__ = ["SKILLED", "Pairs", "allowed_pairs", "candidate_pairs", "pairs_involving", "qualified_counts",
+           "search_radius_km"]
 
 _SLOT_CHOICES_US = [US_PER_HOUR, 3 * US_PER_HOUR, 6 * US_PER_HOUR, US_PER_DAY, 7 * US_PER_DAY]
 _WHO = (rule("not_insured"), rule("other_team"), rule("missing_skill"))
 """The rules of who may serve (the ``skilled`` rung), cheapest test first."""
-_CAPS = (rule("hours_used"), rule("forbidden"))
+_CAPS = (rule("hours_used"), rule("forbidden"), rule("rated_out"))
 """The single-task hour cap and refusals, tested after the time index (``max_tasks`` 0 is left out up front)."""
 _MAX_INDEX_ENTRIES = 8_000_000
 _CHUNK_PAIRS = 4_000_000
@@ -99,7 +100,7 @@ def candidate_pairs(
         usable &= arr.v_max_tasks > 0
     parts: list[tuple[I64, I64, F64]] = []
     if len(dem) and usable.any():
-        radii = arr.v_max_travel_km
+        radii = search_radius_km(arr)
         bucket = np.floor(np.log(np.maximum(radii, 1e-3) / 0.25) / math.log(1.5)).astype(np.int64)
         for b in np.unique(bucket[usable]):
             vols = np.flatnonzero(usable & (bucket == b))
@@ -269,12 +270,25 @@ def _rules_but_time(arr: ProblemArrays, v: I64, d: I64, check_caps: bool, chord:
         # then the exact haversine decides (SPEC rule 3) on the few that pass
         vu, du = arr.v_unit, arr.d_unit
         chord2 = (vu[v, 0] - du[d, 0]) ** 2 + (vu[v, 1] - du[d, 1]) ** 2 + (vu[v, 2] - du[d, 2]) ** 2
-        reach = 2 * np.sin(np.minimum(arr.v_max_travel_km[v] / (2 * EARTH_RADIUS_KM), np.pi / 2))
+        reach = 2 * np.sin(np.minimum(search_radius_km(arr)[v] / (2 * EARTH_RADIUS_KM), np.pi / 2))
         ok = chord2 <= (reach * 1.001) ** 2 + 1e-15
         v, d = v[ok], d[ok]
     km = travel_km(arr, v, d)
-    ok = in_range(arr, v, km)
+    ok = in_range(arr, v, d, km)
     return v[ok], d[ok], km[ok]
+
+
+def search_radius_km(arr: ProblemArrays) -> F64:
+    """Each volunteer's search radius in straight-line km: ``max_travel_km``, or the reach of its travel minutes.
+
+    Shape ``(nv,)``, float64. With travel (SPEC v2) the radius bounds the trip's straight line
+    (:func:`matcher.engine.travel.reach_km`) with a margin of one part in a million, so rounding never hides a
+    candidate; rule 3 itself is then decided exactly on minutes.
+    """
+    if arr.v_reach_km is None:
+        return arr.v_max_travel_km
+    out: F64 = arr.v_reach_km * (1 + 1e-6)
+    return out
 
 
 SKILLED = tuple(r for r in PAIR_RULES if r.stage == "skilled")

@@ -12,7 +12,11 @@ from __future__ import annotations
 
 import logging
 import math
+import signal
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -23,13 +27,34 @@ from matcher.engine.arrays import ProblemArrays, member
 from matcher.engine.candidates import Pairs
 from matcher.engine.intervals import overlaps_fixed
 from matcher.engine.rules import first_broken, task_clashes
+from matcher.engine.sequencing import sequence_conflicts
 from matcher.engine.types import I64, B
 from matcher.errors import PinnedError
 from matcher.model import SolveOptions
 
-__all__ = ["Cancel", "Clock", "Residual", "SolveContext", "overlaps_tasks", "residual"]
+__all__ = ["Cancel", "Clock", "Residual", "SolveContext", "held_signals", "no_time_after", "overlaps_tasks", "residual",
+           "unliked"]
 
 log = logging.getLogger(__name__)
+
+
+@contextmanager
+def held_signals() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM back while a solver's extension module is imported, then deliver them.
+
+    A signal that arrives while a compiled extension initialises (OR-Tools' CP-SAT takes about a second)
+    turns into ``ImportError: initialization failed`` instead of :class:`KeyboardInterrupt`. Blocking the
+    two signals for the import (``pthread_sigmask``, main thread, POSIX) defers them to just after it, where
+    they act as usual. Elsewhere the import runs as it is.
+    """
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 class Cancel(Protocol):
@@ -96,6 +121,15 @@ class Residual:
     """Tasks each volunteer holds already (pinned), for the load cost."""
     bonus: I64
     """Continuity bonus of each demand (integer cost units; 0 when met by a pin or not wanted)."""
+    crew: I64
+    """Seats each crew still needs (SPEC rule 11: ``min_headcount`` less its pinned volunteers; 0: no crew rule)."""
+    crew_held: B
+    """Demands that pinned volunteers already staff: a crew among them cannot be left empty, only filled."""
+
+    def crew_short(self, count: I64) -> B:
+        """Demands whose residual seats ``count`` (int64 per demand) break rule 11, given the pinned ones."""
+        short: B = (count < self.crew) & ((count > 0) | self.crew_held)
+        return short
 
 
 def overlaps_tasks(arr: ProblemArrays, pairs: Pairs, sv: I64, sd: I64) -> B:
@@ -134,6 +168,10 @@ def residual(arr: ProblemArrays, pairs: Pairs, opts: SolveOptions) -> Residual:
     for i in np.flatnonzero(clash):
         errors.append(f"pinned: volunteer {arr.volunteer_ids[sv[i]]!r} is sent to overlapping demands "
                       f"{arr.demand_ids[sd[i]]!r} and {arr.demand_ids[sd[i + 1]]!r} (rule 7)")
+    ci, cj = sequence_conflicts(arr, pv, pd)
+    for i, j in zip(ci.tolist(), cj.tolist()):
+        errors.append(f"pinned: volunteer {arr.volunteer_ids[pv[i]]!r} has no time to travel from "
+                      f"{arr.demand_ids[pd[i]]!r} to {arr.demand_ids[pd[j]]!r} (rule 7b)")
     if errors:
         raise PinnedError(errors)
 
@@ -141,13 +179,47 @@ def residual(arr: ProblemArrays, pairs: Pairs, opts: SolveOptions) -> Residual:
     keep &= (seats[pairs.d] > 0) & (tasks[pairs.v] > 0)
     keep &= arr.d_duration_us[pairs.d] <= hours[pairs.v]
     keep &= ~overlaps_tasks(arr, pairs, sv, sd)
+    keep &= ~no_time_after(arr, pairs, pv, pd)
     bonus = np.full(arr.nd, costs.continuity_unit(opts), dtype=np.int64)
     has_pref = np.zeros(arr.nd, dtype=bool)
     has_pref[arr.preferred[1]] = True
     met = member(pkeys, arr.pair_key(*arr.preferred))
     bonus[~has_pref] = 0
     bonus[pd[met]] = 0
-    return Residual(pairs.take(keep), tasks, hours, seats, arr.v_max_tasks - tasks, bonus)
+    crew = np.zeros(arr.nd, dtype=np.int64)
+    if arr.d_min_headcount is not None:
+        crew = np.maximum(arr.d_min_headcount - np.bincount(pd, minlength=arr.nd), 0)
+    return Residual(pairs.take(keep), tasks, hours, seats, arr.v_max_tasks - tasks, bonus, crew,
+                    np.bincount(pd, minlength=arr.nd) > 0)
+
+
+def unliked(arr: ProblemArrays, v: I64, d: I64) -> B | None:
+    """Pairs whose demand is outside the categories their volunteer said they like (``None`` when nobody said)."""
+    if arr.v_says_likes is None or not bool(arr.v_says_likes.any()):
+        return None
+    n = max(len(arr.categories), 1)
+    liked = member(v * n + arr.d_category[d], arr.liked[0] * n + arr.liked[1])
+    out: B = arr.v_says_likes[v] & ~liked
+    return out
+
+
+def no_time_after(arr: ProblemArrays, pairs: Pairs, pv: I64, pd: I64) -> B:
+    """Pairs that leave too little time to travel to or from a fixed task ``(pv[i], pd[i])`` of their volunteer.
+
+    Rule 7b against tasks already decided (pinned ones, or those outside a region); a bool mask over ``pairs``,
+    all false without travel.
+    """
+    out = np.zeros(len(pairs), dtype=bool)
+    if arr.travel is None or len(pv) == 0:
+        return out
+    rows = pairs.rows_of(np.unique(pv))
+    v = np.concatenate([pv, pairs.v[rows]])
+    d = np.concatenate([pd, pairs.d[rows]])
+    ci, cj = sequence_conflicts(arr, v, d)
+    n = len(pv)
+    hit = np.concatenate([cj[ci < n], ci[cj < n]])
+    out[rows[hit[hit >= n] - n]] = True
+    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -183,8 +255,10 @@ class SolveContext:
         rp = res.pairs
         is_previous = member(arr.pair_key(rp.v, rp.d), arr.pair_key(*arr.previous))
         pref = member(arr.pair_key(rp.v, rp.d), arr.pair_key(*arr.preferred)) & (res.bonus[rp.d] > 0)
+        star_gap = arr.v_star_gap[rp.v] if arr.v_star_gap is not None else None
         return cls(arr, opts, clock, res, costs.priority_weights(opts)[arr.d_priority],
-                   costs.pair_costs(opts, rp.km, arr.v_recent_hours[rp.v], is_previous), pref,
+                   costs.pair_costs(opts, rp.km, arr.v_recent_hours[rp.v], is_previous, star_gap,
+                                    unliked(arr, rp.v, rp.d)), pref,
                    is_previous & (opts.change_weight > 0))
 
     def coverage(self, chosen: B) -> int:

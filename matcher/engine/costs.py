@@ -19,22 +19,35 @@ import numpy as np
 from matcher.engine.types import F64, I64, B
 from matcher.model import SolveOptions
 
-__all__ = ["SCALE", "continuity_unit", "load_unit", "pair_costs", "priority_weights"]
+__all__ = ["SCALE", "continuity_unit", "load_unit", "pair_costs", "priority_weights", "series_unit"]
 
 SCALE = 1000
 """Integer units per point of the secondary objective."""
 
 
-def pair_costs(options: SolveOptions, travel_km: F64, recent_hours: F64, is_previous: B) -> I64:
-    """Integer secondary cost of each candidate pair, in units of 1/SCALE point.
+def pair_costs(options: SolveOptions, travel_km: F64, recent_hours: F64, is_previous: B,
+               star_gap: F64 | None = None, unliked: B | None = None) -> I64:
+    """Integer secondary cost of each candidate pair, in units of 1/SCALE point; arrays of one length.
 
     Travel and the recent-hours fairness term are paid per assignment; a pair
     that was in the previous solution earns the change weight back (the change
-    term counts previous assignments that are *not* kept).
+    term counts previous assignments that are *not* kept). SPEC v2 adds, per
+    assignment, ``quality_weight`` per star the volunteer's mean rating falls
+    short of 5 (``star_gap``) and ``preference_weight`` when the demand is
+    outside the categories the volunteer said they like (``unliked``).
     """
     points = options.travel_weight * travel_km + options.recent_hours_weight * recent_hours
     points = points - options.change_weight * is_previous
+    if star_gap is not None:
+        points = points + options.quality_weight * star_gap
+    if unliked is not None:
+        points = points + options.preference_weight * unliked
     return np.rint(points * SCALE).astype(np.int64)
+
+
+def series_unit(options: SolveOptions) -> int:
+    """Integer cost of each volunteer beyond the first who serves a recurring series (SPEC v2)."""
+    return round(options.series_weight * SCALE)
 
 
 def load_unit(options: SolveOptions) -> int:

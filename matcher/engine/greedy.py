@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from matcher.engine.arrays import ProblemArrays, build_arrays
@@ -19,6 +21,7 @@ from matcher.engine.candidates import Pairs, candidate_pairs
 from matcher.engine.context import Clock, Residual, SolveContext, residual
 from matcher.engine.costs import priority_weights
 from matcher.engine.report import build_solution
+from matcher.engine.sequencing import Sequencer
 from matcher.engine.types import F64, I64, B
 from matcher.model import Problem, Solution, SolveOptions, Status
 
@@ -32,31 +35,79 @@ SWAP_PASSES = 4
 """Most passes of the local search over the demands with open seats."""
 
 
-def greedy_take(arr: ProblemArrays, sub: Pairs, order: I64, tasks: I64, hours: I64, seats: I64) -> B:
+def greedy_take(arr: ProblemArrays, sub: Pairs, order: I64, tasks: I64, hours: I64, seats: I64,
+                crew: I64 | None = None) -> B:
     """Take pairs in the given order whenever the rules still allow it.
 
     A pair is taken when its demand has a seat left and its volunteer has a
-    task and the hours left and no overlapping task taken so far. ``tasks``,
+    task and the hours left and no task taken so far that clashes with it
+    (overlaps it, or, with travel, leaves too little time to get there: rules
+    7 and 7b, :class:`~matcher.engine.sequencing.Sequencer`). ``tasks``,
     ``hours`` (microseconds) and ``seats`` are what is left (they are not
-    changed). Returns a bool mask over ``sub``. Plain Python lists: this loop
-    may see every candidate pair of a district.
+    changed). A crew (``crew[d] > 1`` seats still needed, SPEC rule 11) is
+    decided whole when its first pair comes up: its pairs that fit then are
+    taken together if there are at least ``crew[d]`` of them, else none (what
+    is left only shrinks, so a crew short then stays short). Returns a bool
+    mask over ``sub``. Plain Python lists: this loop may see every candidate
+    pair of a district.
     """
     keep = np.zeros(len(sub), dtype=bool)
     tasks_l, hours_l, seats_l = tasks.tolist(), hours.tolist(), seats.tolist()
     start_l, end_l = arr.d_start.tolist(), arr.d_end.tolist()
-    taken: dict[int, list[tuple[int, int]]] = {}
-    for i, v, d in zip(order.tolist(), sub.v[order].tolist(), sub.d[order].tolist()):
-        if seats_l[d] < 1 or tasks_l[v] < 1:
-            continue
+    seq = Sequencer(arr)
+    timed = seq.timed
+    taken: dict[int, list[int]] = {}
+    order_l, v_l, d_l = order.tolist(), sub.v[order].tolist(), sub.d[order].tolist()
+    crews = _crew_members(crew, d_l)
+    decided: set[int] = set()
+
+    def fits(v: int, d: int) -> bool:
+        if seats_l[d] < 1 or tasks_l[v] < 1 or hours_l[v] < end_l[d] - start_l[d]:
+            return False
         s, e = start_l[d], end_l[d]
-        if hours_l[v] < e - s or any(s < e2 and s2 < e for s2, e2 in taken.get(v, ())):
-            continue
+        if timed:
+            return not any(seq.clash(v, d, d2) for d2 in taken.get(v, ()))
+        return not any(s < end_l[d2] and start_l[d2] < e for d2 in taken.get(v, ()))
+
+    def take(i: int, v: int, d: int) -> None:
         keep[i] = True
         tasks_l[v] -= 1
         seats_l[d] -= 1
-        hours_l[v] -= e - s
-        taken.setdefault(v, []).append((s, e))
+        hours_l[v] -= end_l[d] - start_l[d]
+        taken.setdefault(v, []).append(d)
+
+    for i, v, d in zip(order_l, v_l, d_l):
+        if d in crews:
+            if d not in decided:  # the crew's first pair: decide the crew whole
+                decided.add(d)
+                _take_crew(crews[d], order_l, v_l, d, crew, seats_l, fits, take)
+            continue
+        if fits(v, d):
+            take(i, v, d)
     return keep
+
+
+def _crew_members(crew: I64 | None, d_l: list[int]) -> dict[int, list[int]]:
+    """Positions in the order of each crew demand's pairs (crews needing more than one seat)."""
+    out: dict[int, list[int]] = {}
+    if crew is None or not bool((crew > 1).any()):
+        return out
+    need = crew.tolist()
+    for k, d in enumerate(d_l):
+        if need[d] > 1:
+            out.setdefault(d, []).append(k)
+    return out
+
+
+def _take_crew(members: list[int], order_l: list[int], v_l: list[int], d: int, crew: I64 | None,
+               seats_l: list[int], fits: Callable[[int, int], bool], take: Callable[[int, int, int], None]) -> None:
+    """Take a crew's fitting pairs together when there are enough of them (see :func:`greedy_take`)."""
+    assert crew is not None
+    able = [k for k in members if fits(v_l[k], d)]
+    if len(able) < int(crew[d]):
+        return
+    for k in able[:seats_l[d]]:
+        take(order_l[k], v_l[k], d)
 
 
 def refill(ctx: SolveContext, kept: B, order: I64) -> B:
@@ -66,7 +117,7 @@ def refill(ctx: SolveContext, kept: B, order: I64) -> B:
     tasks_left = res.tasks - np.bincount(rp.v[kept], minlength=arr.nv)
     open_pair = ~kept & (seats_left[rp.d] > 0) & (tasks_left[rp.v] > 0)
     return greedy_take(arr, rp, np.concatenate([order[kept[order]], order[open_pair[order]]]),
-                       res.tasks, res.hours, res.seats)
+                       res.tasks, res.hours, res.seats, res.crew)
 
 
 def _by_value(ctx: SolveContext) -> I64:
@@ -84,7 +135,8 @@ def make_feasible(ctx: SolveContext, chosen: B) -> B:
     regions start from it and only improve it.
     """
     order = _by_value(ctx)
-    kept = greedy_take(ctx.arr, ctx.rp, order[chosen[order]], ctx.res.tasks, ctx.res.hours, ctx.res.seats)
+    kept = greedy_take(ctx.arr, ctx.rp, order[chosen[order]], ctx.res.tasks, ctx.res.hours, ctx.res.seats,
+                       ctx.res.crew)
     return refill(ctx, kept, order)
 
 
@@ -92,7 +144,7 @@ def round_relaxed(ctx: SolveContext, x: F64) -> B:
     """A feasible solution from the LP's: pairs by LP value, then weight, then cost, greedily; then refilled."""
     rp, res = ctx.rp, ctx.res
     order = np.lexsort((ctx.pair_cost, -ctx.dem_weight[rp.d], -np.round(x, 6)))
-    kept = greedy_take(ctx.arr, rp, order[x[order] > 1e-6], res.tasks, res.hours, res.seats)
+    kept = greedy_take(ctx.arr, rp, order[x[order] > 1e-6], res.tasks, res.hours, res.seats, res.crew)
     return refill(ctx, kept, _by_value(ctx))
 
 
@@ -116,7 +168,10 @@ def swap_improve(ctx: SolveContext, chosen: B, max_moves: int = SWAP_MOVES) -> B
     its least valuable tasks until its task and hour caps hold, are dropped when
     they are worth less than the seat; each dropped seat is then offered to its
     other candidates that are free. Every move keeps every rule and raises
-    coverage, so the result stays feasible. At most ``max_moves`` moves (a
+    coverage, so the result stays feasible. With travel, "overlap" reads
+    "clash" (rule 7b too). A crew (rule 11) is never started or left short by a
+    move: a move into an empty crew, or one that takes a crew below its
+    minimum without emptying it, is not made. At most ``max_moves`` moves (a
     deterministic budget).
     """
     arr, rp, res = ctx.arr, ctx.rp, ctx.res
@@ -128,6 +183,9 @@ def swap_improve(ctx: SolveContext, chosen: B, max_moves: int = SWAP_MOVES) -> B
     start, end, w = arr.d_start.tolist(), arr.d_end.tolist(), ctx.dem_weight.tolist()
     tasks_cap, hours_cap, seats = res.tasks.tolist(), res.hours.tolist(), res.seats.tolist()
     first_l = first.tolist()
+    seq = Sequencer(arr)
+    timed = seq.timed
+    crew = [c if c > 1 else 0 for c in res.crew.tolist()]  # one seat needed is no crew rule for a move
     held: dict[int, dict[int, int]] = {}
     filled = [0] * arr.nd
     out = chosen.copy()
@@ -138,6 +196,8 @@ def swap_improve(ctx: SolveContext, chosen: B, max_moves: int = SWAP_MOVES) -> B
             return False
         if sum(end[x] - start[x] for x in mine) + end[d] - start[d] > hours_cap[v]:
             return False
+        if timed:
+            return not any(seq.clash(v, x, d) for x in mine)
         return not any(start[x] < end[d] and start[d] < end[x] for x in mine)
 
     def take(i: int) -> None:
@@ -149,6 +209,8 @@ def swap_improve(ctx: SolveContext, chosen: B, max_moves: int = SWAP_MOVES) -> B
         take(i)
 
     def offer(d: int) -> None:
+        if filled[d] < crew[d]:  # an emptied crew is not restarted seat by seat
+            return
         for k in range(first_l[d], first_l[d + 1]):
             if filled[d] >= seats[d]:
                 return
@@ -159,6 +221,8 @@ def swap_improve(ctx: SolveContext, chosen: B, max_moves: int = SWAP_MOVES) -> B
     def swap_into(d: int, budget: int) -> int:
         """Moves that give demand d's open seats to its candidates; returns how many were made."""
         made = 0
+        if filled[d] < crew[d]:  # a crew is formed whole, not seat by seat
+            return 0
         for k in range(first_l[d], first_l[d + 1]):
             if filled[d] >= seats[d] or made >= budget:
                 break
@@ -167,7 +231,8 @@ def swap_improve(ctx: SolveContext, chosen: B, max_moves: int = SWAP_MOVES) -> B
             mine = held.get(v, {})
             if d in mine:
                 continue
-            drop = [x for x in mine if start[x] < end[d] and start[d] < end[x]]
+            drop = [x for x in mine if seq.clash(v, x, d)] if timed else [
+                x for x in mine if start[x] < end[d] and start[d] < end[x]]
             rest = sorted((x for x in mine if x not in drop), key=lambda x: w[x])
             n_after = len(rest) + 1
             used = sum(end[x] - start[x] for x in rest) + end[d] - start[d]
@@ -177,6 +242,8 @@ def swap_improve(ctx: SolveContext, chosen: B, max_moves: int = SWAP_MOVES) -> B
                 n_after -= 1
                 used -= end[x] - start[x]
             if n_after > tasks_cap[v] or used > hours_cap[v] or sum(w[x] for x in drop) >= w[d]:
+                continue
+            if any(0 < filled[x] - 1 < crew[x] for x in drop):  # would leave a crew short
                 continue
             for x in drop:
                 out[mine.pop(x)] = False
@@ -228,7 +295,8 @@ def greedy_dispatch(problem: Problem, options: SolveOptions | None = None) -> So
     # most urgent demand first (priority, then earliest start, then index), nearest volunteer first
     urgency = np.empty(arr.nd, dtype=np.int64)
     urgency[np.lexsort((np.arange(arr.nd), arr.d_start, -arr.d_priority))] = np.arange(arr.nd)
-    keep = greedy_take(arr, rp, np.lexsort((rp.v, rp.km, urgency[rp.d])), res.tasks, res.hours, res.seats)
+    keep = greedy_take(arr, rp, np.lexsort((rp.v, rp.km, urgency[rp.d])), res.tasks, res.hours, res.seats,
+                       res.crew)
     clock.done("greedy")
 
     weights = priority_weights(opts)

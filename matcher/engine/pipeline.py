@@ -31,11 +31,14 @@ from matcher.engine.candidates import Pairs, candidate_pairs
 from matcher.engine.context import Cancel, Clock, SolveContext
 from matcher.engine.greedy import hurried, make_feasible, round_relaxed, swap_improve
 from matcher.engine.limits import check_memory
+from matcher.engine.plan_check import plan_violations
 from matcher.engine.regions import improve_regions
 from matcher.engine.relaxation import FLOW_SECONDS_PER_ARC, flow_rounds, lp_planned, lp_tier
 from matcher.engine.report import build_solution
-from matcher.engine.rules import plan_violations
+from matcher.engine.sequencing import crew_shortfalls
+from matcher.engine.series import keep_series_together, series_matter
 from matcher.engine.types import I64, B
+from matcher.errors import PinnedError
 from matcher.model import LpStats, Problem, RegionStats, Solution, SolveOptions, Status
 
 __all__ = ["Solved", "emptiness", "solve", "solve_keeping"]
@@ -125,6 +128,10 @@ def solve_keeping(problem: Problem, options: SolveOptions | None = None, *, dead
         clock.done("greedy")
     else:
         chosen, bound, engine, secondary_optimal = _tiers(ctx, stats)
+    if series_matter(ctx):  # the flow and the LP leave the series term out: a local search takes it up
+        kept = keep_series_together(ctx, chosen)
+        secondary_optimal = secondary_optimal and bool((kept == chosen).all()) and engine != "flow"
+        chosen = kept
     return _report(ctx, pairs, chosen, bound, engine, secondary_optimal, rushed, stats, warnings)
 
 
@@ -183,6 +190,11 @@ def _report(ctx: SolveContext, pairs: Pairs, chosen: B, bound: int, engine: str,
     order = np.lexsort((final_v, final_d))  # the order of the solution's assignments (see Solved)
     final_v, final_d = final_v[order], final_d[order]
     broken = plan_violations(arr, final_v, final_d)
+    short = crew_shortfalls(arr, final_d)
+    if len(short) and all(b.rule == "11" for b in broken) and bool(ctx.res.crew_held[short].all()):
+        # pinned volunteers on a crew that could not be made up to its minimum: the pins ask the impossible
+        raise PinnedError([f"pinned: {b.message}; the pinned volunteers cannot be joined by enough others"
+                           for b in broken])
     if broken:  # the engine's own answer must keep every hard rule: a failure here is a bug
         raise RuntimeError("internal error, solution breaks hard rules: " + "; ".join(b.message for b in broken[:5]))
     coverage = int(ctx.dem_weight[final_d].sum())

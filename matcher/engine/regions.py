@@ -15,16 +15,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from matcher.engine import costs
 from matcher.engine.arrays import ProblemArrays, member
 from matcher.engine.candidates import Pairs
-from matcher.engine.context import SolveContext, overlaps_tasks
+from matcher.engine.context import SolveContext, held_signals, no_time_after, overlaps_tasks
 from matcher.engine.greedy import greedy_take
 from matcher.engine.rules import task_clashes
+from matcher.engine.sequencing import sequence_conflicts
 from matcher.engine.types import I64, US_PER_DAY, B
 from matcher.model import RegionStats
 
@@ -99,7 +100,8 @@ def improve_regions(ctx: SolveContext, chosen: B, relaxed: B | None, seeds: I64,
         budget = CPSAT_SHARE * opts.time_limit_s * min(1.0, len(region) / max(total_pairs, 1))
         region_cov_flow = int(ctx.dem_weight[rp.d[region & relaxed]].sum()) if relaxed is not None else 0
         cp, index = _region_input(ctx, chosen, region)
-        from matcher.engine.solvers.cpsat import solve_cpsat
+        with held_signals():
+            from matcher.engine.solvers.cpsat import solve_cpsat
 
         try:
             result = solve_cpsat(cp, budget, opts.seed, opts.threads, wall, stop=clock.stopped)
@@ -189,16 +191,48 @@ def _region_input(ctx: SolveContext, chosen: B, region: B) -> tuple[CpsatInput, 
     bonus[fd[ctx.pref[fixed]]] = 0
     sv, sd, _ = task_clashes(arr, fv, fd)
     clash = overlaps_tasks(arr, rp, sv, sd)
+    clash[region] |= no_time_after(arr, rp.take(region), fv, fd)
     index = np.flatnonzero(region & ~clash)
     sub = rp.take(index)
+    fixed_count = np.bincount(fd, minlength=arr.nd)
+    crew = np.maximum(res.crew - fixed_count, 0)
+    crew_held = res.crew_held | (fixed_count > 0)
     want = np.flatnonzero(chosen[index])
-    hint = greedy_take(arr, sub, want[np.argsort(-ctx.dem_weight[sub.d[want]], kind="stable")], tasks, hours, seats)
-    from matcher.engine.solvers.cpsat import CpsatInput
+    hint = greedy_take(arr, sub, want[np.argsort(-ctx.dem_weight[sub.d[want]], kind="stable")], tasks, hours, seats,
+                       crew)
+    with held_signals():
+        from matcher.engine.solvers.cpsat import CpsatInput
 
     cp = CpsatInput(
         pair_v=sub.v, pair_d=sub.d, pair_cost=ctx.pair_cost[index], pair_pref=ctx.pref[index] & (bonus[sub.d] > 0),
         pair_start=arr.d_start[sub.d], pair_end=arr.d_end[sub.d], vol_cap=tasks, vol_hours=hours, vol_base=base,
         load_unit=costs.load_unit(opts), dem_cap=seats, dem_weight=ctx.dem_weight, dem_bonus=bonus, hint=hint,
         pair_keep=ctx.keep[index], cost_offset=round(opts.change_weight * costs.SCALE) * int(ctx.keep[index].sum()),
+        **_v2_input(ctx, sub, np.concatenate([arr.pinned[0], fv]), np.concatenate([arr.pinned[1], fd]), crew,
+                    crew_held),
     )
     return cp, index
+
+
+def _v2_input(ctx: SolveContext, sub: Pairs, fv: I64, fd: I64, crew: I64, crew_held: B) -> dict[str, Any]:
+    """SPEC v2's parts of a region's CP-SAT data: rule 7b's pairs, crews, and the series term.
+
+    ``(fv, fd)`` are the tasks fixed outside the region (pinned ones included).
+    """
+    arr = ctx.arr
+    out: dict[str, Any] = {}
+    if arr.travel is not None:
+        out["travel_pairs"] = sequence_conflicts(arr, sub.v, sub.d)
+    if arr.d_min_headcount is not None and bool((arr.d_min_headcount > 1).any()):
+        out.update(dem_crew=crew, dem_crew_held=crew_held)
+    unit = costs.series_unit(ctx.opts)
+    if arr.d_series is not None and len(arr.series_ids) and unit > 0:
+        n = max(arr.nv, 1)
+        fs = arr.d_series[fd]
+        served = np.unique(fs[fs >= 0] * n + fv[fs >= 0])
+        pair_series = arr.d_series[sub.d]
+        open_series = np.ones(len(arr.series_ids), dtype=bool)
+        open_series[served // n] = False
+        out.update(pair_series=pair_series, pair_series_held=member(pair_series * n + sub.v, served),
+                   series_open=open_series, series_unit=unit)
+    return out

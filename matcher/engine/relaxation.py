@@ -27,9 +27,10 @@ import numpy as np
 from matcher.engine import costs, regions
 from matcher.engine.arrays import ProblemArrays, member
 from matcher.engine.candidates import Pairs
-from matcher.engine.context import SolveContext
+from matcher.engine.context import Residual, SolveContext, held_signals
 from matcher.engine.intervals import clique_cover
 from matcher.engine.rules import task_clashes
+from matcher.engine.sequencing import sequence_conflicts
 from matcher.engine.solvers.flow import FlowInput, FlowResult, solve_flow
 from matcher.engine.types import I64, B
 from matcher.model import SolveOptions
@@ -106,7 +107,7 @@ def flow_rounds(ctx: SolveContext, lp_planned: bool) -> FlowRounds:
         stale = stale + 1 if 0 <= bound <= flow.coverage else 0
         bound = flow.coverage if bound < 0 else min(bound, flow.coverage)
         chosen = flow.chosen.copy()
-        bad = _overbooked(arr, rp, chosen, res.hours)
+        bad = _overbooked(arr, rp, chosen, res)
         log.info("flow round %d: coverage bound %d, %d volunteers overbooked", rounds, flow.coverage, len(bad))
         if len(bad) == 0 or rounds >= MAX_FLOW_ROUNDS or stale >= 2 or lp_planned or ctx.clock.stopped():
             break
@@ -191,11 +192,13 @@ def _anchored_groups(
     return pair_group, next_group
 
 
-def _overbooked(arr: ProblemArrays, rp: Pairs, chosen: B, hours: I64) -> I64:
-    """Volunteers whose chosen pairs overlap in time or exceed their hours."""
+def _overbooked(arr: ProblemArrays, rp: Pairs, chosen: B, res: Residual) -> I64:
+    """Volunteers whose chosen pairs break a plan rule: overlap (7), hours (8), no time to travel (7b), crews (11)."""
     v, d, clash = task_clashes(arr, rp.v[chosen], rp.d[chosen])
     used = np.bincount(v, weights=arr.d_duration_us[d], minlength=arr.nv)
-    return np.unique(np.concatenate([v[1:][clash], np.flatnonzero(used > hours)]))
+    ci, _ = sequence_conflicts(arr, v, d)
+    short = res.crew_short(np.bincount(d, minlength=arr.nd))
+    return np.unique(np.concatenate([v[1:][clash], np.flatnonzero(used > res.hours), v[ci], v[short[d]]]))
 
 
 def lp_planned(n_pairs: int, opts: SolveOptions) -> bool:
@@ -210,7 +213,8 @@ def lp_seconds_estimate(n_pairs: int) -> float:
 
 def lp_tier(ctx: SolveContext, wall_s: float) -> LpResult:
     """Solve the exact model's LP relaxation (pairs sorted by volunteer and start for it); ``x`` in rp's order."""
-    from matcher.engine.solvers.lp import LpInput, LpResult, solve_lp
+    with held_signals():
+        from matcher.engine.solvers.lp import LpInput, LpResult, solve_lp
 
     arr, rp, res = ctx.arr, ctx.rp, ctx.res
     order = np.lexsort((arr.d_start[rp.d], rp.v))

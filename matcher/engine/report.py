@@ -26,13 +26,13 @@ import numpy.typing as npt
 
 from matcher.engine.arrays import ProblemArrays, member
 from matcher.engine.candidates import SKILLED, Pairs, candidate_pairs, qualified_counts
-from matcher.engine.context import Clock
+from matcher.engine.context import Clock, unliked
 from matcher.engine.costs import priority_weights
 from matcher.engine.geometry import haversine_km
 from matcher.engine.types import I64, US_PER_HOUR
 from matcher.model import AssignmentOut, Solution, SolveOptions, SolveStats, Status, Unmet, UnmetReason
 
-__all__ = ["build_solution", "peak_memory_mib", "secondary_points", "unmet_reasons"]
+__all__ = ["build_solution", "peak_memory_mib", "secondary_points", "series_volunteers", "unmet_reasons"]
 
 
 def build_solution(
@@ -121,6 +121,7 @@ def unmet_reasons(arr: ProblemArrays, pairs: Pairs, filled: I64, among: I64 | No
     deepest = n_near < head
     qual[deepest] = qualified_counts(arr, short[deepest])
     out: list[Unmet] = []
+    crews = arr.d_min_headcount.tolist() if arr.d_min_headcount is not None else None
     for j, dem in enumerate(short.tolist()):
         a, h = int(filled[dem]), int(arr.d_headcount[dem])
         # seat k in (a, h]; the thresholds split it into the reasons, narrowest pool first
@@ -132,6 +133,8 @@ def unmet_reasons(arr: ProblemArrays, pairs: Pairs, filled: I64, among: I64 | No
             (int(qual[j, 0]), UnmetReason.TOO_FEW_INSURED),
             (h, UnmetReason.NO_SKILLED_VOLUNTEER),
         ]
+        if a == 0 and crews is not None and int(n_cand[j]) < crews[dem]:  # rule 11: too few for the crew
+            ladder[0] = (int(n_cand[j]), UnmetReason.CREW_NOT_FORMED)
         low = a
         for top, reason in ladder:
             top = min(max(top, low), h)
@@ -158,7 +161,28 @@ def secondary_points(
         "continuity": opts.continuity_weight * missed,
         "change": opts.change_weight * dropped,
     }
-    return sum(parts.values()), {**parts, "missed_continuity": missed, "previous_dropped": dropped}
+    counts = {"missed_continuity": missed, "previous_dropped": dropped}
+    if arr.v_speed_kmh is not None:  # SPEC v2's terms (a v1 problem's parts stay as they were)
+        off = unliked(arr, v, d)
+        extra = series_volunteers(arr, v, d)
+        parts.update(series=opts.series_weight * extra,
+                     quality=opts.quality_weight * (float(arr.v_star_gap[v].sum()) if arr.v_star_gap is not None
+                                                    else 0.0),
+                     preference=opts.preference_weight * (int(off.sum()) if off is not None else 0))
+        counts["series_extra_volunteers"] = extra
+    return sum(parts.values()), {**parts, **counts}
+
+
+def series_volunteers(arr: ProblemArrays, v: I64, d: I64) -> int:
+    """Volunteers beyond the first serving each recurring series, summed over the series (SPEC v2)."""
+    if arr.d_series is None:
+        return 0
+    s = arr.d_series[d]
+    keep = s >= 0
+    if not keep.any():
+        return 0
+    pairs = np.unique(s[keep] * max(arr.nv, 1) + v[keep])
+    return len(pairs) - len(np.unique(pairs // max(arr.nv, 1)))
 
 
 def _rates(keys: list[str], demanded: npt.NDArray[Any], got: npt.NDArray[Any]) -> dict[str, dict[str, float]]:
@@ -206,7 +230,30 @@ def _kpis(
             "hours_total": round(float(arr.d_duration_us[d].sum()) / US_PER_HOUR, 3),
         },
         "secondary_parts": {k: round(float(x), 6) for k, x in parts.items()},
+        **_series_kpis(arr, v, d),
     }
+
+
+def _series_kpis(arr: ProblemArrays, v: I64, d: I64) -> dict[str, Any]:
+    """SPEC v2: how recurring series were served (``series``): only for problems that have series.
+
+    ``served_by_one`` is the share of the series with any visit served whose served visits all went to one
+    volunteer; ``volunteers_per_series`` the mean number of volunteers of a served series.
+    """
+    if arr.d_series is None or not arr.series_ids:
+        return {}
+    s = arr.d_series[d]
+    keep = s >= 0
+    n = max(arr.nv, 1)
+    combos = np.unique(s[keep] * n + v[keep])
+    per = np.bincount(combos // n, minlength=len(arr.series_ids))
+    served = per > 0
+    return {"series": {
+        "series": len(arr.series_ids),
+        "served": int(served.sum()),
+        "served_by_one": round(float((per == 1).sum()) / max(int(served.sum()), 1), 6) if served.any() else 1.0,
+        "volunteers_per_series": round(float(per[served].mean()), 4) if served.any() else 0.0,
+    }}
 
 
 def peak_memory_mib() -> float:

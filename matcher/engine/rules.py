@@ -17,9 +17,8 @@ the same rule. Each entry has
   ``skilled``, ``in_range`` or ``available``), the SPEC rule number and the
   message of a pinned error.
 
-**Plan rules** (6-10) hold over a whole plan: :func:`plan_violations` checks
-every hard rule on index arrays, and :func:`check_plan` on a problem and its
-assignments. The pipeline and repairs run it on their own answers as a guard.
+**Plan rules** (6-11) hold over a whole plan: :mod:`matcher.engine.plan_check`
+checks them (and these pair rules) on a plan.
 
 Times are integer microseconds (:mod:`matcher.engine.types`), so every time
 test here is exact integer arithmetic.
@@ -27,22 +26,38 @@ test here is exact integer arithmetic.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 import numpy as np
 
-from matcher.engine.arrays import ProblemArrays, build_arrays, member
+from matcher.engine.arrays import ProblemArrays, member
 from matcher.engine.geometry import haversine_km
 from matcher.engine.intervals import clashes
-from matcher.engine.types import F64, I64, B, duration_us, hours_us
-from matcher.model import Assignment, AssignmentOut, Demand, Problem, Volunteer
+from matcher.engine.travel import minutes_to_us
+from matcher.engine.types import F64, I64, B, duration_us, hours_us, minutes_us
+from matcher.model import Demand, Volunteer
 
-__all__ = ["PAIR_RULES", "PairFacts", "PairRule", "Stage", "Violation", "check_plan", "covers", "decisive_km",
-           "first_broken", "first_broken_record", "free_for", "in_range", "passing", "plan_violations", "rule",
-           "task_clashes", "travel_km"]
+__all__ = [
+    "PAIR_RULES",
+    "PairFacts",
+    "PairRule",
+    "Stage",
+    "covers",
+    "decisive_km",
+    "decisive_minutes",
+    "first_broken",
+    "first_broken_record",
+    "free_for",
+    "home_travel_us",
+    "in_range",
+    "passing",
+    "rule",
+    "task_clashes",
+    "travel_km",
+]
 
 Stage = Literal["skilled", "in_range", "available"]
 """The rung of the unmet-reason ladder: skills, insurance and team; distance; time, capacity and refusals."""
@@ -50,10 +65,18 @@ Stage = Literal["skilled", "in_range", "available"]
 
 @dataclass(frozen=True)
 class PairFacts:
-    """What a scalar pair test needs beyond the two records: the distance and whether the pair is forbidden."""
+    """What a scalar pair test needs beyond the two records.
+
+    ``km`` is the straight-line distance from home; ``minutes`` the travel time from home when rule 3 is by
+    minutes for this volunteer (SPEC v2: ``travel`` given and ``max_travel_minutes`` set), else ``None``;
+    ``forbidden`` and ``rated_out`` (a 1-2 star rating on the demand's series, rule 12) say whether the pair
+    is refused.
+    """
 
     km: float
     forbidden: bool
+    minutes: float | None = None
+    rated_out: bool = False
 
 
 @dataclass(frozen=True)
@@ -83,10 +106,48 @@ def travel_km(arr: ProblemArrays, v: I64, d: I64) -> F64:
     return haversine_km(arr.v_lat[v], arr.v_lon[v], arr.d_lat[d], arr.d_lon[d])
 
 
-def in_range(arr: ProblemArrays, v: I64, km: F64) -> B:
-    """Rule 3 on distances already computed: within each volunteer's ``max_travel_km``."""
+def in_range(arr: ProblemArrays, v: I64, d: I64, km: F64) -> B:
+    """Rule 3 on distances already computed: within each volunteer's ``max_travel_km``.
+
+    With travel times (SPEC v2) a volunteer with ``max_travel_minutes`` is in range when the trip from home
+    takes at most that many minutes, compared as whole microseconds (the trip rounded up, the cap down).
+    """
     ok: B = km <= arr.v_max_travel_km[v]
+    caps = arr.v_minutes_cap_us
+    if caps is None or len(v) == 0:
+        return ok
+    timed = caps[v] >= 0
+    if timed.any():
+        ok = ok.copy()
+        ok[timed] = home_travel_us(arr, v[timed], d[timed]) <= caps[v[timed]]
     return ok
+
+
+def home_travel_us(arr: ProblemArrays, v: I64, d: I64) -> I64:
+    """Travel time from each volunteer's home to each demand, whole microseconds rounded up (int64)."""
+    assert arr.travel is not None and arr.v_speed_kmh is not None
+    return minutes_to_us(arr.travel.home_minutes(arr.v_lat[v], arr.v_lon[v], arr.v_speed_kmh[v], d))
+
+
+def _not_rated_out(arr: ProblemArrays, v: I64, d: I64) -> B:
+    if len(arr.rated_out[0]) == 0 or arr.d_series is None:
+        return np.ones(len(v), dtype=bool)
+    series = arr.d_series[d]
+    out: B = (series < 0) | ~member(v * max(len(arr.series_ids), 1) + series,
+                                    arr.rated_out[0] * max(len(arr.series_ids), 1) + arr.rated_out[1])
+    return out
+
+
+def _in_range_record(v: Volunteer, f: PairFacts) -> bool:
+    if f.minutes is None or v.max_travel_minutes is None:
+        return f.km <= v.max_travel_km
+    return int(minutes_to_us(np.array([f.minutes]))[0]) <= minutes_us(v.max_travel_minutes)
+
+
+def _too_far_words(v: Volunteer, f: PairFacts) -> str:
+    if f.minutes is None or v.max_travel_minutes is None:
+        return f"{decisive_km(f.km, v.max_travel_km)} km away, travels at most {v.max_travel_km:g} km"
+    return f"{decisive_minutes(f.minutes, v.max_travel_minutes)} min away, travels at most {v.max_travel_minutes:g} min"
 
 
 def covers(arr: ProblemArrays, v: I64, d: I64) -> B:
@@ -123,6 +184,15 @@ def decisive_km(km: float, limit: float) -> str:
         if (float(text) > limit) == (km > limit):
             return text
     return repr(km)
+
+
+def decisive_minutes(minutes: float, limit: float) -> str:
+    """``minutes`` with as many decimals (1 to 6) as it takes to show which side of ``limit`` it lies on."""
+    for digits in range(1, 7):
+        text = f"{minutes:.{digits}f}"
+        if (float(text) > limit) == (minutes > limit):
+            return text
+    return repr(minutes)
 
 
 def _skills(arr: ProblemArrays, v: I64, d: I64) -> B:
@@ -169,8 +239,8 @@ PAIR_RULES: tuple[PairRule, ...] = (
              covers, lambda v, d, f: free_for(v, d.start, d.end),
              lambda v, d, f: "not available for the whole window"),
     PairRule("too_far", "3", "in_range", "demand is farther than the volunteer's max_travel_km (rule 3)",
-             lambda arr, v, d: in_range(arr, v, travel_km(arr, v, d)), lambda v, d, f: f.km <= v.max_travel_km,
-             lambda v, d, f: f"{decisive_km(f.km, v.max_travel_km)} km away, travels at most {v.max_travel_km:g} km"),
+             lambda arr, v, d: in_range(arr, v, d, travel_km(arr, v, d)), lambda v, d, f: _in_range_record(v, f),
+             lambda v, d, f: _too_far_words(v, f)),
     PairRule("not_insured", "4", "skilled", "demand requires an insured volunteer (rule 4)", _insured,
              lambda v, d, f: v.insured or not d.requires_insured,
              lambda v, d, f: "the demand requires insured volunteers"),
@@ -186,6 +256,9 @@ PAIR_RULES: tuple[PairRule, ...] = (
     PairRule("hours_used", "8", "available", "exceeds the volunteer's max_tasks or max_hours (rule 8)", _hours_fit,
              lambda v, d, f: _hours_fit_one(v, d),
              lambda v, d, f: "the demand alone exceeds the volunteer's max_hours or max_tasks"),
+    PairRule("rated_out", "12", "available", "volunteer was rated 1-2 stars on this series (rule 12)",
+             _not_rated_out, lambda v, d, f: not f.rated_out,
+             lambda v, d, f: f"rated 1-2 stars on series {d.series_id} before"),
 )
 """SPEC's pair rules in SPEC's order: the first that fails is the rule a pair breaks."""
 
@@ -211,10 +284,8 @@ def first_broken(arr: ProblemArrays, v: int, d: int) -> PairRule | None:
     return next((r for r in PAIR_RULES if not r.vector(arr, va, da)[0]), None)
 
 
-def first_broken_record(v: Volunteer, d: Demand, place: tuple[float, float], forbidden: bool) -> PairRule | None:
-    """The first pair rule (in SPEC's order) that record ``v`` breaks for ``d``, held at ``place`` (lat, lon)."""
-    km = float(haversine_km(np.array([v.lat]), np.array([v.lon]), np.array([place[0]]), np.array([place[1]]))[0])
-    facts = PairFacts(km=km, forbidden=forbidden)
+def first_broken_record(v: Volunteer, d: Demand, facts: PairFacts) -> PairRule | None:
+    """The first pair rule (in SPEC's order) that record ``v`` breaks for ``d``, given the pair's ``facts``."""
     return next((r for r in PAIR_RULES if not r.scalar(v, d, facts)), None)
 
 
@@ -222,86 +293,3 @@ def task_clashes(arr: ProblemArrays, v: I64, d: I64) -> tuple[I64, I64, B]:
     """Rule 7 over tasks ``(v[i], d[i])``: sorted by (volunteer, start); ``clash[i]`` says task i+1 overlaps task i."""
     order, clash = clashes(v, arr.d_start_rank[d], arr.d_end_rank[d])
     return v[order], d[order], clash
-
-
-# ---- whole plans ---------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Violation:
-    """A hard rule a plan breaks: the SPEC rule number, a message naming the records, and the plan rows involved."""
-
-    rule: str
-    message: str
-    rows: tuple[int, ...]
-
-
-def plan_violations(arr: ProblemArrays, v: I64, d: I64) -> list[Violation]:
-    """Every hard rule (SPEC 1-10) that the plan of tasks ``(v[i], d[i])`` (rows of ``arr``) breaks.
-
-    Pair rules name each bad task; rules 6-8 name the demand or volunteer with
-    all of its tasks; rule 9 names each pinned pair missing from the plan.
-    An empty list means the plan keeps every rule.
-    """
-    out: list[Violation] = []
-    vid, did = arr.volunteer_ids, arr.demand_ids
-    rows = np.arange(len(v))
-    bad = np.zeros(len(v), dtype=bool)
-    for r in PAIR_RULES:
-        broken = ~r.vector(arr, v, d) & ~bad
-        for i in np.flatnonzero(broken).tolist():
-            out.append(Violation(r.spec, f"({vid[v[i]]!r}, {did[d[i]]!r}): {r.message}", (i,)))
-        bad |= broken
-    keys = arr.pair_key(v, d)
-    order = np.argsort(keys, kind="stable")
-    twice = np.flatnonzero(keys[order][1:] == keys[order][:-1])
-    for k in twice.tolist():
-        i, j = int(order[k]), int(order[k + 1])
-        out.append(Violation("10", f"({vid[v[i]]!r}, {did[d[i]]!r}) is assigned twice (rule 10)", (i, j)))
-    for dem in np.flatnonzero(np.bincount(d, minlength=arr.nd) > arr.d_headcount).tolist():
-        out.append(Violation("6", f"demand {did[dem]!r} gets more than its headcount {arr.d_headcount[dem]} (rule 6)",
-                             tuple(rows[d == dem].tolist())))
-    for vol in np.flatnonzero(np.bincount(v, minlength=arr.nv) > arr.v_max_tasks).tolist():
-        out.append(Violation("8", f"volunteer {vid[vol]!r} exceeds max_tasks {arr.v_max_tasks[vol]} (rule 8)",
-                             tuple(rows[v == vol].tolist())))
-    hours = np.bincount(v, weights=arr.d_duration_us[d], minlength=arr.nv)
-    for vol in np.flatnonzero(hours > arr.v_hours_cap_us).tolist():
-        out.append(Violation("8", f"volunteer {vid[vol]!r} exceeds max_hours (rule 8)",
-                             tuple(rows[v == vol].tolist())))
-    order, clash = clashes(v, arr.d_start_rank[d], arr.d_end_rank[d])
-    for k in np.flatnonzero(clash).tolist():
-        i, j = int(order[k]), int(order[k + 1])
-        out.append(Violation("7", f"volunteer {vid[v[i]]!r} is sent to overlapping demands {did[d[i]]!r} and "
-                                  f"{did[d[j]]!r} (rule 7)", (i, j)))
-    pinned = arr.pair_key(*arr.pinned)
-    for k in np.flatnonzero(~member(pinned, np.sort(keys))).tolist():
-        out.append(Violation("9", f"pinned ({vid[arr.pinned[0][k]]!r}, {did[arr.pinned[1][k]]!r}) is not in the plan "
-                                  "(rule 9)", ()))
-    return out
-
-
-def check_plan(problem: Problem, assignments: Sequence[Assignment | AssignmentOut]) -> list[str]:
-    """Every hard rule of SPEC.md that a plan for ``problem`` breaks, one line each (empty: the plan is valid).
-
-    Assignments naming a volunteer or demand the problem does not have are
-    reported too. Lines name the assignment by its place in ``assignments``.
-    Like networkx's ``is_matching`` beside its matching algorithms: the engine
-    checks its own answers with it, and so can a caller.
-    """
-    arr = build_arrays(problem)
-    vidx, didx = arr.volunteer_index, arr.demand_index
-    known: list[int] = []
-    lines: list[str] = []
-    for i, a in enumerate(assignments):
-        if a.volunteer_id not in vidx:
-            lines.append(f"assignments[{i}]: unknown volunteer {a.volunteer_id!r}")
-        elif a.demand_id not in didx:
-            lines.append(f"assignments[{i}]: unknown demand {a.demand_id!r}")
-        else:
-            known.append(i)
-    v = np.fromiter((vidx[assignments[i].volunteer_id] for i in known), dtype=np.int64, count=len(known))
-    d = np.fromiter((didx[assignments[i].demand_id] for i in known), dtype=np.int64, count=len(known))
-    for issue in plan_violations(arr, v, d):
-        where = ", ".join(f"assignments[{known[r]}]" for r in issue.rows)
-        lines.append(f"{where}: {issue.message}" if where else issue.message)
-    return lines

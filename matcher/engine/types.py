@@ -33,8 +33,11 @@ __all__ = [
     "U64",
     "US_PER_DAY",
     "US_PER_HOUR",
+    "US_PER_MINUTE",
     "B",
     "hours_cap_us",
+    "minutes_cap_us",
+    "minutes_us",
     "timestamps_us",
     "utc_timestamp_us",
 ]
@@ -47,6 +50,8 @@ B = npt.NDArray[np.bool_]
 
 US_PER_HOUR = 3_600_000_000
 """Microseconds per hour."""
+US_PER_MINUTE = 60_000_000
+"""Microseconds per minute."""
 US_PER_DAY = 24 * US_PER_HOUR
 """Microseconds per day."""
 EARTH_RADIUS_KM = 6371.0088
@@ -84,6 +89,25 @@ def hours_cap_us(hours: F64) -> I64:
     uniq, inverse = np.unique(hours, return_inverse=True)
     out = np.fromiter((hours_us(h) for h in uniq.tolist()), dtype=np.int64, count=len(uniq))
     return out[inverse.reshape(np.shape(hours))]
+
+
+def minutes_us(minutes: float) -> int:
+    """Whole microseconds in ``minutes`` as written (the shortest round-trip decimal), rounded down, exactly.
+
+    A reach of ``max_travel_minutes`` never grows past what was written (the same rule as :func:`hours_us`).
+    """
+    return int((Decimal(repr(float(minutes))) * US_PER_MINUTE).to_integral_value(rounding=ROUND_FLOOR))
+
+
+def minutes_cap_us(minutes: F64) -> I64:
+    """:func:`minutes_us` of each value (NaN stays "no cap": -1); shape of ``minutes``, int64."""
+    values = np.asarray(minutes, dtype=np.float64)
+    out = np.full(values.shape, -1, dtype=np.int64)
+    ok = ~np.isnan(values)
+    uniq, inverse = np.unique(values[ok], return_inverse=True)
+    caps = np.fromiter((minutes_us(m) for m in uniq.tolist()), dtype=np.int64, count=len(uniq))
+    out[ok] = caps[inverse]
+    return out
 
 
 def duration_us(start: datetime, end: datetime) -> int:

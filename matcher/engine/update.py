@@ -24,10 +24,13 @@ import numpy.typing as npt
 
 from matcher.engine.arrays import (
     DEMAND_ROW_FIELDS,
+    V1_DEFAULTS,
     ProblemArrays,
     demand_rows,
     given_pairs,
     time_ranks,
+    uses_v2,
+    v2_fields,
     volunteer_rows,
     with_indexes,
 )
@@ -140,6 +143,10 @@ def update_arrays(old: ProblemArrays, problem: Problem, volunteers: Collection[s
     fields.update(given_pairs(problem, vidx, didx))
     fields.update(time_ranks(fields["w_start_us"], fields["w_end_us"], fields["d_start"],  # type: ignore[arg-type]
                              fields["d_end"]))  # type: ignore[arg-type]
+    if uses_v2(problem) or old.v_speed_kmh is not None:  # SPEC v2: redone whole (series, ratings, travel model)
+        fields.update(V1_DEFAULTS)
+        fields.update(v2_fields(problem, vidx, fields["categories"], fields["d_lat"], fields["d_lon"],  # type: ignore[arg-type]
+                                fields["v_max_travel_km"]))  # type: ignore[arg-type]
     arr = with_indexes(replace(old, demand_ids=ids, skill_ids=skill_ids, team_ids=team_ids,
                                **fields), vidx, didx)  # type: ignore[arg-type]
     return ArraysUpdate(arr, demand_to, chg_v, fresh, ids == old.demand_ids and len(fresh) == 0)

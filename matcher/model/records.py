@@ -17,6 +17,7 @@ time, ``true`` is never 1, an integer is never ``2.5``.
 
 from __future__ import annotations
 
+import math
 from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -171,6 +172,31 @@ class RoadNetwork(Frozen):
         if bad:
             raise ValueError(f"edge {bad[0].source!r} -> {bad[0].target!r} names an unknown node "
                              f"({len(bad)} such edges)")
+        # an edge faster than the network's speed over the straight line would let a trip beat the straight
+        # line, and reach (the candidate search's radius) could no longer be bounded by it
+        place = {n.id: (n.lat, n.lon) for n in self.nodes}
+        for e in self.edges:
+            km = _straight_km(*place[e.source], *place[e.target])
+            if e.minutes * self.speed_kmh < km * 60.0 * (1 - 1e-9):
+                raise ValueError(f"edge {e.source!r} -> {e.target!r}: {e.minutes:g} min for {km:.3f} km in a "
+                                 f"straight line is faster than the network's speed_kmh {self.speed_kmh:g}")
+        # every trip must exist: a volunteer cannot be sent between places the roads do not join
+        root = {n.id: n.id for n in self.nodes}
+
+        def find(x: str) -> str:
+            while root[x] != x:
+                root[x] = root[root[x]]
+                x = root[x]
+            return x
+
+        for e in self.edges:
+            root[find(e.source)] = find(e.target)
+        parts = {find(n.id) for n in self.nodes}
+        if len(parts) > 1:
+            first = self.nodes[0].id
+            away = next(n.id for n in self.nodes if find(n.id) != find(first))
+            raise ValueError(f"the road network is not connected ({len(parts)} parts): no road joins node "
+                             f"{first!r} to node {away!r}")
         return self
 
 
@@ -186,4 +212,11 @@ class Travel(Frozen):
     speed_kmh: Real = Field(default=4.5, gt=0.0, le=200.0, description="default speed (4.5: walking)")
     detour: Real = Field(default=1.3, ge=1.0, le=10.0, description="route km per straight-line km")
     network: RoadNetwork | None = None
+
+
+def _straight_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Haversine km (the same sphere as matcher.engine.geometry; here for a record's own check)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    return 2 * 6371.0088 * math.asin(math.sqrt(min(1.0, max(0.0, h))))
 

@@ -47,6 +47,10 @@ class UnmetReason(enum.StrEnum):
     NONE_IN_RANGE = "none_in_range"
     NONE_AVAILABLE = "none_available"
     CAPACITY_TAKEN = "capacity_taken"
+    CREW_NOT_FORMED = "crew_not_formed"
+    """SPEC v2, rule 11: the demand's crew (``min_headcount``) could not be formed, as fewer volunteers than
+    the minimum could go at all (the seats they could have taken are unmet for this reason; a crew that could
+    have been formed but whose volunteers the plan used elsewhere is ``capacity_taken``)."""
 
 
 class AssignmentOut(Frozen):

@@ -16,6 +16,7 @@ add its own services and skills.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from functools import cache
 from importlib import resources
 from typing import Literal
@@ -29,10 +30,11 @@ __all__ = ["Category", "Skill", "Subcategory", "Taxonomy", "builtin_taxonomy", "
 
 
 class Skill(Frozen):
-    """A skill code of a taxonomy."""
+    """A skill code of a taxonomy, with its English and Chinese names (for reports)."""
 
     code: str = Field(min_length=1)
     name: str = ""
+    name_zh: str = ""
     certificate: Flag = False
 
 
@@ -41,6 +43,7 @@ class Subcategory(Frozen):
 
     code: str = Field(min_length=1)
     name: str = ""
+    name_zh: str = ""
     skills: tuple[str, ...] = ()
 
 
@@ -49,6 +52,7 @@ class Category(Frozen):
 
     code: str = Field(min_length=1)
     name: str = ""
+    name_zh: str = ""
     subcategories: tuple[Subcategory, ...] = ()
 
 
@@ -69,7 +73,8 @@ class Taxonomy(Frozen):
             if c.code in cats:
                 subs = {s.code: s for s in cats[c.code].subcategories}
                 subs.update((s.code, s) for s in c.subcategories)
-                c = Category(code=c.code, name=c.name or cats[c.code].name, subcategories=tuple(subs.values()))
+                c = Category(code=c.code, name=c.name or cats[c.code].name,
+                             name_zh=c.name_zh or cats[c.code].name_zh, subcategories=tuple(subs.values()))
             cats[c.code] = c
         skills = {s.code: s for s in base.skills}
         skills.update((s.code, s) for s in self.skills)
@@ -81,9 +86,28 @@ class Taxonomy(Frozen):
         codes.update(s.code for c in self.categories for s in c.subcategories)
         return frozenset(codes)
 
+    def category_names(self, lang: str = "zh") -> dict[str, str]:
+        """Display names of the category and subcategory codes: ``name_zh`` for ``lang="zh"``, else ``name``.
+
+        A missing name falls back to the other language, then to the code.
+        """
+        return _names([*self.categories, *(s for c in self.categories for s in c.subcategories)], lang)
+
+    def skill_names(self, lang: str = "zh") -> dict[str, str]:
+        """Display names of the skill codes, as :meth:`category_names`."""
+        return _names(list(self.skills), lang)
+
     def skill_codes(self) -> frozenset[str]:
         """Codes a skill list may contain."""
         return frozenset(s.code for s in self.skills)
+
+
+def _names(items: Sequence[Skill | Category | Subcategory], lang: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        first, second = (item.name_zh, item.name) if lang == "zh" else (item.name, item.name_zh)
+        out[item.code] = first or second or item.code
+    return out
 
 
 @cache

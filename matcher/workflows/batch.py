@@ -20,6 +20,7 @@ them), solves within a time limit and publishes a new folder
 ``services.csv``       each demand's series, window, hours and volunteers sent:
                        what ``matcher rate`` resolves ratings against
 ``kpis.json``          the solution's KPIs (coverage, travel, load spread)
+``report.html``        the page people open (:mod:`matcher.workflows.report`)
 ``solution.json``      the SPEC.md solution
 ``manifest.json``      input file hashes, options, versions, status, coverage
                        and bound, timings per phase, output file hashes
@@ -48,20 +49,28 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from matcher.engine import solve
+from matcher.engine import solve_keeping
 from matcher.engine.context import Cancel
 from matcher.errors import MatcherError, ProblemError
 from matcher.io import load_input, load_options, publish_dir, read_assignments, write_csv, write_text_synced
 from matcher.model import Assignment, Problem, Solution, SolveOptions, format_validation_error
 from matcher.workflows.ledger import apply_ledger, ledger_tables
 from matcher.workflows.outputs import result_tables, software_versions, utc_stamp
+from matcher.workflows.report import (
+    REPORT_NAME,
+    ReportOptions,
+    RunInputs,
+    run_report_html,
+    write_report,
+    write_seconds,
+)
 
 __all__ = ["WRITE_SHARE", "RunCancelled", "RunResult", "resolve_options", "run_batch"]
 
 log = logging.getLogger(__name__)
 
 WRITE_SHARE = 0.05
-"""Share of the time limit kept back for writing the outputs."""
+"""Share of the time limit kept back for writing the outputs; at least :func:`write_seconds` (tables and report)."""
 
 STALE_SHARE = 0.5
 """A previous plan of which at least this share names records the input does not have gets a warning."""
@@ -131,6 +140,15 @@ def _input_files(path: Path) -> dict[str, dict[str, Any]]:
     return {p.name: {"sha256": _sha256(p), "bytes": p.stat().st_size} for p in files}
 
 
+def _report(inputs: RunInputs, options: ReportOptions) -> str | None:
+    """The run's ``report.html``; None (with the error logged) if it cannot be built: the tables still go out."""
+    try:
+        return run_report_html(inputs, options)
+    except Exception:
+        log.exception("report.html not written: building it failed (the tables are written; please report this)")
+        return None
+
+
 def run_batch(
     input_path: str | Path,
     out_root: str | Path,
@@ -141,6 +159,7 @@ def run_batch(
     started: float | None = None,
     command: Sequence[str] | None = None,
     cancel: Cancel | None = None,
+    report: ReportOptions | None = None,
     ledger: str | Path | bool = True,
 ) -> RunResult:
     """Load, solve and publish one batch run; see the module docstring for the outputs.
@@ -165,6 +184,8 @@ def run_batch(
     cancel
         Cooperative cancellation (e.g. a :class:`threading.Event`): once set, the
         solve stops at its next step and the run publishes nothing.
+    report
+        How ``report.html`` is written (language, personal columns); default Chinese, without personal columns.
     ledger
         The ledger to read recent hours and ratings from: ``True`` (``out_root/ledger.sqlite``, when it
         exists), a file or database URL, or ``False`` (not read; the input's values stand).
@@ -194,8 +215,9 @@ def run_batch(
         seconds["previous"] = round(time.perf_counter() - t, 4)
         log.info("previous plan %s: %d assignments to keep if possible, %d no longer possible", previous,
                  len(problem.previous), len(stale))
-    deadline = started + options.time_limit_s * (1 - WRITE_SHARE)
-    solution = solve(problem, options, deadline=deadline, cancel=cancel)
+    deadline = started + options.time_limit_s - max(WRITE_SHARE * options.time_limit_s, write_seconds(problem))
+    solved = solve_keeping(problem, options, deadline=deadline, cancel=cancel)
+    solution = solved.solution
     if stale and len(stale) >= STALE_SHARE * (len(problem.previous) + len(stale)):
         note = (f"{len(stale)} of {len(problem.previous) + len(stale)} previous assignments ({previous}) name "
                 "demands or volunteers this input does not have: is it the plan of another problem?")
@@ -204,6 +226,9 @@ def run_batch(
     seconds.update({f"solve.{k}": v for k, v in solution.stats.get("seconds", {}).items()})
     t_write = time.perf_counter()
     tables = {**result_tables(problem, solution, stale), **ledger_tables(problem, solution, ledger_state)}
+    t = time.perf_counter()
+    page = _report(RunInputs(problem, solution, solved.arr, (solved.v, solved.d)), report or ReportOptions())
+    seconds["report"] = round(time.perf_counter() - t, 4)
     files = _input_files(input_path)
     for name, info in files.items():
         log.debug("input %s: %d bytes, sha256 %s", name, info["bytes"], info["sha256"][:12])
@@ -241,6 +266,8 @@ def run_batch(
             write_csv(folder / f"{name}.csv", header, rows)
         write_text_synced(folder / "kpis.json", json.dumps(solution.kpis, indent=1, sort_keys=True) + "\n")
         write_text_synced(folder / "solution.json", solution.model_dump_json(indent=1) + "\n")
+        if page is not None:
+            write_report(folder / REPORT_NAME, page)
         for p in sorted(folder.iterdir()):
             outputs[p.name] = _sha256(p)
             log.debug("wrote %s (%d bytes, sha256 %s)", p.name, p.stat().st_size, outputs[p.name][:12])

@@ -7,6 +7,11 @@
 - ``unmet_change_by_area.png``: a map per variant, coloured by its unmet
   headcount minus the base's (red = more unmet, blue = fewer).
 
+Labels are Chinese by default (``lang="en"`` for English), so the charts are
+drawn with a CJK-capable font: the first of :data:`CJK_FONTS` that is
+installed (Debian: ``fonts-noto-cjk``). Without one a warning says so, and
+Chinese text would show as boxes.
+
 Matplotlib is imported only here, with the file-only ``Agg`` backend.
 """
 
@@ -14,19 +19,53 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from matcher.workflows.outputs import Table
+from matcher.workflows.report_text import CHART, Lang
 
-__all__ = ["draw_charts"]
+__all__ = ["CJK_FONTS", "cjk_font", "draw_charts"]
 
 log = logging.getLogger(__name__)
 
+CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Source Han Sans SC", "Source Han Sans CN", "WenQuanYi Zen Hei",
+             "WenQuanYi Micro Hei", "Microsoft YaHei", "SimHei", "PingFang SC", "Heiti SC", "Droid Sans Fallback")
+"""Fonts that hold Chinese characters, in order of preference."""
+_CJK_FILES = re.compile(r"(NotoSansCJK|NotoSerifCJK|SourceHanSans|wqy-|msyh|simhei|DroidSansFallback)", re.I)
 
-def draw_charts(tables: dict[str, Table], cases: Sequence[str], folder: Path, *, title: str) -> list[str]:
-    """Draw the charts into ``folder`` and return their file names ([] without matplotlib)."""
+
+def cjk_font() -> str | None:
+    """The name of an installed CJK-capable font for matplotlib, or None.
+
+    Fonts installed after matplotlib built its font cache are found by their
+    file names and added.
+    """
+    from matplotlib import font_manager
+
+    have = {f.name for f in font_manager.fontManager.ttflist}
+    found = next((name for name in CJK_FONTS if name in have), None)
+    if found is not None:
+        return found
+    for path in sorted(font_manager.findSystemFonts()):
+        if _CJK_FILES.search(Path(path).name):
+            try:
+                font_manager.fontManager.addfont(path)
+            except (OSError, RuntimeError, ValueError):
+                continue
+    have = {f.name for f in font_manager.fontManager.ttflist}
+    return next((name for name in CJK_FONTS if name in have), None)
+
+
+def draw_charts(tables: dict[str, Table], cases: Sequence[str], folder: Path, *, title: str, lang: Lang = "zh",
+                names: Mapping[str, str] | None = None) -> list[str]:
+    """Draw the charts into ``folder`` and return their file names ([] without matplotlib).
+
+    ``lang`` picks the labels' language; ``names`` maps category codes to the
+    names shown (default: the codes).
+    """
     try:
         import matplotlib
 
@@ -35,26 +74,39 @@ def draw_charts(tables: dict[str, Table], cases: Sequence[str], folder: Path, *,
     except ImportError:
         log.warning("charts skipped: matplotlib is not installed (pip install 'matcher[charts]')")
         return []
-    names = []
-    for stem, key, label in (("coverage_by_category", "category", "service category"),
-                             ("coverage_by_priority", "priority", "priority (5 = most urgent)")):
-        fig = _bars(plt, tables[stem], cases, key, label, f"{title}: fill rate by {label.split(' (')[0]}")
+    font = cjk_font()
+    if font is None and lang == "zh":
+        log.warning("no CJK font found (Debian: apt-get install fonts-noto-cjk): Chinese labels in the PNG charts "
+                    "will show as boxes; --lang en draws them in English")
+    style: dict[str, Any] = {"font.family": "sans-serif", "font.sans-serif": [*([font] if font else []), "DejaVu Sans"],
+             "axes.unicode_minus": False}
+    with plt.rc_context(style):  # type: ignore[arg-type]
+        return _draw(plt, tables, cases, folder, title, lang, names or {})
+
+
+def _draw(plt: Any, tables: dict[str, Table], cases: Sequence[str], folder: Path, title: str, lang: Lang,
+          names: Mapping[str, str]) -> list[str]:
+    out = []
+    for stem, key in (("coverage_by_category", "category"), ("coverage_by_priority", "priority")):
+        label = CHART[key][lang]
+        fig = _bars(plt, tables[stem], cases, key, label, CHART[f"by_{key}"][lang].format(title), lang, names)
         fig.savefig(folder / f"{stem}.png", dpi=110, metadata={"Software": None})
         plt.close(fig)
-        names.append(f"{stem}.png")
-    fig = _map(plt, tables["unmet_by_area"], cases, f"{title}: unmet seats by grid area")
+        out.append(f"{stem}.png")
+    fig = _map(plt, tables["unmet_by_area"], cases, CHART["unmet_map"][lang].format(title), lang)
     fig.savefig(folder / "unmet_by_area.png", dpi=110, metadata={"Software": None})
     plt.close(fig)
-    names.append("unmet_by_area.png")
+    out.append("unmet_by_area.png")
     if len(cases) > 1:
-        fig = _map(plt, tables["unmet_by_area"], cases, f"{title}: unmet seats against the base", change=True)
+        fig = _map(plt, tables["unmet_by_area"], cases, CHART["change_map"][lang].format(title), lang, change=True)
         fig.savefig(folder / "unmet_change_by_area.png", dpi=110, metadata={"Software": None})
         plt.close(fig)
-        names.append("unmet_change_by_area.png")
-    return names
+        out.append("unmet_change_by_area.png")
+    return out
 
 
-def _bars(plt: Any, table: Table, cases: Sequence[str], key: str, label: str, title: str) -> Any:
+def _bars(plt: Any, table: Table, cases: Sequence[str], key: str, label: str, title: str, lang: Lang,
+          names: Mapping[str, str]) -> Any:
     header, rows = table
     col = {h: i for i, h in enumerate(header)}
     groups = sorted({r[col[key]] for r in rows}, key=lambda g: (-g, "") if isinstance(g, int) else (0, str(g)))
@@ -64,19 +116,19 @@ def _bars(plt: Any, table: Table, cases: Sequence[str], key: str, label: str, ti
     for k, case in enumerate(cases):
         xs = [g + (k - (len(cases) - 1) / 2) * width for g in range(len(groups))]
         ax.bar(xs, [rate.get((g, case), 0.0) for g in groups], width=width, label=case)
-    ax.set_xticks(range(len(groups)), [str(g) for g in groups], rotation=30 if key == "category" else 0,
-                  ha="right" if key == "category" else "center")
-    ax.set_ylabel("seats filled, %")
+    ax.set_xticks(range(len(groups)), [names.get(str(g), str(g)) for g in groups],
+                  rotation=30 if key == "category" else 0, ha="right" if key == "category" else "center")
+    ax.set_ylabel(CHART["filled_pct"][lang])
     ax.set_ylim(0, 100)
     ax.set_xlabel(label)
     ax.set_title(title, fontsize=11)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), title="case", title_fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), title=CHART["case"][lang], title_fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     return fig
 
 
-def _map(plt: Any, table: Table, cases: Sequence[str], title: str, *, change: bool = False) -> Any:
+def _map(plt: Any, table: Table, cases: Sequence[str], title: str, lang: Lang, *, change: bool = False) -> Any:
     """One panel per case (per variant when ``change``: its unmet minus the base's, blue = better)."""
     header, rows = table
     col = {h: i for i, h in enumerate(header)}
@@ -103,7 +155,7 @@ def _map(plt: Any, table: Table, cases: Sequence[str], title: str, *, change: bo
                              s=[8 + 60 * abs(val[i]) / top for i in hot], cmap="RdBu_r" if change else "Reds",
                              vmin=-top if change else 0, vmax=top, edgecolors="#555555", linewidths=0.2)
         total = sum(val)
-        ax.set_title(f"{case}: {total:+,} unmet" if change else f"{case}: {total:,} unmet", fontsize=10)
+        ax.set_title(CHART["panel"][lang].format(case, f"{total:+,}" if change else f"{total:,}"), fontsize=10)
         if lat:  # a degree of longitude is shorter than one of latitude by cos(latitude)
             ax.set_aspect(1 / max(math.cos(math.radians(sum(lat) / len(lat))), 0.1), adjustable="box")
         ax.set_xticks([])
@@ -112,6 +164,6 @@ def _map(plt: Any, table: Table, cases: Sequence[str], title: str, *, change: bo
         axes[k // ncols][k % ncols].axis("off")
     if scatter is not None:
         fig.colorbar(scatter, ax=axes, shrink=0.8,
-                     label="unmet seats, variant minus base" if change else "unmet seats in the area")
+                     label=CHART["bar_change" if change else "bar_unmet"][lang])
     fig.suptitle(title, fontsize=11)
     return fig

@@ -27,6 +27,8 @@ from matcher.io import publish_dir, write_csv, write_text_synced
 from matcher.model import Problem, Solution, SolveOptions, UnmetReason
 from matcher.workflows.charts import draw_charts
 from matcher.workflows.outputs import Table, category_of, seats_by_demand, software_versions, utc_stamp
+from matcher.workflows.report import REPORT_NAME, ReportOptions, scenario_report_html, write_report
+from matcher.workflows.report_data import category_names
 from matcher.workflows.scenario import Scenario
 
 __all__ = ["CaseResult", "breakdown_tables", "comparison_table", "format_comparison", "publish_scenario",
@@ -212,10 +214,11 @@ def _slug(name: str) -> str:
 
 
 def publish_scenario(scenario: Scenario, cases: Sequence[CaseResult], out_root: str | Path,
-                     *, charts: bool = True) -> Path:
+                     *, charts: bool = True, report: ReportOptions | None = None) -> Path:
     """Write the comparison into ``out_root/<file stem>-<UTC time>`` at once; ``<stem>-latest`` links to it.
 
-    Contents: ``comparison.txt`` and ``comparison.csv``; ``coverage_by_category.csv``,
+    Contents: ``report.html`` (:mod:`matcher.workflows.report`, in ``report``'s
+    language); ``comparison.txt`` and ``comparison.csv``; ``coverage_by_category.csv``,
     ``coverage_by_priority.csv``, ``unmet_by_area.csv``; the charts
     (``coverage_by_category.png``, ``coverage_by_priority.png``,
     ``unmet_by_area.png``) when matplotlib is installed; ``solutions/<case>.json``;
@@ -226,14 +229,19 @@ def publish_scenario(scenario: Scenario, cases: Sequence[CaseResult], out_root: 
     text = format_comparison(cases, title)
     tables = {"comparison": comparison_table(cases), **breakdown_tables(cases)}
     stem = _slug(scenario.path.stem)
+    report = report or ReportOptions()
+    page = scenario_report_html(scenario.name, [(c.name, c.problem, c.solution) for c in cases], tables["comparison"],
+                                METRICS, tables, report)
 
     def fill(folder: Path) -> None:
+        write_report(folder / REPORT_NAME, page)
         write_text_synced(folder / "comparison.txt", text)
         for name, (header, rows) in tables.items():
             write_csv(folder / f"{name}.csv", header, rows)
         drawn: list[str] = []
         if charts:
-            drawn = draw_charts(tables, [c.name for c in cases], folder, title=scenario.name)
+            drawn = draw_charts(tables, [c.name for c in cases], folder, title=scenario.name, lang=report.lang,
+                                names=category_names(cases[0].problem, report.lang))
         (folder / "solutions").mkdir()
         for c in cases:
             write_text_synced(folder / "solutions" / f"{_slug(c.name)}.json", c.solution.model_dump_json(indent=1))

@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any
 
+from matcher.dispatch.explain import Surroundings
+from matcher.engine.geometry import distance_km
 from matcher.engine.rules import first_broken_record
 from matcher.model import Demand, Problem, Solution, UnmetReason
 
@@ -71,7 +73,7 @@ def result_tables(
     )
     if has_prev:
         volunteers = {v.id: v for v in problem.volunteers}
-        forbidden = {(a.volunteer_id, a.demand_id) for a in problem.forbidden}
+        around = Surroundings(problem)
         dropped = [list(x) for x in stale]
         for p in problem.previous:
             if (p.volunteer_id, p.demand_id) in chosen:
@@ -80,8 +82,8 @@ def result_tables(
                 why = "demand withdrawn" if p.demand_id not in demands else "volunteer withdrawn"
             else:  # a pair that breaks a rule now (the volunteer cancelled those hours, ...) names the rule
                 d = demands[p.demand_id]
-                broken = first_broken_record(volunteers[p.volunteer_id], d, place(d),
-                                             (p.volunteer_id, p.demand_id) in forbidden)
+                vol = volunteers[p.volunteer_id]
+                broken = first_broken_record(vol, d, around.facts(vol, d, distance_km(vol, place(d))))
                 why = f"no longer possible: {broken.message}" if broken else "reassigned"
             dropped.append([p.volunteer_id, p.demand_id, why])
         tables["dropped"] = (["volunteer_id", "demand_id", "why"], sorted(dropped))

@@ -73,6 +73,25 @@ def test_ctrl_c_during_a_library_solve_raises_keyboard_interrupt() -> None:
     assert r.stdout.split() == ["caught", "finally", "ran"]
 
 
+def test_ctrl_c_while_a_solver_is_imported_is_a_keyboard_interrupt_after_the_import() -> None:
+    """A signal inside an extension's initialisation would read as ImportError; held back, it acts after it."""
+    r = script("""
+        import os, signal
+        from matcher.engine.context import held_signals
+        try:
+            with held_signals():
+                os.kill(os.getpid(), signal.SIGINT)  # arrives while the import runs
+                from ortools.sat.python import cp_model
+            print("missed")
+        except KeyboardInterrupt:
+            print("caught")
+        from ortools.sat.python import cp_model
+        print("imported", cp_model.CpModel is not None)
+    """)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["caught", "imported", "True"]
+
+
 @pytest.fixture(scope="module")
 def street(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("street")

@@ -11,6 +11,7 @@ from instances import tight_problem
 from oracle import violations
 
 from matcher import PinnedError, Problem, Solution, Status, check_plan, explain_demand, solve
+from matcher.dispatch.explain import Surroundings
 from matcher.engine.arrays import build_arrays
 from matcher.engine.rules import PAIR_RULES, PairFacts, first_broken, travel_km
 from matcher.model import AssignmentOut
@@ -26,27 +27,37 @@ DEMAND: dict[str, Any] = {
     "requires_insured": True, "team_id": "T1",
 }
 FAR = {"lat": 39.93}  # 3.3 km north: too far, but near enough for explain to list
-# one change per rule that breaks that rule alone
-BREAK: dict[str, tuple[dict[str, Any], dict[str, Any], bool]] = {
-    "missing_skill": ({"skills": ["general"]}, {}, False),
-    "not_available": ({}, {"start": "2026-11-23T11:00:00+08:00", "end": "2026-11-23T13:00:00+08:00"}, False),
-    "too_far": ({}, FAR, False),
-    "not_insured": ({"insured": False}, {}, False),
-    "other_team": ({"team_id": "T2"}, {}, False),
-    "forbidden": ({}, {}, True),
-    "tasks_used": ({"max_tasks": 0}, {}, False),
-    "hours_used": ({"max_hours": 1.5}, {}, False),
+RATED_1 = {"ratings": [{"volunteer_id": "v", "series_id": "S1", "stars": 1, "at": "2026-11-16T11:00:00+08:00"}]}
+# one change per rule that breaks that rule alone (volunteer, demand, forbidden, problem-wide fields)
+BREAK: dict[str, tuple[dict[str, Any], dict[str, Any], bool, dict[str, Any]]] = {
+    "missing_skill": ({"skills": ["general"]}, {}, False, {}),
+    "not_available": ({}, {"start": "2026-11-23T11:00:00+08:00", "end": "2026-11-23T13:00:00+08:00"}, False, {}),
+    "too_far": ({}, FAR, False, {}),
+    "not_insured": ({"insured": False}, {}, False, {}),
+    "other_team": ({"team_id": "T2"}, {}, False, {}),
+    "forbidden": ({}, {}, True, {}),
+    "tasks_used": ({"max_tasks": 0}, {}, False, {}),
+    "hours_used": ({"max_hours": 1.5}, {}, False, {}),
+    "rated_out": ({}, {"series_id": "S1"}, False, RATED_1),
 }
+# rule 3 by travel minutes (SPEC v2): 0.556 km at 4.5 km/h x 1.3 is 9.6 minutes
+MINUTES = {"travel": {"speed_kmh": 4.5, "detour": 1.3}}
 
 
-def pair_problem(v: dict[str, Any], d: dict[str, Any], forbidden: bool = False, pinned: bool = False) -> Problem:
+def pair_problem(v: dict[str, Any], d: dict[str, Any], forbidden: bool = False, pinned: bool = False,
+                 wide: dict[str, Any] | None = None) -> Problem:
     pair = [{"volunteer_id": "v", "demand_id": "d"}]
     return Problem.from_dict({"volunteers": [{**VOLUNTEER, **v}], "demands": [{**DEMAND, **d}],
-                              "forbidden": pair if forbidden else [], "pinned": pair if pinned else []})
+                              "forbidden": pair if forbidden else [], "pinned": pair if pinned else [],
+                              **(wide or {})})
+
+
+def spec_order(number: str) -> tuple[int, str]:
+    return int(number.rstrip("abcdefghijklmnopqrstuvwxyz")), number
 
 
 def test_the_table_is_in_spec_order_and_covers_every_pair_rule() -> None:
-    assert [r.spec for r in PAIR_RULES] == sorted(r.spec for r in PAIR_RULES)
+    assert [r.spec for r in PAIR_RULES] == sorted((r.spec for r in PAIR_RULES), key=spec_order)
     assert set(BREAK) == {r.code for r in PAIR_RULES}
 
 
@@ -59,11 +70,11 @@ def test_the_base_pair_keeps_every_rule() -> None:
 
 @pytest.mark.parametrize("code", sorted(BREAK))
 def test_each_rule_refuses_its_pair_in_both_forms_and_every_reader_names_it(code: str) -> None:
-    v, d, forbidden = BREAK[code]
-    p = pair_problem(v, d, forbidden)
+    v, d, forbidden, wide = BREAK[code]
+    p = pair_problem(v, d, forbidden, wide=wide)
     arr = build_arrays(p)
     one = np.zeros(1, dtype=np.int64)
-    facts = PairFacts(km=float(travel_km(arr, one, one)[0]), forbidden=forbidden)
+    facts = Surroundings(p).facts(p.volunteers[0], p.demands[0], float(travel_km(arr, one, one)[0]))
     for rule in PAIR_RULES:
         keeps = rule.code != code
         assert bool(rule.vector(arr, one, one)[0]) is keeps, rule.code
@@ -72,12 +83,32 @@ def test_each_rule_refuses_its_pair_in_both_forms_and_every_reader_names_it(code
     assert broken is not None and broken.code == code
     # the pinned check, explain and the engine all name the same rule
     with pytest.raises(PinnedError, match=rf"\(rule {broken.spec}\)") as err:
-        solve(pair_problem(v, d, forbidden, pinned=True))
+        solve(pair_problem(v, d, forbidden, pinned=True, wide=wide))
     assert broken.message in str(err.value)
     s = solve(p)
     assert s.coverage == 0
     note = explain_demand(p, s, "d").candidates[0]
     assert note.reason.value == code
+
+
+@pytest.mark.parametrize(("minutes", "keeps"), [(9.5, False), (9.7, True), (30.0, True)])
+def test_rule_3_by_travel_minutes_in_every_form(minutes: float, keeps: bool) -> None:
+    """With travel given, ``max_travel_minutes`` decides rule 3 (the km limit no longer does)."""
+    p = pair_problem({"max_travel_minutes": minutes, "max_travel_km": 0.1}, {}, wide=MINUTES)
+    arr = build_arrays(p)
+    one = np.zeros(1, dtype=np.int64)
+    too_far = next(r for r in PAIR_RULES if r.code == "too_far")
+    facts = Surroundings(p).facts(p.volunteers[0], p.demands[0], float(travel_km(arr, one, one)[0]))
+    assert facts.minutes is not None and 9.6 < facts.minutes < 9.7
+    assert bool(too_far.vector(arr, one, one)[0]) is keeps
+    assert too_far.scalar(p.volunteers[0], p.demands[0], facts) is keeps
+    assert solve(p).coverage == (4 if keeps else 0)
+    if not keeps:
+        note = explain_demand(p, solve(p), "d").candidates[0]
+        assert note.reason.value == "too_far" and f"at most {minutes:g} min" in note.detail
+    # without travel the same volunteer is judged by km (0.1 km): too far
+    plain = pair_problem({"max_travel_minutes": minutes, "max_travel_km": 0.1}, {})
+    assert solve(plain).coverage == 0
 
 
 def test_a_pair_breaking_two_rules_is_named_by_the_first_in_spec_order() -> None:

@@ -48,7 +48,7 @@ def test_run_publishes_every_output(tmp_path: Path, tiny_path: Path, tiny: Probl
     assert run_dir.parent == tmp_path / "runs" and run_dir.name.startswith("run-")
     assert (tmp_path / "runs" / "latest").resolve() == run_dir.resolve()
     names = {p.name for p in run_dir.iterdir()}
-    assert names == {f"{t}.csv" for t in TABLES} | {"kpis.json", "solution.json", "manifest.json"}
+    assert names == {f"{t}.csv" for t in TABLES} | {"kpis.json", "solution.json", "manifest.json", "report.html"}
     sol = Solution.model_validate_json((run_dir / "solution.json").read_text())
     assert violations(tiny, sol) == [] and sol.coverage == 21
     assign = rows(run_dir / "assignments.csv")

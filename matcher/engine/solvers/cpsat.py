@@ -7,7 +7,11 @@ has one Boolean per candidate pair and every hard rule exactly:
 * headcount per demand (rule 6) and tasks per volunteer (rule 8);
 * hours per volunteer as a linear cap in microseconds (rule 8);
 * no overlap (rule 7): one ``AtMostOne`` per maximal clique of the volunteer's
-  intervals, which describes interval-graph independence exactly.
+  intervals, which describes interval-graph independence exactly;
+* SPEC v2: no time to travel (rule 7b) as one ``AtMostOne`` per pair of pairs
+  that break it (the caller finds them, :mod:`matcher.engine.sequencing`), and
+  crews (rule 11): a demand's pairs are all off or at least its crew's need,
+  through one Boolean per crew (``sum x >= need * y``, ``x <= y``).
 
 Lexicographic objective in two stages: maximise coverage (breaking ties
 towards keeping the previous plan's pairs, when the change weight is not zero),
@@ -66,6 +70,20 @@ class CpsatInput:
     cost_offset: int = 0
     """Added to the secondary cost so that it counts dropped previous pairs rather than earning kept ones back
     (``pair_cost`` is negative for kept pairs); stage 2's relative gap is measured on that true size."""
+    travel_pairs: tuple[I64, I64] | None = None
+    """Rule 7b: pairs ``(i, j)`` of pair positions that one volunteer cannot both do."""
+    dem_crew: I64 | None = None
+    """Rule 11, by global demand: seats a crew still needs in this region (0: no crew rule) ..."""
+    dem_crew_held: B | None = None
+    """... and whether it is staffed already (outside the region or pinned): then it must get them."""
+    pair_series: I64 | None = None
+    """Each pair's recurring series (-1: none), for the series term of stage 2 ..."""
+    pair_series_held: B | None = None
+    """... whether its volunteer serves that series outside the region already (no extra cost) ..."""
+    series_open: B | None = None
+    """... whether nobody serves the series outside the region (its first volunteer is free), by series ..."""
+    series_unit: int = 0
+    """... and the cost of each volunteer beyond a series' first."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -121,6 +139,7 @@ def solve_cpsat(inp: CpsatInput, time_limit_s: float, seed: int, workers: int, w
             model.add(sum(extra) >= sum(x[i] for i in idx) - 1)
             load_terms.extend((t, inp.load_unit * (2 * (base + j) - 1) - m1) for j, t in zip(range(2, most + 1), extra))
 
+    _add_v2_rules(model, x, inp, by_dem)
     weights = inp.dem_weight[inp.pair_d].tolist()
     # the coverage objective, written into the proto at once (the expression API walks it term by term);
     # times `scale` plus one per previous pair kept, which breaks ties without trading any coverage
@@ -165,6 +184,7 @@ def solve_cpsat(inp: CpsatInput, time_limit_s: float, seed: int, workers: int, w
             model.add(y <= sum(x[i] for i in np.flatnonzero(inp.pair_pref & (inp.pair_d == d))))
             terms.append(y)
             coefs.append(-int(inp.dem_bonus[d]))
+    _add_series_terms(model, x, inp, terms, coefs)
     model.minimize(cp_model.LinearExpr.weighted_sum(terms, coefs) + inp.cost_offset)
     # the secondary rarely closes its gap: it gets a share of the budget, not all of it
     _limit(solver, SECONDARY_SHARE * time_limit_s, workers, wall_s - (time.perf_counter() - t0))
@@ -178,6 +198,59 @@ def solve_cpsat(inp: CpsatInput, time_limit_s: float, seed: int, workers: int, w
         # OPTIMAL also means "within SECONDARY_GAP"; a proof needs the bound to meet the value (integer costs)
         secondary_proven = status2 == cp_model.OPTIMAL and solver.objective_value - solver.best_objective_bound < 0.5
     return CpsatResult(chosen, found, max(bound, found), proven, secondary_proven, time.perf_counter() - t0, capped)
+
+
+def _add_v2_rules(model: cp_model.CpModel, x: list[cp_model.IntVar], inp: CpsatInput,
+                  by_dem: dict[int, I64]) -> None:
+    """Rules 7b (pairs of pairs) and 11 (crews) of SPEC v2."""
+    if inp.travel_pairs is not None:
+        for i, j in zip(inp.travel_pairs[0].tolist(), inp.travel_pairs[1].tolist()):
+            model.add_at_most_one(x[i], x[j])
+    if inp.dem_crew is None:
+        return
+    held = inp.dem_crew_held if inp.dem_crew_held is not None else np.zeros(len(inp.dem_crew), dtype=bool)
+    for d, idx in by_dem.items():
+        need = int(inp.dem_crew[d])
+        if need <= 0 or (need == 1 and not held[d]):
+            continue
+        total = sum(x[i] for i in idx)
+        if held[d]:
+            model.add(total >= need)
+        else:
+            y = model.new_bool_var(f"crew{d}")
+            model.add(total >= need * y)
+            for i in idx.tolist():
+                model.add_implication(x[i], y)
+
+
+def _add_series_terms(model: cp_model.CpModel, x: list[cp_model.IntVar], inp: CpsatInput,
+                      terms: list[Any], coefs: list[int]) -> None:
+    """Stage 2's series term: ``series_unit`` per volunteer beyond each series' first (SPEC v2).
+
+    One Boolean ``z`` per (series, volunteer) not already serving it outside the region, at least each of
+    its pairs; a series nobody serves outside gets its first volunteer back (``u <= 1``, ``u <= sum z``).
+    """
+    if inp.pair_series is None or inp.series_unit <= 0:
+        return
+    held = inp.pair_series_held if inp.pair_series_held is not None else np.zeros(len(x), dtype=bool)
+    use = np.flatnonzero((inp.pair_series >= 0) & ~held)
+    groups: dict[tuple[int, int], list[int]] = {}
+    for i in use.tolist():
+        groups.setdefault((int(inp.pair_series[i]), int(inp.pair_v[i])), []).append(i)
+    by_series: dict[int, list[cp_model.IntVar]] = {}
+    for (s, v), idx in groups.items():
+        z = model.new_bool_var(f"z{s}_{v}")
+        for i in idx:
+            model.add_implication(x[i], z)
+        by_series.setdefault(s, []).append(z)
+        terms.append(z)
+        coefs.append(inp.series_unit)
+    for s, zs in by_series.items():
+        if inp.series_open is not None and inp.series_open[s]:
+            u = model.new_bool_var(f"u{s}")
+            model.add(u <= sum(zs))
+            terms.append(u)
+            coefs.append(-inp.series_unit)
 
 
 @contextmanager
