@@ -9,9 +9,9 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
-from oracle import distance_km, location
+from oracle import distance_km, location, violations
 
-from matcher import load_problem, read_tables
+from matcher import SolveOptions, load_problem, read_tables, solve
 from matcher.cli import main
 from matcher.generate import TRAVEL, generate_problem, generate_tables
 from matcher.model import Problem, builtin_taxonomy
@@ -149,3 +149,14 @@ def test_cli_writes_the_v2_world_in_three_equal_forms(tmp_path: Path) -> None:
     assert from_csv == read_tables(tmp_path / "parquet") == load_problem(tmp_path / "problem.json")
     assert from_csv.fingerprint() == generate_problem("community", 2, scale=0.5, world="v2").fingerprint()
     assert from_csv.ratings and from_csv.travel is not None and not from_csv.warnings
+
+
+def test_the_engine_solves_the_v2_world_within_every_rule() -> None:
+    p = generate_problem("community", 3, world="v2")
+    s = solve(p, SolveOptions(time_limit_s=10))
+    assert violations(p, s) == []  # the oracle's v2 rules too: minutes, time between tasks, crews, ratings
+    low = {(r.volunteer_id, r.series_id) for r in p.ratings if r.series_id is not None and r.stars <= 2}
+    series = {d.id: d.series_id for d in p.demands}
+    assert low and not any((a.volunteer_id, series[a.demand_id]) in low for a in s.assignments)
+    assert "crew_not_formed" in {u.reason.value for u in s.unmet}  # some crews cannot be formed
+
