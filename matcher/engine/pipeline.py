@@ -1,19 +1,21 @@
-"""The solve, tier by tier: problem → arrays → candidates → flow → (LP) → (CP-SAT) → Solution.
+"""The solve, tier by tier: problem → arrays → candidates → (LP tiers | flow → CP-SAT) → Solution.
 
 1. Candidate pairs keep the pair rules (:mod:`matcher.engine.candidates`).
 2. Pinned pairs are checked against every rule and taken out
    (:mod:`matcher.engine.context`).
-3. The flow rounds give a relaxed choice and an upper bound
-   (:mod:`matcher.engine.relaxation`); with no time for a flow round the greedy
-   answers at once (:func:`matcher.engine.greedy.hurried`).
-4. If the flow's choice keeps every rule it is optimal. Otherwise it is made
-   feasible greedily and improved by swaps (:mod:`matcher.engine.greedy`).
-5. When the problem is too big for CP-SAT whole but its LP relaxation fits the
-   limit, the LP gives a much tighter bound, and its rounded solution replaces
-   the flow's when it covers at least as much.
-6. CP-SAT improves regions with every rule exact (:mod:`matcher.engine.regions`);
+3. When the problem is too big for CP-SAT whole and the LP fits the limit
+   (:func:`~matcher.engine.relaxation.lp_planned`), the LP tiers run
+   (:mod:`matcher.engine.proven`): the exact LP by sifting, a Lagrangian bound
+   with an integral core (the proof), and an exact region MIP around the LP's
+   fractional columns (the answer).
+4. Otherwise (or when the LP tiers fail) the flow rounds give a relaxed choice
+   and an upper bound (:mod:`matcher.engine.relaxation`); with no time for a
+   flow round the greedy answers at once (:func:`matcher.engine.greedy.hurried`).
+   If the flow's choice keeps every rule it is optimal. Otherwise it is made
+   feasible greedily and improved by swaps (:mod:`matcher.engine.greedy`), then
+   CP-SAT improves regions with every rule exact (:mod:`matcher.engine.regions`);
    a region solved whole tightens the flow's bound by CP-SAT's.
-7. The answer is checked against every hard rule (:mod:`matcher.engine.rules`)
+5. The answer is checked against every hard rule (:mod:`matcher.engine.rules`)
    and reported (:mod:`matcher.engine.report`). ``optimal`` is claimed only
    when the coverage reached equals the bound.
 """
@@ -29,11 +31,12 @@ import numpy as np
 from matcher.engine.arrays import ProblemArrays, build_arrays
 from matcher.engine.candidates import Pairs, candidate_pairs
 from matcher.engine.context import Cancel, Clock, SolveContext
-from matcher.engine.greedy import hurried, make_feasible, round_relaxed, swap_improve
+from matcher.engine.greedy import hurried, make_feasible, swap_improve
 from matcher.engine.limits import check_memory
 from matcher.engine.plan_check import plan_violations
+from matcher.engine.proven import proven_tiers, slowness
 from matcher.engine.regions import improve_regions
-from matcher.engine.relaxation import FLOW_SECONDS_PER_ARC, flow_rounds, lp_planned, lp_tier
+from matcher.engine.relaxation import FLOW_SECONDS_PER_ARC, flow_rounds, lp_planned
 from matcher.engine.report import build_solution
 from matcher.engine.sequencing import crew_shortfalls
 from matcher.engine.series import keep_series_together, series_matter
@@ -41,7 +44,7 @@ from matcher.engine.types import I64, B
 from matcher.errors import PinnedError
 from matcher.model import LpStats, Problem, RegionStats, Solution, SolveOptions, Status
 
-__all__ = ["Solved", "emptiness", "solve", "solve_keeping"]
+__all__ = ["Solved", "emptiness", "lp_states_every_rule", "solve", "solve_keeping"]
 
 log = logging.getLogger(__name__)
 
@@ -136,10 +139,27 @@ def solve_keeping(problem: Problem, options: SolveOptions | None = None, *, dead
 
 
 def _tiers(ctx: SolveContext, stats: dict[str, Any]) -> tuple[B, int, str, bool]:
-    """Flow rounds, then (when they broke a rule) the greedy, the LP tier and the CP-SAT regions."""
+    """The LP tiers when they fit (:mod:`matcher.engine.proven`), else the flow rounds, greedy and CP-SAT regions."""
     clock, opts = ctx.clock, ctx.opts
-    planned = lp_planned(len(ctx.rp), opts)
-    flow = flow_rounds(ctx, planned)
+    if lp_planned(len(ctx.rp), opts) and lp_states_every_rule(ctx.arr) and not clock.stopped():
+        try:
+            got = proven_tiers(ctx)
+        except Exception as exc:  # the flow's tiers still answer
+            log.warning("the LP tiers failed (%s: %s); going on with the flow", type(exc).__name__, exc)
+            stats["lp"] = LpStats(error=f"{type(exc).__name__}: {exc}", solved=False)
+            got = None
+        if got is not None:
+            stats.update(sifting=got.sifting, lagrangian=got.lagrangian, lp_regions=got.regions)
+            stats["lp"] = LpStats(seconds=got.sifting.seconds, solved=bool(got.sifting.converged))
+            stats["_wall_cut"] = got.wall_cut  # taken out in _report
+            return got.chosen, got.bound, "sifting+lagrangian+mip", False
+        # the flow cannot be stopped once it runs: on a machine running slow, its estimate grows too
+        flow_estimate_s = FLOW_SECONDS_PER_ARC * (len(ctx.rp) + 3 * ctx.arr.nv + 2 * ctx.arr.nd) * slowness(ctx)
+        if clock.left() < flow_estimate_s or clock.stopped():
+            stats["lp"] = LpStats(solved=False)
+            chosen, bound = hurried(ctx)
+            return chosen, bound, "greedy (no time left for the flow)", False
+    flow = flow_rounds(ctx, False)
     clock.done("flow")
     pinned_coverage = int(ctx.dem_weight[ctx.arr.pinned[1]].sum())
     stats.update(flow_arcs=flow.last.arcs, flow_nodes=flow.last.nodes, flow_cost_scale=flow.last.cost_scale,
@@ -155,30 +175,26 @@ def _tiers(ctx: SolveContext, stats: dict[str, Any]) -> tuple[B, int, str, bool]
     stats["repaired_coverage"] = ctx.coverage(chosen) + pinned_coverage
     log.info("greedy repair and swaps: coverage %d", stats["repaired_coverage"])
     clock.done("repair")
-    seeds = flow.overbooked
-    if planned and not clock.stopped():
-        try:
-            lp = lp_tier(ctx, clock.left())
-        except Exception as exc:  # the flow's answer and bound stand; CP-SAT still improves it
-            log.warning("the LP tier failed (%s: %s); going on without it", type(exc).__name__, exc)
-            stats["lp"] = LpStats(error=f"{type(exc).__name__}: {exc}", solved=False)
-        else:
-            stats["lp"] = LpStats(rows=lp.rows, seconds=round(lp.seconds, 3), solved=lp.x is not None)
-            if lp.x is not None:
-                bound = min(bound, lp.coverage_bound)
-                rounded = swap_improve(ctx, round_relaxed(ctx, lp.x))
-                log.info("LP relaxation: coverage bound %d, rounded coverage %d", lp.coverage_bound,
-                         ctx.coverage(rounded))
-                if ctx.coverage(rounded) >= ctx.coverage(chosen):
-                    engine = "flow+lp+cpsat"
-                    chosen, relaxed = rounded, None  # CP-SAT regions grow around the LP's fractional pairs
-                    seeds = np.unique(ctx.rp.v[(lp.x > 1e-6) & (lp.x < 1 - 1e-6)])
-        clock.done("lp")
     # CP-SAT's bounds on whole components tighten the last round's bound, not an earlier one's
-    regions = improve_regions(ctx, chosen, relaxed, seeds, flow.last.coverage)
+    regions = improve_regions(ctx, chosen, relaxed, flow.overbooked, flow.last.coverage)
     stats["cpsat_regions"] = regions.regions
     clock.done("cpsat")
     return regions.chosen, min(bound, regions.bound), engine, secondary_optimal and regions.secondary_proven
+
+
+def lp_states_every_rule(arr: ProblemArrays) -> bool:
+    """Whether the LP tiers' rows state every rule of this problem.
+
+    They state SPEC v1's (seats, tasks, hours, no overlap); pair rules are in
+    the candidates. SPEC v2's travel time between two tasks (rule 7b) and crews
+    (rule 11, ``min_headcount`` above 1) are not in their rows, so a problem
+    with either goes the flow's way. (Read with ``getattr``: arrays without
+    those fields have neither.)
+    """
+    if getattr(arr, "travel", None) is not None:
+        return False
+    crews = getattr(arr, "d_min_headcount", None)
+    return crews is None or not bool((np.asarray(crews) > 1).any())
 
 
 def _report(ctx: SolveContext, pairs: Pairs, chosen: B, bound: int, engine: str, secondary_optimal: bool,
@@ -204,6 +220,7 @@ def _report(ctx: SolveContext, pairs: Pairs, chosen: B, bound: int, engine: str,
     # a run is reproducible unless the wall clock, not a deterministic budget, cut a CP-SAT region
     # short or stopped the LP (its only stop short of an answer)
     lp_stopped = "lp" in stats and not stats["lp"].get("solved", True)
+    lp_stopped |= bool(stats.pop("_wall_cut", False))
     stats["cancelled"] = clock.stopped()
     stats["reproducible"] = not rushed and not lp_stopped and not stats["cancelled"] and not any(
         r.skipped == "deadline" or r.wall_capped for r in ran)

@@ -32,7 +32,8 @@ from matcher.model import RegionStats
 if TYPE_CHECKING:  # the solver module imports OR-Tools' CP-SAT (about 1 s): only when used
     from matcher.engine.solvers.cpsat import CpsatInput
 
-__all__ = ["CPSAT_SHARE", "MIN_REGION_WALL_S", "REGION_PAIR_BUDGET", "REPORT_SHARE", "Regions", "improve_regions"]
+__all__ = ["CPSAT_SHARE", "MIN_REGION_WALL_S", "REGION_PAIR_BUDGET", "REPORT_SHARE", "Regions", "improve_regions",
+           "region_input"]
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ def improve_regions(ctx: SolveContext, chosen: B, relaxed: B | None, seeds: I64,
         # a deterministic share of the limit
         budget = CPSAT_SHARE * opts.time_limit_s * min(1.0, len(region) / max(total_pairs, 1))
         region_cov_flow = int(ctx.dem_weight[rp.d[region & relaxed]].sum()) if relaxed is not None else 0
-        cp, index = _region_input(ctx, chosen, region)
+        cp, index = region_input(ctx, chosen, region)
         with held_signals():
             from matcher.engine.solvers.cpsat import solve_cpsat
 
@@ -178,7 +179,7 @@ def _region(rp: Pairs, pair_cost: I64, chosen: B, in_comp: B, seeds: I64, budget
     return region, False
 
 
-def _region_input(ctx: SolveContext, chosen: B, region: B) -> tuple[CpsatInput, I64]:
+def region_input(ctx: SolveContext, chosen: B, region: B) -> tuple[CpsatInput, I64]:
     """CP-SAT data for a region, with everything outside it fixed at its current value; and the region's pairs."""
     arr, rp, res, opts = ctx.arr, ctx.rp, ctx.res, ctx.opts
     fixed = chosen & ~region

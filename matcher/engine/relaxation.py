@@ -1,4 +1,4 @@
-"""Relaxations: the bound tier. Min-cost flow rounds, and the exact model's LP relaxation.
+"""Relaxations: the flow's bound tier, and when the LP tiers run instead.
 
 **Flow rounds** (:func:`flow_rounds`, the network in
 :mod:`matcher.engine.solvers.flow`). A volunteer can be given *groups*, sets of
@@ -10,24 +10,23 @@ still overlap; the hour cap only limits the task count), so each coverage is an
 upper bound and the least is kept. How many rounds run is estimated from the
 network's size and the time limit, never read off a clock.
 
-**LP relaxation** (:func:`lp_tier`, :mod:`matcher.engine.solvers.lp`): every
-rule but integrality, with one row per maximal clique of each volunteer's
-candidates. It runs when the problem is too big for CP-SAT whole and its
-estimated time fits the limit (:func:`lp_planned`).
+**When the LP tiers run** (:func:`lp_planned`): the exact model's LP by sifting
+and the proof and primal tiers built on it (:mod:`matcher.engine.proven`) run
+when the problem is too big for CP-SAT whole and the LP's estimated time fits
+the limit; then the flow is not needed.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from matcher.engine import costs, regions
 from matcher.engine.arrays import ProblemArrays, member
 from matcher.engine.candidates import Pairs
-from matcher.engine.context import Residual, SolveContext, held_signals
+from matcher.engine.context import Residual, SolveContext
 from matcher.engine.intervals import clique_cover
 from matcher.engine.rules import task_clashes
 from matcher.engine.sequencing import sequence_conflicts
@@ -35,11 +34,7 @@ from matcher.engine.solvers.flow import FlowInput, FlowResult, solve_flow
 from matcher.engine.types import I64, B
 from matcher.model import SolveOptions
 
-if TYPE_CHECKING:  # the LP module imports OR-Tools' linear solver (about 1 s): only when used
-    from matcher.engine.solvers.lp import LpResult
-
-__all__ = ["FLOW_SECONDS_PER_ARC", "FlowRounds", "flow_rounds", "lp_planned",
-           "lp_seconds_estimate", "lp_tier"]
+__all__ = ["FLOW_SECONDS_PER_ARC", "FlowRounds", "flow_rounds", "lp_planned", "lp_seconds_estimate"]
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +48,12 @@ FLOW_SECONDS_PER_ARC = 3.5e-6
 """Estimated flow time per arc (measured on this project's 2-core machine); an
 estimate rather than a clock reading keeps the number of rounds reproducible."""
 
-LP_SHARE = 0.5
-"""The LP relaxation runs when its estimated time is at most this share of the limit (and the
+LP_SHARE = 0.7
+"""The LP tiers run when the sifting LP's estimated time is at most this share of the limit (and the
 problem is too big for CP-SAT whole)."""
 
-LP_SECONDS_AT_STREET = 7.5
-"""GLOP's time on the street preset's relaxation (216,718 pairs), coverage and secondary, on this project's machine."""
+SIFT_S_PER_PAIR = 4.5e-6
+"""Estimated sifting time per candidate pair on this project's machine (district: about 9 s for 2.08 M pairs)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -202,27 +197,10 @@ def _overbooked(arr: ProblemArrays, rp: Pairs, chosen: B, res: Residual) -> I64:
 
 
 def lp_planned(n_pairs: int, opts: SolveOptions) -> bool:
-    """The LP tier runs when the problem is too big for one CP-SAT region and its estimated time fits the limit."""
+    """The LP tiers run when the problem is too big for one CP-SAT region and the LP's estimated time fits the limit."""
     return n_pairs > regions.REGION_PAIR_BUDGET and lp_seconds_estimate(n_pairs) <= LP_SHARE * opts.time_limit_s
 
 
 def lp_seconds_estimate(n_pairs: int) -> float:
-    """GLOP's time on the relaxation, by size: 7.5 s at 217k pairs, growing as size^1.25 (100-119 s at 2.08M)."""
-    return float(LP_SECONDS_AT_STREET * (n_pairs / 216_718) ** 1.25)
-
-
-def lp_tier(ctx: SolveContext, wall_s: float) -> LpResult:
-    """Solve the exact model's LP relaxation (pairs sorted by volunteer and start for it); ``x`` in rp's order."""
-    with held_signals():
-        from matcher.engine.solvers.lp import LpInput, LpResult, solve_lp
-
-    arr, rp, res = ctx.arr, ctx.rp, ctx.res
-    order = np.lexsort((arr.d_start[rp.d], rp.v))
-    v, d = rp.v[order], rp.d[order]
-    result = solve_lp(LpInput(v, d, arr.d_start[d], arr.d_end[d], ctx.dem_weight[d], ctx.pair_cost[order],
-                              res.tasks, res.hours, res.seats), wall_s)
-    if result.x is None:
-        return result
-    x = np.empty(len(rp))
-    x[order] = result.x
-    return LpResult(x, result.coverage_bound, result.rows, result.seconds)
+    """The sifting LP's time by size: :data:`SIFT_S_PER_PAIR` per candidate pair (about 9 s at 2.08 M)."""
+    return float(SIFT_S_PER_PAIR * n_pairs)

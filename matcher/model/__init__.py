@@ -39,9 +39,11 @@ from matcher.model.records import (
 )
 from matcher.model.solution import (
     AssignmentOut,
+    LagrangianStats,
     LpStats,
     RegionStats,
     RepairStats,
+    SiftingStats,
     Solution,
     SolveStats,
     Status,
@@ -69,6 +71,7 @@ __all__ = [
     "DemandWithdrawn",
     "Edge",
     "Flag",
+    "LagrangianStats",
     "LedgerSettings",
     "Locator",
     "LpStats",
@@ -82,6 +85,7 @@ __all__ = [
     "RoadNetwork",
     "ServiceRecord",
     "ServiceUpdate",
+    "SiftingStats",
     "Solution",
     "SolveOptions",
     "SolveStats",

@@ -17,8 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler
 
 from matcher.model.records import Frozen
 
-__all__ = ["AssignmentOut", "LpStats", "RegionStats", "RepairStats", "Solution", "SolveStats", "Status",
-           "SubSolveStats", "Unmet", "UnmetReason"]
+__all__ = ["AssignmentOut", "LagrangianStats", "LpStats", "RegionStats", "RepairStats", "SiftingStats", "Solution",
+           "SolveStats", "Status", "SubSolveStats", "Unmet", "UnmetReason"]
 
 
 class Status(enum.StrEnum):
@@ -106,6 +106,29 @@ class LpStats(StatsRecord):
     solved: bool | None = None
 
 
+class SiftingStats(StatsRecord):
+    """The exact LP by sifting: rounds, the working set's size, its value, and whether pricing closed it."""
+
+    rounds: int | None = None
+    columns: int | None = None
+    clique_rows: int | None = None
+    lp_value: float | None = None
+    converged: bool | None = None
+    seconds: float | None = None
+
+
+class LagrangianStats(StatsRecord):
+    """The Lagrangian bound with an integral core: the bound, the core's size, and whether CP-SAT closed the core."""
+
+    bound: int | None = None
+    contested_demands: int | None = None
+    core_volunteers: int | None = None
+    core_pairs: int | None = None
+    core_optimal: bool | None = None
+    wall_capped: bool | None = None
+    seconds: float | None = None
+
+
 class RegionStats(StatsRecord):
     """One CP-SAT region: its size and what it proved, or why it was skipped or failed."""
 
@@ -165,6 +188,11 @@ class SolveStats(StatsRecord):
     repaired_coverage: int | None = None
     """Coverage once the flow's (relaxed) choice was made feasible and improved greedily."""
     lp: LpStats | None = None
+    sifting: SiftingStats | None = None
+    lagrangian: list[LagrangianStats] | None = None
+    """One entry per round of the Lagrangian bound (the least bound counts)."""
+    lp_regions: list[RegionStats] | None = None
+    """The exact region MIPs around the LP's fractional columns, one per widening."""
     cpsat_regions: list[RegionStats] | None = None
     cancelled: bool | None = None
     reproducible: bool | None = None

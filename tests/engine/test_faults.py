@@ -9,7 +9,7 @@ from instances import tight_problem
 from oracle import violations
 
 import matcher.engine.solvers.cpsat as cpsat
-import matcher.engine.solvers.lp as lp
+import matcher.engine.solvers.warm_lp as warm_lp
 from matcher import Problem, SolveOptions, solve
 from matcher.engine import regions
 
@@ -57,15 +57,34 @@ def test_a_failing_cpsat_region_keeps_the_others(monkeypatch: pytest.MonkeyPatch
 
 
 def test_a_failing_lp_tier_leaves_the_flow_answer(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(regions, "REGION_PAIR_BUDGET", 50)  # make the LP tier run on a small instance
+    monkeypatch.setattr(regions, "REGION_PAIR_BUDGET", 50)  # make the LP tiers run on a small instance
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise MemoryError("injected")
 
-    monkeypatch.setattr(lp, "solve_lp", broken)
+    monkeypatch.setattr(warm_lp.WarmLp, "solve", broken)
     problem = tight_problem(3)
     s = solve(problem, SolveOptions(time_limit_s=20))
     assert s.stats["lp"]["error"].startswith("MemoryError") and s.stats["reproducible"] is False
+    assert s.stats["engine"].startswith("flow")
+    assert violations(problem, s) == [] and s.coverage <= s.coverage_bound
+
+
+def test_a_failing_region_mip_keeps_the_rounded_lp(monkeypatch: pytest.MonkeyPatch) -> None:
+    from matcher.engine import relaxation
+    from matcher.engine.solvers import region_mip
+
+    monkeypatch.setattr(regions, "REGION_PAIR_BUDGET", 0)
+    monkeypatch.setattr(relaxation, "LP_SHARE", 1e9)
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("injected: HiGHS crashed")
+
+    monkeypatch.setattr(region_mip, "solve_region_mip", broken)
+    problem = tight_problem(4)
+    s = solve(problem, SolveOptions(time_limit_s=20))
+    assert s.stats["engine"] == "sifting+lagrangian+mip"
+    assert "injected" in s.stats["lp_regions"][0]["error"]
     assert violations(problem, s) == [] and s.coverage <= s.coverage_bound
 
 

@@ -1,0 +1,208 @@
+"""The proof tier: a Lagrangian bound with an integral core, computed in integers.
+
+Let ``y >= 0`` be prices of the seat rows and ``h >= 0`` of the hour rows (the
+sifting LP's duals, snapped to the grid ``1/SCALE``: ``Y = round(SCALE · y)``,
+``H = round(SCALE · h)`` per hour). Dualise every seat and hour row: for any
+feasible plan ``x``, ``sum_d (seats_d - fill_d) Y_d >= 0`` and ``sum_v
+(hours_v - used_v) H_v >= 0``, so ``SCALE · coverage(x) <= sum_d Y_d seats_d +
+sum_v H_v hours_v + sum_pairs (SCALE·w - Y_d - H_v·hours(d)) x``. In integers,
+each pair pays the floor of its hour price and each volunteer earns the
+ceiling of its own, which only loosens the bound. The last sum is then
+bounded over a relaxation of the plans. (A row may be priced and kept at once;
+the core below keeps its hour rows and does not price them, since its
+integrality is what the core is for: a plan restricted to the core satisfies
+both forms of the bound, and the least of them is taken.) Choose a set ``Dc`` of
+*contested* demands (those of the LP's fractional columns), whose seat rows are
+also kept as constraints (a row may be priced and kept at once), and a set
+``C`` of *core* volunteers: those with a positive-weight pair into ``Dc``.
+Pairs of weight ``<= 0`` never raise the maximum and are dropped. (Pricing
+``Dc``'s kept rows too keeps the core small; with ``Y = 0`` on ``Dc`` every
+candidate of ``Dc`` joins it and the bound is tighter. Both are valid; the
+solve takes the least it can afford.) Then::
+
+    SCALE · coverage(x) <= sum_d Y_d seats_d + sum_{v not in C} H_v hours_v
+                           + sum_{v not in C} DP_v   (v's best schedule at weights SCALE·w - Y - H·hours)
+                           + CORE                   (C's best plan at weights SCALE·w - Y, every seat and hour row kept)
+
+(Any plan restricted to the core keeps every seat row, so keeping them all in
+the core is still a relaxation; it only ignores what the volunteers outside
+the core take from the same demands.)
+
+``DP_v`` keeps ``v``'s task cap and no-overlap rule exactly and drops its hour
+row (priced already), by dynamic programming over its intervals by end time
+(weighted interval scheduling with a cardinality cap; Kolen et al., "Interval
+scheduling: a survey", NRL 54, 2007). ``CORE`` is an integer program over the
+core's pairs, solved by CP-SAT (:mod:`matcher.engine.solvers.core_mip`), whose
+proven integer bound is used (not its incumbent). Every term is an integer, so
+``floor(total / SCALE)`` bounds the coverage with no floating-point tolerance:
+the LP's floats only choose ``Y``, and weak duality holds for every ``Y >= 0``
+(Geoffrion, "Lagrangean relaxation for integer programming", Math. Prog. Study
+2, 1974; Guignard & Kim, "Lagrangean decomposition", Math. Prog. 39, 1987).
+
+When ``Dc`` covers the LP's fractional part, ``DP`` equals the LP's own
+contribution for almost every volunteer (an interval matrix with a cardinality
+row is totally unimodular), so the bound starts at the LP's value and the core
+takes off what integrality costs there.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from matcher.engine.context import SolveContext
+from matcher.engine.sifting import DualPrices
+from matcher.engine.types import F64, I64, US_PER_HOUR, B
+
+__all__ = ["SCALE", "LagrangianBound", "lagrangian_bound", "schedule_values"]
+
+log = logging.getLogger(__name__)
+
+SCALE = 120
+"""Prices are snapped to multiples of ``1 / SCALE`` point (LP duals here are mostly halves, thirds and quarters)."""
+
+US_PER_S = 1_000_000
+S_PER_HOUR = US_PER_HOUR // US_PER_S
+
+FRACTIONAL = 1e-6
+"""An LP value further than this from 0 and 1 is fractional."""
+
+
+@dataclass(frozen=True, eq=False)
+class LagrangianBound:
+    """A proven coverage bound of the residual problem, and how it was made."""
+
+    bound: int
+    scaled: int
+    """``SCALE ·`` the bound before the floor (an exact integer)."""
+    contested_demands: int
+    core_volunteers: int
+    core_pairs: int
+    core_optimal: bool
+    wall_capped: bool
+    seconds: float
+
+
+def schedule_values(v: I64, s: I64, e: I64, w: I64, cap: I64) -> tuple[I64, I64]:
+    """Each owner's best total weight of pairwise non-overlapping intervals, at most ``cap[owner]`` of them.
+
+    ``v``, ``s``, ``e``, ``w``: int64 arrays, one entry per interval ``[s, e)``
+    with a positive weight ``w``; ``cap``: int64, indexed by owner. Returns the
+    owners (sorted, distinct) and their values (int64). Owners are taken in
+    groups of similar ``min(cap, intervals)`` so that the tables stay small.
+    """
+    if len(v) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    owners, counts = np.unique(v, return_counts=True)
+    k = np.minimum(cap[owners], counts)
+    group = np.zeros(len(owners), dtype=np.int64)
+    group[k > 0] = np.ceil(np.log2(k[k > 0])).astype(np.int64) + 1  # 1, 2, 3-4, 5-8, ...
+    values = np.zeros(len(owners), dtype=np.int64)
+    pair_group = group[np.searchsorted(owners, v)]
+    for g in np.unique(group[group > 0]).tolist():
+        sel = pair_group == g
+        mine, vals = _schedules(v[sel], s[sel], e[sel], w[sel], cap)
+        values[np.searchsorted(owners, mine)] = vals
+    return owners, values
+
+
+def _schedules(v: I64, s: I64, e: I64, w: I64, cap: I64) -> tuple[I64, I64]:
+    """:func:`schedule_values` for one group of owners.
+
+    Step ``i`` extends every owner's table by its ``i``-th interval in end
+    order (weighted interval scheduling with a cardinality cap, vectorised over
+    owners): ``table[i + 1, t] = max(table[i, t], w_i + table[p(i), t - 1])``.
+    """
+    order = np.lexsort((s, e, v))
+    v, s, e, w = v[order], s[order], e[order], w[order]
+    owners, first, counts = np.unique(v, return_index=True, return_counts=True)
+    g = np.repeat(np.arange(len(owners)), counts)
+    local = np.arange(len(v)) - first[g]
+    span = int(max(int(e.max()), int(s.max()))) + 1
+    # p(j): how many of the owner's intervals end at or before j starts (all come before j in end order)
+    p = np.searchsorted(v * span + e, v * span + s, side="right") - first[g]
+    kmax = int(min(int(cap[owners].max()), int(counts.max())))
+    table = np.zeros((len(v) + len(owners), kmax + 1), dtype=np.int64)
+    row0 = first[g] + g  # the owner's row "before its first interval"
+    by_local = np.argsort(local, kind="stable")
+    cuts = np.searchsorted(local[by_local], np.arange(int(counts.max()) + 1))
+    for i in range(int(counts.max())):
+        js = by_local[cuts[i] : cuts[i + 1]]
+        before = table[row0[js] + i]
+        take = w[js, None] + table[row0[js] + p[js], :-1]
+        after = before.copy()
+        after[:, 1:] = np.maximum(before[:, 1:], take)
+        table[row0[js] + i + 1] = after
+    last = first + np.arange(len(owners)) + counts
+    return owners, table[last, np.minimum(cap[owners], kmax)]
+
+
+def _contested(ctx: SolveContext, x: F64) -> B:
+    """Demands with a fractional LP column (bool per demand row)."""
+    frac = (x > FRACTIONAL) & (x < 1 - FRACTIONAL)
+    out = np.zeros(ctx.arr.nd, dtype=bool)
+    out[ctx.rp.d[frac]] = True
+    return out
+
+
+def lagrangian_bound(ctx: SolveContext, duals: DualPrices, x: F64, det_budget: float, wall_s: float,
+                     contested: B | None = None, price_contested: bool = True,
+                     max_core_pairs: int | None = None) -> LagrangianBound | None:
+    """The bound of the module docstring for the LP's prices ``duals`` and values ``x`` (float64, ``len(ctx.rp)``).
+
+    ``contested`` (bool per demand row) overrides the default ``Dc`` (demands of
+    fractional columns). With ``price_contested`` false, ``Dc``'s seats are kept
+    but not priced (``Y = 0`` there): every candidate of ``Dc`` joins the core,
+    which is bigger and gives a tighter bound. ``det_budget`` is the core's
+    deterministic CP-SAT budget, ``wall_s`` its wall cap. The result is valid
+    however the core's search ends; ``None`` when the core would have more than
+    ``max_core_pairs`` pairs.
+    """
+    import time
+
+    from matcher.engine.solvers.core_mip import CoreInput, solve_core
+
+    t0 = time.perf_counter()
+    arr, rp, res = ctx.arr, ctx.rp, ctx.res
+    dc = _contested(ctx, x) if contested is None else contested
+    y = np.rint(np.maximum(duals.seat, 0.0) * SCALE).astype(np.int64)
+    if not price_contested:
+        y[dc] = 0
+    # the hour rows are priced too, at H/SCALE points per hour: each pair pays at most its exact price (floor) and
+    # each volunteer's cap earns at least its own (ceil), so the rounding only loosens the bound
+    hour_price = np.rint(np.maximum(duals.hour, 0.0) * SCALE).astype(np.int64)
+    # in whole seconds (durations rounded down, caps up) so that int64 never overflows; both roundings loosen
+    paid = (hour_price[rp.v] * (arr.d_duration_us[rp.d] // US_PER_S)) // S_PER_HOUR
+    earned = -((-hour_price * -(-res.hours // US_PER_S)) // S_PER_HOUR)
+    weight = SCALE * ctx.dem_weight[rp.d] - y[rp.d]  # the core keeps its hour rows unpriced
+    positive = weight > 0
+    core_vol = np.zeros(arr.nv, dtype=bool)
+    core_vol[rp.v[dc[rp.d] & positive]] = True
+    priced = weight - paid
+    dp = priced > 0
+    owners, values = schedule_values(rp.v[dp], arr.d_start_rank[rp.d[dp]], arr.d_end_rank[rp.d[dp]], priced[dp],
+                                     res.tasks)
+    total = int((y * res.seats).sum()) + int(earned[~core_vol].sum()) + int(values[~core_vol[owners]].sum())
+    # the core with its seat rows dropped and its hour rows priced: a fallback bound for it
+    relaxed_core = int(earned[core_vol].sum()) + int(values[core_vol[owners]].sum())
+    idx = np.flatnonzero(core_vol[rp.v] & positive)
+    if max_core_pairs is not None and len(idx) > max_core_pairs:
+        if not price_contested:
+            return None
+        idx, skipped = idx[:0], True  # too big to build in time: the core's relaxed value stands (below)
+    else:
+        skipped = False
+    idx = idx[np.lexsort((arr.d_start[rp.d[idx]], rp.v[idx]))]
+    core = solve_core(CoreInput(rp.v[idx], rp.d[idx], weight[idx], arr.d_start[rp.d[idx]], arr.d_end[rp.d[idx]],
+                                res.tasks, res.hours, res.seats, np.ones(arr.nd, dtype=bool)), det_budget, wall_s,
+                      ctx.opts.seed,
+                      ctx.opts.threads)
+    total += relaxed_core if skipped else min(core.bound, relaxed_core)
+    log.info("Lagrangian bound %d (%d contested demands, core of %d volunteers and %d pairs, value %d, bound %d%s)",
+             total // SCALE, int(dc.sum()), int(core_vol.sum()), len(idx), core.value, core.bound,
+             ", proven" if core.optimal else "")
+    return LagrangianBound(total // SCALE, total, int(dc.sum()), int(core_vol.sum()), len(idx), core.optimal,
+                           core.wall_capped, time.perf_counter() - t0)
+

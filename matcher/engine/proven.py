@@ -1,0 +1,199 @@
+"""The LP-based tiers for problems too big for CP-SAT whole: sifting LP, Lagrangian proof, region MIP, in one budget.
+
+1. **Bound tier, LP** (:mod:`matcher.engine.sifting`): the exact model's LP by
+   sifting over the candidate pairs.
+2. **Bound tier, proof** (:mod:`matcher.engine.lagrangian`): the LP's seat prices,
+   snapped to a rational grid, give a Lagrangian bound whose core (the contested
+   demands and their volunteers) is solved in integers by CP-SAT. This is the
+   solve's ``coverage_bound``; it is an exact integer argument, valid however
+   each step ends.
+3. **Primal tier** (:mod:`matcher.engine.primal`): the LP rounded, then an exact
+   region MIP around its fractional columns with the rest fixed, coverage
+   first and then the secondary cost with coverage held; widened while the
+   gap is open and time is left. A second bound round adds the demands the
+   first core left contested.
+
+The wall time is shared out in order of need: the LP gets most of it, the
+proof a small fixed share, the primal the rest; a step that runs out hands over
+its best (the LP's last duals still give a valid bound; the rounded LP is a
+feasible plan). The report's time is kept back from the start.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from matcher.engine.context import SolveContext
+from matcher.engine.greedy import greedy_take
+from matcher.engine.lagrangian import LagrangianBound, lagrangian_bound
+from matcher.engine.primal import fractional_chunks, fractional_region, lp_primal
+from matcher.engine.sifting import sift_lp
+from matcher.engine.types import F64, B
+from matcher.model import LagrangianStats, RegionStats, SiftingStats
+
+__all__ = ["REPORT_S_PER_PAIR", "ProvenResult", "proven_tiers", "report_reserve_s", "slowness"]
+
+log = logging.getLogger(__name__)
+
+REPORT_S_PER_PAIR = 1.0e-6
+"""Wall time kept back for the report (unmet reasons, KPIs) per candidate pair, on top of :data:`REPORT_BASE_S`."""
+
+REPORT_BASE_S = 0.3
+
+CANDIDATES_S_PER_PAIR = 0.8e-6
+"""The candidate search's time per pair on a quiet machine (district: 1.7 s for 2.08 M pairs)."""
+
+LP_WALL_SHARE = 0.8
+"""Share of the wall time left (after the report's reserve) that the LP may use."""
+
+CORE_DET_PER_S = 0.05
+"""CP-SAT's deterministic budget for the Lagrangian core, per second of time limit."""
+
+MAX_WIDEN = 3
+"""Most widenings of the primal region."""
+
+REGION_MIP_PAIRS = 25_000
+"""A region MIP bigger than this is cut into chunks of the LP's fractional columns, close in day and place."""
+
+MAX_CORE = 30_000
+"""A Lagrangian core with more pairs than this is not built (CP-SAT's model alone would take seconds); the core's
+relaxed value (each volunteer's best schedule) stands for it."""
+
+MAX_UNPRICED_CORE = 20_000
+"""The second, tighter bound (contested seats kept but not priced) runs when its core has at most this many pairs."""
+
+SECONDARY_SHARE = 0.1
+"""The secondary stage (coverage held) may take this share of the time limit, at most."""
+
+MIN_MIP_S = 1.0
+"""A region MIP starts only with this much wall time left (after the report's reserve)."""
+
+
+@dataclass(frozen=True, eq=False)
+class ProvenResult:
+    """A feasible choice over ``ctx.rp``, its proven bound, and what each tier did."""
+
+    chosen: B
+    bound: int
+    sifting: SiftingStats
+    lagrangian: list[LagrangianStats]
+    regions: list[RegionStats]
+    wall_cut: bool
+    """The wall clock, not a deterministic budget, stopped a step: another run may differ."""
+
+
+def report_reserve_s(n_pairs: int, slow: float = 1.0) -> float:
+    """Wall seconds kept back for the report of a problem with ``n_pairs`` candidate pairs.
+
+    ``slow`` is how much slower than calibrated the machine ran this solve's
+    candidate search (:func:`slowness`): a loaded machine reports slowly too.
+    """
+    return (REPORT_BASE_S + REPORT_S_PER_PAIR * n_pairs) * max(1.0, slow)
+
+
+def slowness(ctx: SolveContext) -> float:
+    """How much slower than on a quiet machine this solve's candidate search ran (1 = as calibrated)."""
+    expected = CANDIDATES_S_PER_PAIR * max(len(ctx.rp), 1)
+    return max(1.0, ctx.clock.seconds.get("candidates", 0.0) / expected) if expected > 0.2 else 1.0
+
+
+def _lag_stats(b: LagrangianBound) -> LagrangianStats:
+    return LagrangianStats(bound=b.bound, contested_demands=b.contested_demands, core_volunteers=b.core_volunteers,
+                           core_pairs=b.core_pairs, core_optimal=b.core_optimal, wall_capped=b.wall_capped,
+                           seconds=round(b.seconds, 3))
+
+
+def proven_tiers(ctx: SolveContext, extra: B | None = None) -> ProvenResult | None:
+    """Run the tiers of the module docstring; ``None`` when not even one LP round fitted (the caller falls back).
+
+    ``extra`` (bool over ``ctx.rp``) seeds the LP's working set besides each demand's nearest candidates.
+    """
+    clock, opts = ctx.clock, ctx.opts
+    reserve = report_reserve_s(len(ctx.rp), slowness(ctx))
+    lp = sift_lp(ctx, LP_WALL_SHARE * (clock.left() - reserve), extra)
+    clock.done("sifting")
+    if lp is None:
+        return None
+    wall_cut = not lp.converged
+    sift = SiftingStats(rounds=lp.rounds, columns=lp.columns, clique_rows=lp.clique_rows,
+                        lp_value=round(lp.value, 6), converged=lp.converged, seconds=round(lp.seconds, 3))
+    # the proof first: cheap, and valid however far the LP got
+    bounds: list[LagrangianBound] = []
+    for priced in (True, False):
+        got_bound = lagrangian_bound(ctx, lp.duals, lp.x, CORE_DET_PER_S * opts.time_limit_s,
+                                     max(0.1, 0.5 * (clock.left() - reserve)), price_contested=priced,
+                                     max_core_pairs=MAX_CORE if priced else MAX_UNPRICED_CORE)
+        if got_bound is not None:
+            bounds.append(got_bound)
+            wall_cut |= got_bound.wall_capped
+    # the seats each demand has candidates for: a bound too, and the better one when the LP was cut early
+    seats = int((ctx.dem_weight * np.minimum(ctx.res.seats, np.bincount(ctx.rp.d, minlength=ctx.arr.nd))).sum())
+    bound = min(seats, *(b.bound for b in bounds))
+    clock.done("bound")
+    chosen, regions, cut = _primal(ctx, lp.x, bound, reserve)
+    wall_cut |= cut
+    clock.done("primal")
+    log.info("LP tiers: coverage %d, bound %d (LP %.2f)", ctx.coverage(chosen), bound, lp.value)
+    return ProvenResult(chosen, bound, sift, [_lag_stats(b) for b in bounds], regions, wall_cut)
+
+
+def _primal(ctx: SolveContext, x: F64, bound: int, reserve: float) -> tuple[B, list[RegionStats], bool]:
+    """The primal tier: a feasible choice (bool over ``ctx.rp``), the region MIPs run, and whether the clock cut one.
+
+    The LP's integral part, then region MIPs (coverage) chunk by chunk, widened
+    while the gap stays open; then the secondary cost with coverage held on the
+    last region; a greedy refill of what no MIP reached.
+    """
+    clock = ctx.clock
+    support = np.flatnonzero(x > 1e-6)
+    weight = ctx.dem_weight[ctx.rp.d[support]]
+    order = support[np.lexsort((ctx.pair_cost[support], -weight, -np.round(x[support], 6)))]
+    chosen = greedy_take(ctx.arr, ctx.rp, order, ctx.res.tasks, ctx.res.hours, ctx.res.seats)
+    regions: list[RegionStats] = []
+    wall_cut = False
+    chunks = fractional_chunks(ctx, x, REGION_MIP_PAIRS)
+    solved = 0
+
+    def run(xc: F64, wall: float, widen: int = 0, secondary_s: float = 0.0) -> bool:
+        nonlocal chosen, wall_cut
+        got = lp_primal(ctx, xc, chosen, wall, widen, secondary_s)
+        if got.region is not None:
+            regions.append(got.region)
+            wall_cut |= bool(got.region.wall_capped)
+        if ctx.coverage(got.chosen) >= ctx.coverage(chosen):
+            chosen = got.chosen
+        return got.region is not None and bool(got.region.coverage_proven)
+
+    for k, xc in enumerate(chunks):
+        left = clock.left() - reserve
+        if ctx.coverage(chosen) >= bound or clock.stopped():
+            break
+        if left < MIN_MIP_S:
+            wall_cut = True  # the clock, not the problem, ended the primal here
+            break
+        solved += run(xc, min(left, max(MIN_MIP_S, 2 * left / (len(chunks) - k))))
+    if len(chunks) == 1 and solved:
+        widen = 0
+        for widen in range(1, MAX_WIDEN + 1):  # a wider region while the gap stays open
+            left = clock.left() - reserve
+            if ctx.coverage(chosen) >= bound or clock.stopped():
+                break
+            if left < MIN_MIP_S:
+                wall_cut = True
+                break
+            if not run(x, left, widen):
+                break
+        left = clock.left() - reserve
+        if left > MIN_MIP_S + 0.5 and not clock.stopped():
+            run(x, 0.4 * left, widen - 1, secondary_s=min(0.5 * left, SECONDARY_SHARE * ctx.opts.time_limit_s))
+        else:
+            wall_cut = True
+    if solved < len(chunks):  # what no MIP reached: refill the LP's fractional region greedily
+        region = np.flatnonzero(fractional_region(ctx, x) & ~chosen)
+        refill = region[np.lexsort((ctx.pair_cost[region], -ctx.dem_weight[ctx.rp.d[region]]))]
+        chosen = greedy_take(ctx.arr, ctx.rp, np.concatenate([np.flatnonzero(chosen), refill]), ctx.res.tasks,
+                             ctx.res.hours, ctx.res.seats)
+    return chosen, regions, wall_cut

@@ -1,0 +1,306 @@
+"""The exact model's LP relaxation by sifting: column generation over the existing candidate pairs.
+
+The LP is the one :mod:`matcher.engine.solvers.lp` states (seats, tasks, hours,
+no overlap by maximal cliques; ``0 <= x <= 1``), with objective
+``w(d) - eps·cost`` so that among coverage-equal points the cheaper one wins.
+Sifting solves it on a small *working set* of columns and grows the set:
+
+1. the working set starts with each demand's nearest candidates (``seats + 2``
+   of them) and, when given, a feasible choice's pairs;
+2. each round solves the restricted LP (:mod:`matcher.engine.solvers.restricted`)
+   with rows only for the working set: a seat row per demand, task and hour
+   rows where they can bind, and one row per maximal clique of each
+   volunteer's working intervals (:func:`~matcher.engine.intervals.max_clique_rows`);
+3. every candidate pair is priced with the round's duals in one vectorised
+   pass. A clique row is the set of a volunteer's intervals containing its
+   point ``p`` (the latest start among its members); extended to all of the
+   volunteer's candidates it stays a valid row, so a pair ``[s, e)`` pays the
+   duals of the rows with ``s <= p < e`` (prefix sums per volunteer);
+4. pairs with a positive reduced cost join the working set (the best first, a
+   capped number per round); when none is left the restricted optimum is the
+   full LP's optimum.
+
+Rows at working start points dominate every other clique of the working set,
+so the restricted LP is exactly the full LP on the working columns, and zero
+duals for the rows it leaves out are dual feasible. Sources: the sifting /
+"sprint" method (Forrest, 1989; the Gurobi and CPLEX manuals' *sifting*), and
+Dantzig-Wolfe pricing (Chvátal, *Linear Programming*, 1983, ch. 26).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from matcher.engine.context import SolveContext
+from matcher.engine.intervals import max_clique_rows
+from matcher.engine.types import F64, I64, US_PER_HOUR, B
+from matcher.engine.working_set import WorkingSet
+
+if TYPE_CHECKING:  # scipy is imported when first used (0.3 s)
+    from scipy.sparse import csr_matrix
+
+__all__ = ["DualPrices", "PairTerms", "SiftResult", "lp_objective", "price", "sift_lp"]
+
+log = logging.getLogger(__name__)
+
+EPS = 1e-6
+"""Largest weight of one secondary cost unit against one coverage point in the LP objective (as in the LP tier)."""
+
+PRICE_TOL = 1e-7
+"""A pair joins the working set when its reduced cost exceeds this."""
+
+STOP_GAP = 0.5
+"""Sifting stops once the prices' dual bound is within this many points of the restricted LP's value."""
+
+SEED_PER_SEAT = 2
+SEED_PER_VOLUNTEER = 0
+MAX_ROUNDS = 30
+ADD_PER_SEAT = 2
+"""A round adds at most this many columns per seat (plus as many) of each demand, the best by reduced cost."""
+ADD_PER_ROUND = 30_000
+"""Most columns added in one round (each demand's best by reduced cost, then the best overall)."""
+
+
+@dataclass(frozen=True, eq=False)
+class DualPrices:
+    """Dual prices of the LP's rows (each ``>= 0``), in coverage points.
+
+    ``seat`` (float64, one per demand row), ``task`` and ``hour`` (float64, one
+    per volunteer row; ``hour`` per hour of service), and the clique rows as
+    sorted keys ``clique_key = v * span + point`` (int64, time points as ranks)
+    with their prices ``clique`` (float64).
+    """
+
+    seat: F64
+    task: F64
+    hour: F64
+    clique_key: I64
+    clique: F64
+    span: int
+
+
+@dataclass(frozen=True, eq=False)
+class SiftResult:
+    """The LP's solution over all residual pairs, its duals, and how sifting went."""
+
+    x: F64
+    """Value of each residual pair (float64, ``len(ctx.rp)``; 0 outside the working set)."""
+    duals: DualPrices
+    value: float
+    """The restricted LP's objective value (coverage minus eps·cost)."""
+    converged: bool
+    """No pair had a positive reduced cost, or the prices' dual bound came within :data:`STOP_GAP` of the value."""
+    rounds: int
+    columns: int
+    clique_rows: int
+    seconds: float
+
+
+def lp_objective(ctx: SolveContext) -> F64:
+    """Objective of each residual pair: ``w(d) - eps·cost`` (float64, ``len(ctx.rp)``).
+
+    ``eps`` is at most :data:`EPS` and small enough that the secondary part of a
+    whole solution stays under half a point (the coverage bound never uses it).
+    """
+    cost = ctx.pair_cost.astype(float)
+    most = float(np.abs(cost).sum())
+    eps = min(EPS, 0.5 / most) if most > 0 else EPS
+    return ctx.dem_weight[ctx.rp.d].astype(float) - eps * cost
+
+
+def price(ctx: SolveContext, c: F64, duals: DualPrices, terms: PairTerms | None = None) -> F64:
+    """Reduced cost ``c - a_j·y`` of every residual pair (float64, ``len(ctx.rp)``).
+
+    ``terms`` are the pairs' fixed data (:class:`PairTerms`), computed once when pricing runs in rounds.
+    """
+    t = terms or PairTerms.of(ctx, duals.span)
+    rp = ctx.rp
+    rc = c - duals.seat[rp.d] - duals.task[rp.v] - duals.hour[rp.v] * t.hours
+    priced = duals.clique > 0
+    if priced.any():
+        keys, prices = duals.clique_key[priced], duals.clique[priced]
+        owner = np.zeros(ctx.arr.nv, dtype=bool)
+        owner[keys // duals.span] = True
+        sel = np.flatnonzero(owner[rp.v])  # only the pairs of volunteers with a priced clique pay one
+        cum = np.concatenate([[0.0], np.cumsum(prices)])
+        lo = np.searchsorted(keys, t.lo_key[sel], side="left")
+        hi = np.searchsorted(keys, t.hi_key[sel], side="left")
+        rc[sel] -= cum[hi] - cum[lo]
+    return rc
+
+
+@dataclass(frozen=True, eq=False)
+class PairTerms:
+    """What pricing needs of each residual pair: its hours, and its interval as clique keys (``v * span + rank``)."""
+
+    hours: F64
+    lo_key: I64
+    hi_key: I64
+
+    @classmethod
+    def of(cls, ctx: SolveContext, span: int) -> PairTerms:
+        """The terms of ``ctx.rp``."""
+        arr, rp = ctx.arr, ctx.rp
+        base = rp.v * span
+        return cls(arr.d_duration_us[rp.d] / US_PER_HOUR, base + arr.d_start_rank[rp.d], base + arr.d_end_rank[rp.d])
+
+
+def _best_per_demand(ctx: SolveContext, new: I64, rc: F64) -> I64:
+    """Of the priced-in pairs, each demand's ``ADD_PER_SEAT · (seats + 1)`` best; :data:`ADD_PER_ROUND` in all."""
+    d = ctx.rp.d[new]
+    order = np.lexsort((-rc[new], d))
+    rank = np.arange(len(order)) - np.searchsorted(d[order], d[order], side="left")
+    keep = new[order[rank < ADD_PER_SEAT * (ctx.res.seats[d[order]] + 1)]]
+    if len(keep) > ADD_PER_ROUND:
+        keep = keep[np.argsort(-rc[keep], kind="stable")[:ADD_PER_ROUND]]
+    return keep
+
+
+def _dual_value(ctx: SolveContext, duals: DualPrices) -> float:
+    """``sum(upper · y)`` over the priced rows: seats, tasks, hours (in hours) and cliques (upper 1)."""
+    res = ctx.res
+    return float(duals.seat @ res.seats + duals.task @ res.tasks + duals.hour @ (res.hours / US_PER_HOUR)
+                 + duals.clique.sum())
+
+
+def _seed(ctx: SolveContext, extra: B | None) -> B:
+    """Each demand's nearest candidates (:data:`SEED_PER_SEAT` per seat, plus 2), and the ``extra`` pairs."""
+    rp = ctx.rp
+    far = float(rp.km.max(initial=0.0)) + 1.0
+    order = np.argsort(rp.d + rp.km / far, kind="stable")  # by demand, then distance (one float sort)
+    d_sorted = rp.d[order]
+    rank = np.arange(len(order)) - np.searchsorted(d_sorted, d_sorted, side="left")
+    ws = np.zeros(len(rp), dtype=bool)
+    ws[order[rank < SEED_PER_SEAT * ctx.res.seats[d_sorted] + 2]] = True
+    if SEED_PER_VOLUNTEER:  # and each volunteer's nearest demands (rp is sorted by volunteer)
+        by_v = np.argsort(rp.v + rp.km / far, kind="stable")
+        v_sorted = rp.v[by_v]
+        ws[by_v[np.arange(len(by_v)) - np.searchsorted(v_sorted, v_sorted, side="left") < SEED_PER_VOLUNTEER]] = True
+    if extra is not None:
+        ws |= extra
+    return ws
+
+
+def _rows(ctx: SolveContext, idx: I64, span: int) -> tuple[csr_matrix, F64, tuple[I64, I64, I64, I64]]:
+    """The restricted LP's rows over working pairs ``idx`` (sorted by volunteer, start); and their meaning.
+
+    Returns the CSR matrix, the row upper bounds, and for pricing: the demand of
+    each seat row, the volunteer of each task row, the volunteer of each hour
+    row, and the key ``v * span + point`` of each clique row.
+    """
+    from scipy.sparse import csr_matrix
+
+    arr, rp, res = ctx.arr, ctx.rp, ctx.res
+    v, d = rp.v[idx], rp.d[idx]
+    s, e = arr.d_start_rank[d], arr.d_end_rank[d]
+    dur = arr.d_duration_us[d]
+    n = len(idx)
+    dems, d_row = np.unique(d, return_inverse=True)
+    vols, v_row = np.unique(v, return_inverse=True)
+    n_task = np.bincount(v_row, minlength=len(vols))
+    sum_dur = np.bincount(v_row, weights=dur, minlength=len(vols))
+    task_vols = np.flatnonzero(n_task > res.tasks[vols])
+    hour_vols = np.flatnonzero(sum_dur > res.hours[vols])
+    task_row = np.full(len(vols), -1, dtype=np.int64)
+    task_row[task_vols] = np.arange(len(task_vols))
+    hour_row = np.full(len(vols), -1, dtype=np.int64)
+    hour_row[hour_vols] = np.arange(len(hour_vols))
+    ri, rj, nc = max_clique_rows(v, s, e)
+    point = np.full(nc, -1, dtype=np.int64)
+    np.maximum.at(point, ri, s[rj])
+    owner = np.zeros(nc, dtype=np.int64)
+    owner[ri] = v[rj]
+    o1, o2, o3 = len(dems), len(dems) + len(task_vols), len(dems) + len(task_vols) + len(hour_vols)
+    rng = np.arange(n)
+    has_t, has_h = task_row[v_row] >= 0, hour_row[v_row] >= 0
+    rows = np.concatenate([d_row, o1 + task_row[v_row][has_t], o2 + hour_row[v_row][has_h], o3 + ri])
+    cols = np.concatenate([rng, rng[has_t], rng[has_h], rj])
+    vals = np.concatenate([np.ones(n + int(has_t.sum())), dur[has_h] / US_PER_HOUR, np.ones(len(ri))])
+    a = csr_matrix((vals, (rows, cols)), shape=(o3 + nc, n))
+    hours_up = res.hours[vols[hour_vols]] / US_PER_HOUR + 1e-9  # an exactly fitting task must stay feasible
+    upper = np.concatenate([res.seats[dems], res.tasks[vols[task_vols]], hours_up, np.ones(nc)]).astype(float)
+    return a, upper, (dems, vols[task_vols], vols[hour_vols], owner * span + point)
+
+
+def sift_lp(ctx: SolveContext, wall_s: float, extra: B | None = None, engine: str = "highs") -> SiftResult | None:
+    """Solve the exact model's LP relaxation by sifting (see the module docstring).
+
+    Parameters
+    ----------
+    ctx
+        The solve's shared state; the LP runs over ``ctx.rp``.
+    wall_s
+        Wall seconds allowed; when they run out the last round's solution and
+        duals are returned with ``converged=False`` (the duals still give a
+        valid bound through :mod:`matcher.engine.lagrangian`).
+    extra
+        Pairs to start the working set with besides each demand's nearest
+        (bool, ``len(ctx.rp)``), e.g. a feasible choice.
+    engine
+        The LP engine for the restricted LPs (``"highs"`` or ``"glop"``).
+
+    Returns
+    -------
+    SiftResult | None
+        ``None`` when not even the first restricted LP was solved in time.
+
+    """
+    import time
+
+    t0 = time.perf_counter()
+    arr, rp = ctx.arr, ctx.rp
+    c = lp_objective(ctx)
+    span = int(max(int(arr.d_end_rank.max(initial=0)), int(arr.d_start_rank.max(initial=0)))) + 1
+    ws = _seed(ctx, extra)
+    terms = PairTerms.of(ctx, span)
+    warm = WorkingSet(ctx, c, span, ctx.opts.threads) if engine == "highs" else None
+    new = np.flatnonzero(ws)
+    out: SiftResult | None = None
+    for rounds in range(1, MAX_ROUNDS + 1):
+        left = wall_s - (time.perf_counter() - t0)
+        if left <= 0.05 or ctx.clock.stopped():
+            break
+        if warm is not None:
+            warm.add(new)
+            # the first solve is cold (dual simplex); later rounds add columns to an optimal basis, which stays
+            # primal feasible, so the primal simplex goes on from it
+            sol = warm.solve(left, primal=rounds > 1)
+            if sol is None:
+                break
+            x_ws, value, idx, n_rows = sol.x, sol.value, warm.cols, warm.lp.rows
+            duals = DualPrices(*warm.dual_parts(sol.row_dual), span)
+        else:
+            idx = np.flatnonzero(ws)
+            idx = idx[np.lexsort((arr.d_start_rank[rp.d[idx]], rp.v[idx]))]
+            a, upper, (dems, tvols, hvols, ckeys) = _rows(ctx, idx, span)
+            from matcher.engine.solvers.restricted import solve_restricted
+
+            r = solve_restricted(a, upper, c[idx], left, engine)
+            if r.x is None or r.row_dual is None:
+                break
+            y = np.maximum(r.row_dual, 0.0)
+            o1, o2 = len(dems), len(dems) + len(tvols)
+            seat, task, hour = np.zeros(arr.nd), np.zeros(arr.nv), np.zeros(arr.nv)
+            seat[dems], task[tvols], hour[hvols] = y[:o1], y[o1:o2], y[o2 : o2 + len(hvols)]
+            duals = DualPrices(seat, task, hour, ckeys, y[o2 + len(hvols):], span)
+            x_ws, value, n_rows = r.x, r.value, a.shape[0]
+        x = np.zeros(len(rp))
+        x[idx] = np.clip(x_ws, 0.0, 1.0)
+        rc = price(ctx, c, duals, terms)
+        # the dual bound of these prices (every row dualised, 0 <= x <= 1): LP <= sum(upper y) + sum(max(rc, 0))
+        dual_value = _dual_value(ctx, duals) + float(np.maximum(rc, 0.0).sum())
+        rc[ws] = 0.0
+        new = np.flatnonzero(rc > PRICE_TOL)
+        log.info("sifting round %d: %d columns, %d rows, LP %.3f, dual bound %.3f, %d priced in, %.2f s", rounds,
+                 len(idx), n_rows, value, dual_value, len(new), time.perf_counter() - t0)
+        done = len(new) == 0 or dual_value - value < STOP_GAP
+        out = SiftResult(x, duals, value, done, rounds, len(idx), len(duals.clique_key), time.perf_counter() - t0)
+        if done:
+            break
+        new = _best_per_demand(ctx, new, rc)
+        ws[new] = True
+    return out
