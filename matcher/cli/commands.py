@@ -11,12 +11,13 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
+from matcher.cli.ledger import run_ledger
 from matcher.cli.progress import cli_logging
 from matcher.dispatch import DemandExplanation, VolunteerExplanation, explain_demand, explain_volunteer
 from matcher.engine import check_plan
 from matcher.engine import solve as solve_problem
 from matcher.errors import ProblemError
-from matcher.generate import PRESETS, generate_tables
+from matcher.generate import PRESETS, generate_tables, generated_settings
 from matcher.io import (
     follow_latest,
     is_database_url,
@@ -69,9 +70,10 @@ def generate(args: argparse.Namespace) -> int:
         raise ProblemError(["--scale: must be > 0"])
     if args.seed < 0:
         raise ProblemError(["--seed: must be >= 0"])
-    tables = generate_tables(args.preset, args.seed, scale=args.scale, holiday=args.holiday or None)
+    tables = generate_tables(args.preset, args.seed, scale=args.scale, holiday=args.holiday or None,
+                             world=args.world)
     out = Path(args.out)
-    settings = {"taxonomy": "builtin"}
+    settings = generated_settings(args.world)
     try:
         for fmt in ("csv", "parquet"):
             if fmt in formats:
@@ -82,8 +84,9 @@ def generate(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise ProblemError([f"--out {out}: cannot write: {exc.strerror or exc}"]) from None
     nv, nd = len(tables["volunteers"]["id"]), len(tables["demands"]["id"])
-    print(f"matcher: {args.preset} (seed {args.seed}): {nv} volunteers, {nd} demands -> {out} ({', '.join(formats)})",
-          file=sys.stderr)
+    world = f", world {args.world}" if args.world != "v1" else ""
+    print(f"matcher: {args.preset} (seed {args.seed}{world}): {nv} volunteers, {nd} demands -> {out} "
+          f"({', '.join(formats)})", file=sys.stderr)
     return EXIT_OK
 
 
@@ -167,7 +170,8 @@ def run_batch(args: argparse.Namespace) -> int:
                      budget_s=args.time_limit_s):
         result = publish_run(args.input, args.out, options_file=args.options, overrides=overrides(args),
                              previous=args.previous, started=args.started, command=["matcher", *sys.argv[1:]],
-                             cancel=args.cancel, report=ReportOptions(lang=args.lang, personal=args.report_personal))
+                             cancel=args.cancel, report=ReportOptions(lang=args.lang, personal=args.report_personal),
+                             ledger=run_ledger(args))
     res = result.manifest["result"]
     warned = len(result.manifest["warnings"])
     note = f", {warned} warning(s) in manifest.json" if warned else ""

@@ -4,7 +4,8 @@ Commands: ``solve`` (one solution JSON), ``run`` (the nightly batch run: a
 published folder of tables and a manifest, see :mod:`matcher.workflows.batch`),
 ``scenario run|check`` (what-if files, see :mod:`matcher.workflows.scenario`),
 ``explain`` (why a demand is unmet, see :mod:`matcher.dispatch.explain`),
-``generate`` (synthetic places), ``schema``.
+``rate`` (services and ratings into the ledger) and ``ledger`` (its settings, see
+:mod:`matcher.cli.ledger`), ``generate`` (synthetic places), ``schema``.
 
 Exit codes: 0 solved (also when some demand is unmet), 2 bad input (a message
 naming file, record and field; nothing is written), 3 pinned assignments break
@@ -27,6 +28,7 @@ from collections.abc import Sequence
 from importlib import metadata
 
 from matcher.cli import commands
+from matcher.cli import ledger as ledger_commands
 from matcher.cli.clock import command_started
 from matcher.cli.signals import Interrupted, stop_on_signals
 from matcher.errors import OutputBusyError, PinnedError, ProblemError, ResourceLimitError
@@ -55,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     _report_flags(r)
     r.add_argument("--report-personal", action="store_true",
                    help="put personal columns (names, phones) in report.html; by default they are left out")
+    ledger_commands.add_run_flags(r)
     _verbosity(r)
     w = sub.add_parser("scenario", help="what-if scenarios: solve a base and its variants and compare them")
     wsub = w.add_subparsers(dest="scenario_command", required=True)
@@ -86,8 +89,12 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--scale", type=float, default=1.0, help="multiply volunteers, teams and demands (default 1)")
     g.add_argument("--holiday", action="store_true", help="a school-holiday week (students free on weekdays)")
+    g.add_argument("--world", default="v1", choices=["v1", "v2"],
+                   help="v1 (default: SPEC v1's fields) or v2: travel times, walking and cycling speeds, the "
+                   "15-minute circle, households' weekly series, event crews, past ratings, preferred categories")
     g.add_argument("--out", required=True, help="folder to write: csv/, parquet/ and problem.json")
     g.add_argument("--formats", default="csv,parquet,json", help="which to write (default csv,parquet,json)")
+    ledger_commands.add_commands(sub)
     sc = sub.add_parser("schema", help="print the JSON Schema of a model")
     sc.add_argument("model", nargs="?", default="problem", choices=["problem", "solution", "options"])
     return p
@@ -163,6 +170,8 @@ def _command(args: argparse.Namespace) -> int:
         return commands.scenario(args)
     if args.command == "explain":
         return commands.explain(args)
+    if args.command in ledger_commands.COMMANDS:
+        return ledger_commands.COMMANDS[args.command](args)
     return commands.solve(args)
 
 

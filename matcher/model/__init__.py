@@ -6,6 +6,7 @@
 - :mod:`~matcher.model.problem`: :class:`Problem` and its cross-record checks;
 - :mod:`~matcher.model.solution`: :class:`Solution` with typed statistics;
 - :mod:`~matcher.model.changes`: the changes a dispatch service applies during the day;
+- :mod:`~matcher.model.ledger`: the time-bank ledger's records, settings and star levels (评单);
 - :mod:`~matcher.model.validation`: error lines naming record and field;
 - :mod:`~matcher.model.values`: strict value types (a number is never a time, ``true`` never 1).
 """
@@ -20,6 +21,7 @@ from matcher.model.changes import (
     VolunteerUnavailable,
     parse_changes,
 )
+from matcher.model.ledger import STAR_HOURS, LedgerSettings, ServiceRecord, ServiceUpdate, merged
 from matcher.model.options import DEFAULT_PRIORITY_WEIGHTS, SolveOptions
 from matcher.model.problem import Problem
 from matcher.model.records import (
@@ -56,6 +58,7 @@ from matcher.model.values import Count, Flag, Real, Time, localize_naive, parse_
 __all__ = [
     "DEFAULT_PRIORITY_WEIGHTS",
     "MAX_TEXT",
+    "STAR_HOURS",
     "Area",
     "Assignment",
     "AssignmentOut",
@@ -69,6 +72,7 @@ __all__ = [
     "Edge",
     "Flag",
     "LagrangianStats",
+    "LedgerSettings",
     "Locator",
     "LpStats",
     "Node",
@@ -79,6 +83,8 @@ __all__ = [
     "RegionStats",
     "RepairStats",
     "RoadNetwork",
+    "ServiceRecord",
+    "ServiceUpdate",
     "SiftingStats",
     "Solution",
     "SolveOptions",
@@ -97,6 +103,7 @@ __all__ = [
     "format_validation_error",
     "json_locator",
     "localize_naive",
+    "merged",
     "parse_changes",
     "parse_time",
     "resolve_taxonomy",

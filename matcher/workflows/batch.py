@@ -16,6 +16,10 @@ them), solves within a time limit and publishes a new folder
 ``kpi_by_area.csv``,   demanded and filled headcount, fill rate and unmet
 ``kpi_by_category.csv``, headcount by reason
 ``kpi_by_priority.csv``
+``volunteers_ledger.csv`` each volunteer's hours in this plan and to date, star
+                       level, time-bank points and ratings (:mod:`~matcher.workflows.ledger`)
+``services.csv``       each demand's series, window, hours and volunteers sent:
+                       what ``matcher rate`` resolves ratings against
 ``kpis.json``          the solution's KPIs (coverage, travel, load spread)
 ``report.html``        the page people open (:mod:`matcher.workflows.report`)
 ``solution.json``      the SPEC.md solution
@@ -27,6 +31,8 @@ them), solves within a time limit and publishes a new folder
 CSV files start with a byte-order mark, so that Excel reads them as UTF-8. The
 input's extra columns (names, phones: personal data) are passed through to
 ``assignments``, ``roster`` and ``dropped`` (and their sheets) and nowhere else.
+The run reads the ledger ``OUT_ROOT/ledger.sqlite`` when it exists (``matcher rate``
+writes it): recent hours and ratings come from it (:func:`~matcher.workflows.ledger.apply_ledger`).
 
 ``OUT_ROOT/latest`` links to the last finished run. A run that fails or is
 killed publishes nothing and leaves ``latest`` alone. The tables are the same
@@ -70,6 +76,7 @@ from matcher.io import (
     write_text_synced,
 )
 from matcher.model import Assignment, Problem, Solution, SolveOptions, format_validation_error
+from matcher.workflows.ledger import apply_ledger, ledger_tables
 from matcher.workflows.outputs import Table, flat_kpis, result_tables, software_versions, utc_stamp
 from matcher.workflows.report import (
     REPORT_NAME,
@@ -185,6 +192,7 @@ def run_batch(
     command: Sequence[str] | None = None,
     cancel: Cancel | None = None,
     report: ReportOptions | None = None,
+    ledger: str | Path | bool = True,
 ) -> RunResult:
     """Load, solve and publish one batch run; see the module docstring for the outputs.
 
@@ -213,6 +221,9 @@ def run_batch(
         solve stops at its next step and the run publishes nothing.
     report
         How ``report.html`` is written (language, personal columns); default Chinese, without personal columns.
+    ledger
+        The ledger to read recent hours and ratings from: ``True`` (``out_root/ledger.sqlite``, when it
+        exists), a file or database URL, or ``False`` (not read; the input's values stand).
 
     Raises
     ------
@@ -227,7 +238,7 @@ def run_batch(
     started = time.perf_counter() if started is None else started
     with output_lock(out_root):  # two nightly runs on one output never overlap
         return _run_locked(input_path, out_root, options_file=options_file, overrides=overrides, previous=previous,
-                           started=started, command=command, cancel=cancel, report=report)
+                           started=started, command=command, cancel=cancel, report=report, ledger=ledger)
 
 
 def _run_locked(
@@ -241,6 +252,7 @@ def _run_locked(
     command: Sequence[str] | None,
     cancel: Cancel | None,
     report: ReportOptions | None,
+    ledger: str | Path | bool,
 ) -> RunResult:
     started_utc = datetime.now(UTC)
     loaded = read_input(input_path)
@@ -250,6 +262,7 @@ def _run_locked(
     seconds: dict[str, float] = {"load": round(time.perf_counter() - started, 4)}
     log.info("loaded %s: %d volunteers, %d demands in %.2f s", loaded.where, len(problem.volunteers),
              len(problem.demands), seconds["load"])
+    problem, ledger_state, ledger_note = apply_ledger(problem, out_root, ledger, started_utc)
     stale: list[tuple[str, str, str]] = []
     if previous is not None:
         t = time.perf_counter()
@@ -268,7 +281,8 @@ def _run_locked(
     solution = solution.model_copy(update={"problem_sha256": fingerprint})
     seconds.update({f"solve.{k}": v for k, v in solution.stats.get("seconds", {}).items()})
     t_write = time.perf_counter()
-    tables = result_tables(problem, solution, stale, loaded.personal)
+    tables = {**result_tables(problem, solution, stale, loaded.personal),
+              **ledger_tables(problem, solution, ledger_state)}
     sheets: dict[str, Table] = {**tables, "kpis": (["kpi", "value"], flat_kpis(dict(sorted(solution.kpis.items()))))}
     to_db = is_database_url(out_root)
     workbook = sheets if workbook_cells(sheets) <= WORKBOOK_MAX_CELLS else None
@@ -294,6 +308,7 @@ def _run_locked(
         "previous": {"path": shown_source(previous), "assignments": len(problem.previous) + len(stale),
                      "no_longer_possible": len(stale)} if previous is not None else None,
         "options": options.model_dump(mode="json"),
+        "ledger": ledger_note,
         "versions": software_versions(),
         "result": {
             "status": solution.status.value,

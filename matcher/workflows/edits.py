@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
-from matcher.model import Area, Assignment, Demand, Problem, Volunteer, Window
+from matcher.model import Area, Assignment, Demand, Problem, Travel, Volunteer, Window
 from matcher.workflows.scenario_file import (
     AddEvent,
     AddTeamBlock,
@@ -26,9 +26,11 @@ from matcher.workflows.scenario_file import (
     RemoveTeamBlock,
     RemoveVolunteers,
     ScaleDemand,
+    SetSpeed,
+    SetTravel,
 )
 
-__all__ = ["APPLY", "EditError", "VariantBuilder"]
+__all__ = ["APPLY", "EditError", "VariantBuilder", "reach_km"]
 
 
 class EditError(Exception):
@@ -51,6 +53,7 @@ class VariantBuilder:
     previous: list[Assignment]
     areas: dict[str, Area]
     parent: dict[str, str] = field(default_factory=dict)  # subcategory -> category
+    travel: Travel | None = None
 
     @classmethod
     def of(cls, p: Problem) -> VariantBuilder:
@@ -58,7 +61,7 @@ class VariantBuilder:
         tax = p.resolved_taxonomy()
         parent = {s.code: c.code for c in tax.categories for s in c.subcategories} if tax else {}
         return cls(p, list(p.volunteers), list(p.demands), list(p.pinned), list(p.forbidden), list(p.previous),
-                   {a.id: a for a in p.areas}, parent)
+                   {a.id: a for a in p.areas}, parent, p.travel)
 
     def problem(self) -> Problem:
         """The variant as a validated problem (pairs and preferences of removed records dropped)."""
@@ -73,7 +76,7 @@ class VariantBuilder:
             for d in self.demands]
         return self.base.replace(volunteers=tuple(self.volunteers), demands=tuple(demands),
                                  pinned=live(self.pinned), forbidden=live(self.forbidden),
-                                 previous=live(self.previous))
+                                 previous=live(self.previous), travel=self.travel)
 
     # -- places --------------------------------------------------------------------------
     def area_mask(self, places: Places, area_ids: Sequence[str | None]) -> np.ndarray:
@@ -230,16 +233,67 @@ def _add_event(w: VariantBuilder, e: AddEvent) -> None:
             requires_insured=e.requires_insured))
 
 
+def reach_km(v: Volunteer, travel: Travel) -> float:
+    """The straight-line km ``v.max_travel_minutes`` reach at ``v``'s speed (else the default) and the detour.
+
+    Rounded down to 10 m, as the generator's v2 world draws ``max_travel_km``.
+    """
+    assert v.max_travel_minutes is not None
+    speed = v.speed_kmh or travel.speed_kmh
+    return max(0.01, math.floor(speed * v.max_travel_minutes / 60.0 / travel.detour * 100.0) / 100.0)
+
+
+def _needs_travel(w: VariantBuilder, key: str) -> Travel:
+    if w.travel is None:
+        raise EditError((key,), "the problem has no travel times (Problem.travel): give set_travel first, or a "
+                                "base with them (a preset's world: v2)")
+    return w.travel
+
+
 def _change_travel(w: VariantBuilder, e: ChangeTravel) -> None:
     w.check_teams(e.teams, "teams")
+    travel = _needs_travel(w, "minutes") if e.minutes is not None else w.travel
     mask = w.area_mask(e, w.home_areas())
     out = []
     for v, m in zip(w.volunteers, mask):
         if m and (not e.teams or v.team_id in e.teams):
-            km = e.km if e.km is not None else v.max_travel_km * (e.factor or 1.0)
-            v = v.model_copy(update={"max_travel_km": round(km, 4)})
+            if e.minutes is not None and travel is not None:
+                v = v.model_copy(update={"max_travel_minutes": e.minutes})
+                v = v.model_copy(update={"max_travel_km": reach_km(v, travel)})
+            else:
+                km = e.km if e.km is not None else v.max_travel_km * (e.factor or 1.0)
+                minutes = v.max_travel_minutes if e.factor is None or v.max_travel_minutes is None else round(
+                    v.max_travel_minutes * e.factor, 4)
+                v = v.model_copy(update={"max_travel_km": round(km, 4), "max_travel_minutes": minutes})
         out.append(v)
     w.volunteers = out
+
+
+def _set_speed(w: VariantBuilder, e: SetSpeed) -> None:
+    w.check_teams(e.teams, "teams")
+    travel = _needs_travel(w, "speed_kmh")
+    mask = w.area_mask(e, w.home_areas())
+    if e.teams:
+        mask &= np.array([v.team_id in e.teams for v in w.volunteers], dtype=bool)
+    idx = np.flatnonzero(mask)
+    n = round(e.share * len(idx))
+    chosen = set(np.random.default_rng(e.seed).choice(idx, size=n, replace=False).tolist()) if n else set()
+    out = []
+    for k, v in enumerate(w.volunteers):
+        if k in chosen:
+            v = v.model_copy(update={"speed_kmh": e.speed_kmh})
+            if v.max_travel_minutes is not None:
+                v = v.model_copy(update={"max_travel_km": reach_km(v, travel)})
+        out.append(v)
+    w.volunteers = out
+
+
+def _set_travel(w: VariantBuilder, e: SetTravel) -> None:
+    old = w.travel or Travel()
+    w.travel = old.model_copy(update={k: v for k, v in (("speed_kmh", e.speed_kmh), ("detour", e.detour))
+                                      if v is not None})
+    w.volunteers = [v if v.max_travel_minutes is None else v.model_copy(
+        update={"max_travel_km": reach_km(v, w.travel)}) for v in w.volunteers]
 
 
 def _add_team_block(w: VariantBuilder, e: AddTeamBlock) -> None:
@@ -264,6 +318,8 @@ APPLY: dict[type[BaseModel], Callable[[VariantBuilder, Any], None]] = {
     ScaleDemand: _scale_demand,
     AddEvent: _add_event,
     ChangeTravel: _change_travel,
+    SetSpeed: _set_speed,
+    SetTravel: _set_travel,
     AddTeamBlock: _add_team_block,
     RemoveTeamBlock: _remove_team_block,
 }

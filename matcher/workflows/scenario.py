@@ -26,7 +26,11 @@ The edits (each a one-key mapping; their fields in :mod:`matcher.workflows.scena
 ``add_event``
     a large event needing ``headcount`` volunteers at one or more places;
 ``change_travel``
-    scale (``factor``) or set (``km``) how far volunteers travel;
+    scale (``factor``) or set (``km``, or ``minutes`` with travel times) how far volunteers travel;
+``set_speed``
+    walking or cycling: the ``speed_kmh`` of a share of some places' or teams' volunteers;
+``set_travel``
+    the problem's travel times: default ``speed_kmh`` and ``detour``;
 ``add_team_block`` / ``remove_team_block``
     bind a share of some areas' orders to a team (包干), or release them;
 ``set_options``
@@ -140,7 +144,8 @@ def _parse_edit(doc: YamlDoc, i: int, j: int, raw: dict[str, Any]) -> tuple[str,
 
 def _load_base(doc: YamlDoc, base: Base, root: Path) -> Problem:
     if base.preset is not None:
-        return generate_problem(base.preset, base.seed, scale=base.scale, holiday=base.holiday)
+        return generate_problem(base.preset, base.seed, scale=base.scale, holiday=base.holiday,
+                                world=base.world or "v1")
     assert base.data is not None
     target = (doc.path.parent / base.data).resolve()
     if not target.is_relative_to(root.resolve()):

@@ -11,11 +11,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from matcher.generate import PRESETS
+from matcher.generate import PRESETS, WORLDS, World
 from matcher.model import Count, Flag, Real, SolveOptions, Time
 
 __all__ = ["EDITS", "AddEvent", "AddTeamBlock", "AddVolunteers", "Base", "ChangeTravel", "Places", "RemoveTeamBlock",
-           "RemoveVolunteers", "ScaleDemand", "ScenarioFile", "SetOptions", "Strict", "Variant"]
+           "RemoveVolunteers", "ScaleDemand", "ScenarioFile", "SetOptions", "SetSpeed", "SetTravel", "Strict",
+           "Variant"]
 
 
 class Strict(BaseModel):
@@ -112,16 +113,50 @@ class AddEvent(Strict):
 
 
 class ChangeTravel(Places):
-    """Scale (``factor``) or set (``km``) the matching volunteers' max travel; 15 to 20 minutes is factor 1.333."""
+    """Scale (``factor``) or set (``km``, ``minutes``) the matching volunteers' reach; 15 to 20 minutes is 1.333.
+
+    ``factor`` scales ``max_travel_km`` and, where set, ``max_travel_minutes``. ``minutes`` sets
+    ``max_travel_minutes`` (a problem with travel times only) and keeps ``max_travel_km`` in step: the straight
+    line those minutes reach at the volunteer's speed and the problem's detour.
+    """
 
     factor: Real | None = Field(default=None, gt=0.0, le=10.0)
     km: Real | None = Field(default=None, gt=0.0, le=100.0)
+    minutes: Real | None = Field(default=None, gt=0.0, le=1440.0)
     teams: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _one(self) -> ChangeTravel:
-        if (self.factor is None) == (self.km is None):
-            raise ValueError("give exactly one of factor, km")
+        if sum(x is not None for x in (self.factor, self.km, self.minutes)) != 1:
+            raise ValueError("give exactly one of factor, km, minutes")
+        return self
+
+
+class SetSpeed(Places):
+    """``speed_kmh`` for a ``share`` of the matching volunteers (drawn with ``seed``): walking 4.5, cycling 13.
+
+    In a problem with travel times, a volunteer with ``max_travel_minutes`` keeps ``max_travel_km`` in step.
+    """
+
+    speed_kmh: Real = Field(gt=0.0, le=200.0)
+    share: Real = Field(default=1.0, gt=0.0, le=1.0)
+    seed: Count = Field(default=0, ge=0)
+    teams: tuple[str, ...] = ()
+
+
+class SetTravel(Strict):
+    """``Problem.travel``'s default ``speed_kmh`` and ``detour`` (a problem without travel times gets them).
+
+    Volunteers with ``max_travel_minutes`` keep ``max_travel_km`` in step with the new speed and detour.
+    """
+
+    speed_kmh: Real | None = Field(default=None, gt=0.0, le=200.0)
+    detour: Real | None = Field(default=None, ge=1.0, le=10.0)
+
+    @model_validator(mode="after")
+    def _some(self) -> SetTravel:
+        if self.speed_kmh is None and self.detour is None:
+            raise ValueError("give speed_kmh, detour or both")
         return self
 
 
@@ -157,6 +192,8 @@ EDITS: dict[str, type[BaseModel]] = {
     "scale_demand": ScaleDemand,
     "add_event": AddEvent,
     "change_travel": ChangeTravel,
+    "set_speed": SetSpeed,
+    "set_travel": SetTravel,
     "add_team_block": AddTeamBlock,
     "remove_team_block": RemoveTeamBlock,
     "set_options": SetOptions,
@@ -171,6 +208,8 @@ class Base(Strict):
     seed: Count = Field(default=0, ge=0)
     scale: Real = Field(default=1.0, gt=0.0, le=10.0)
     holiday: Flag | None = None
+    world: World | None = Field(default=None, description="a preset's world: v1 (default) or v2 (travel times, "
+                                "series, crews, ratings)")
     data: str | None = None
 
     @model_validator(mode="after")
@@ -179,6 +218,8 @@ class Base(Strict):
             raise ValueError("give exactly one of preset, data")
         if self.preset is not None and self.preset not in PRESETS:
             raise ValueError(f"unknown preset {self.preset!r} (known: {', '.join(PRESETS)})")
+        if self.world is not None and self.preset is None:
+            raise ValueError(f"world is a preset's ({', '.join(WORLDS)}); data brings its own fields")
         return self
 
 

@@ -26,7 +26,8 @@ from matcher.generate import generate_tables
 from matcher.io import publish_dir, read_assignments, write_json_atomic, write_tables
 from matcher.workflows.batch import run_batch
 
-TABLES = ["assignments", "roster", "unmet", "kpi_by_area", "kpi_by_category", "kpi_by_priority"]
+TABLES = ["assignments", "roster", "unmet", "kpi_by_area", "kpi_by_category", "kpi_by_priority", "volunteers_ledger",
+          "services"]
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:

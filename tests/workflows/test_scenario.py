@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import subprocess
 import sys
 from collections import Counter
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 from oracle import violations
 
-from matcher import Problem, ProblemError
+from matcher import Problem, ProblemError, Volunteer
 from matcher.io import write_json_atomic
 from matcher.workflows.compare import breakdown_tables, comparison_table, publish_scenario, run_scenario
 from matcher.workflows.scenario import load_scenario
@@ -140,6 +141,51 @@ def test_change_travel_scales_or_sets(tmp_path: Path) -> None:
         assert b.max_travel_km == (5.0 if a.team_id == team else a.max_travel_km)
 
 
+V2 = "base: {preset: community, seed: 0, world: v2}\noptions: {time_limit_s: 3}\n"
+
+
+def reach(x: Volunteer, speed: float, detour: float) -> float:
+    assert x.max_travel_minutes is not None
+    return math.floor(speed * x.max_travel_minutes / 60 / detour * 100) / 100
+
+
+def test_walking_or_cycling_keeps_the_reach_in_step(tmp_path: Path) -> None:
+    sc = load_scenario(scenario(tmp_path, "      - set_speed: {speed_kmh: 13, share: 0.5, seed: 1}\n", base=V2))
+    base, v = sc.base, sc.variants[0][1]
+    changed = [(a, b) for a, b in zip(base.volunteers, v.volunteers) if a != b]
+    assert 480 < len(changed) <= 500 and all(b.speed_kmh == 13 for _, b in changed)  # half (some cycled at 13)
+    assert all(b.max_travel_km == reach(b, 13, 1.3) and b.max_travel_minutes == a.max_travel_minutes
+               for a, b in changed)
+    sc = load_scenario(scenario(tmp_path, "      - change_travel: {minutes: 15, streets: [S01]}\n"
+                                          "      - set_travel: {detour: 1.6}\n", base=V2))
+    base, v = sc.base, sc.variants[0][1]
+    assert v.travel is not None and (v.travel.speed_kmh, v.travel.detour) == (4.5, 1.6)
+    for a, b in zip(base.volunteers, v.volunteers):
+        assert a.speed_kmh is not None and b.max_travel_minutes == 15
+        assert b.max_travel_km == reach(b, a.speed_kmh, 1.6) < a.max_travel_km * 2
+    sc = load_scenario(scenario(tmp_path, "      - change_travel: {factor: 1.5}\n", base=V2))
+    for a, b in zip(sc.base.volunteers, sc.variants[0][1].volunteers):
+        assert a.max_travel_minutes is not None and b.max_travel_minutes == a.max_travel_minutes * 1.5
+        assert b.max_travel_km == pytest.approx(a.max_travel_km * 1.5, abs=1e-4)
+
+
+def test_the_shipped_variants_reach(tmp_path: Path) -> None:
+    """walk_vs_bicycle.yaml's three variants, on the community preset: 15 minutes on foot, by bicycle, winding."""
+    text = (SCENARIOS / "walk_vs_bicycle.yaml").read_text()
+    path = tmp_path / "walk.yaml"
+    path.write_text(text.replace("preset: street", "preset: community"))
+    sc = load_scenario(path)
+    assert sc.base.travel is not None and sc.base.ratings  # the v2 world
+    reaches = [{x.max_travel_km for x in p.volunteers} for _, p, _ in sc.variants]
+    assert reaches == [{0.86}, {2.5}, {2.03}]  # 15 min at 4.5 and 13 km/h over a detour of 1.3, and 13 over 1.6
+
+
+def test_travel_times_for_a_v1_problem(tmp_path: Path) -> None:
+    base, v = variant(tmp_path, "      - set_travel: {speed_kmh: 5}\n")
+    assert base.travel is None and v.travel is not None and (v.travel.speed_kmh, v.travel.detour) == (5, 1.3)
+    assert [x.max_travel_km for x in v.volunteers] == [x.max_travel_km for x in base.volunteers]  # no minutes
+
+
 def test_team_blocks(tmp_path: Path) -> None:
     base = variant(tmp_path, "      - change_travel: {factor: 1.0}\n")[0]
     team = next(x.team_id for x in base.volunteers if x.team_id)
@@ -191,6 +237,17 @@ def test_every_edit_is_tested() -> None:
     ("      - remove_volunteers: {share: 0.5}\n", "base: {data: ../../etc/passwd}\n", "leaves"),
     ("      - remove_volunteers: {share: 0.5}\n", BASE + "colour: blue\n", "t.yaml line 4, colour: Extra inputs"),
     ("      - set_options: {time_limit_s: -1}\n", BASE, "set_options.time_limit_s: Input should be greater than 0"),
+    ("      - set_speed: {speed_kmh: 13}\n", BASE, "t.yaml line 7, variants[0].edits[0].set_speed.speed_kmh: the "
+     "problem has no travel times (Problem.travel): give set_travel first, or a base with them"),
+    ("      - change_travel: {minutes: 15}\n", BASE, "change_travel.minutes: the problem has no travel times"),
+    ("      - change_travel: {minutes: 15, km: 2}\n", V2, "give exactly one of factor, km, minutes"),
+    ("      - set_speed: {speed_kmh: 0}\n", V2, "set_speed.speed_kmh: Input should be greater than 0"),
+    ("      - set_speed: {speed_kmh: 13, teams: [T-NOBODY]}\n", V2, "set_speed.teams: unknown team 'T-NOBODY'"),
+    ("      - set_travel: {}\n", V2, "t.yaml line 7, variants[0].edits[0].set_travel: give speed_kmh, detour or both"),
+    ("      - set_travel: {detour: 0.5}\n", V2, "set_travel.detour: Input should be greater than or equal to 1"),
+    ("      - set_travel: {speed_kmh: true}\n", V2, "set_travel.speed_kmh: must be a number, not true"),
+    ("      - remove_volunteers: {share: 0.5}\n", "base: {preset: community, world: v3}\n", "base.world: Input should"),
+    ("      - remove_volunteers: {share: 0.5}\n", "base: {data: x.json, world: v2}\n", "world is a preset's"),
 ])
 def test_errors_name_file_line_and_key(tmp_path: Path, edits: str, base: str, expected: str) -> None:
     path = scenario(tmp_path, edits, base)
@@ -308,3 +365,12 @@ def test_a_shipped_scenario_runs_from_the_command_line(tmp_path: Path) -> None:
     events = {r["case"]: int(r["demanded"]) for r in rows if r["category"] == "events"}
     assert events["marathon"] == events["base"] + 400
     assert (out / "unmet_change_by_area.png").exists()
+
+
+def test_walk_or_bicycle_checks_on_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from matcher.cli import main
+
+    path = SCENARIOS / "walk_vs_bicycle.yaml"
+    assert main(["scenario", "check", str(path), "-q"]) == 0
+    names = ("all on foot", "all by bicycle", "bicycle, winding lanes")
+    assert capsys.readouterr().out.splitlines() == [f"{n}: 10000 volunteers, 2500 demands" for n in names]

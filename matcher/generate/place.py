@@ -1,4 +1,4 @@
-"""Realistic synthetic districts (presets) for demos, tests and benchmarks.
+"""Drawing a place: geography, volunteers and a week of orders (the v1 world, and the hooks of the v2 one).
 
 A preset describes a place: a district of streets (街道), each of communities
 (社区), each of grid areas (网格), with volunteers living where people live and
@@ -29,70 +29,24 @@ What is modelled, and how:
 - **Hard spots**: communities with no nurse within any volunteer's travel
   range, that still order home nursing, so some demand is unmet
   ``none_in_range`` by construction.
+
+With ``world="v2"`` the same place gets SPEC's v2 fields (:mod:`matcher.generate.world`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import numpy as np
 
+from matcher.generate import world as v2
+from matcher.generate.presets import PRESETS, WORLDS, Preset, Tables, World, generated_settings
 from matcher.io.columns import problem_from_tables
 from matcher.model import Problem, builtin_taxonomy
 
-__all__ = ["PRESETS", "Preset", "Tables", "generate_problem", "generate_tables"]
-
-Tables = dict[str, dict[str, list[Any]]]
-"""Columnar tables: table name -> column name -> values (``None`` = not given)."""
-
-
-@dataclass(frozen=True)
-class Preset:
-    """The size and shape of a generated place.
-
-    Attributes
-    ----------
-    volunteers, teams, demands
-        Counts (demands over one week).
-    streets, communities_per_street, grids_per_community
-        The hierarchy district -> streets -> communities -> grid areas.
-    extent_km
-        Side of the square the streets tile.
-    events
-        Large events (50-150 staff each) in the week.
-    hard_spots
-        Communities with no nurse in range that still order home nursing.
-    holiday
-        A school-holiday week (students free on weekdays too).
-    active_share
-        Share of registered volunteers who give any availability this week
-        (the rest are registered but inactive: an empty availability).
-
-    """
-
-    name: str
-    volunteers: int
-    teams: int
-    demands: int
-    streets: int
-    communities_per_street: int
-    grids_per_community: int
-    extent_km: float
-    events: int
-    hard_spots: int
-    holiday: bool = False
-    active_share: float = 0.4
-
-
-PRESETS: dict[str, Preset] = {
-    "community": Preset("community", 1_000, 8, 250, 1, 1, 12, 2.0, 1, 0),
-    "street": Preset("street", 10_000, 80, 2_500, 1, 12, 10, 5.0, 2, 1),
-    "district": Preset("district", 80_000, 644, 20_000, 11, 10, 10, 16.0, 6, 3),
-    "city": Preset("city", 1_200_000, 4_800, 300_000, 150, 11, 10, 60.0, 60, 20),
-}
-"""The shipped presets. ``district`` follows a real one: about 80,000 volunteers in 644 teams."""
+__all__ = ["generate_problem", "generate_tables"]
 
 _TZ = timezone(timedelta(hours=8))
 _MONDAY = datetime(2026, 11, 23, tzinfo=_TZ)
@@ -180,9 +134,10 @@ def _windows(rng: np.random.Generator, kind: str, holiday: bool) -> list[str]:
 
 
 def generate_tables(
-    preset: str | Preset = "district", seed: int = 0, *, scale: float = 1.0, holiday: bool | None = None
+    preset: str | Preset = "district", seed: int = 0, *, scale: float = 1.0, holiday: bool | None = None,
+    world: World = "v1",
 ) -> Tables:
-    """Draw a place as columnar tables (areas, volunteers, demands, forbidden).
+    """Draw a place as columnar tables (areas, volunteers, demands, forbidden; ratings in the v2 world).
 
     Parameters
     ----------
@@ -195,8 +150,18 @@ def generate_tables(
         ``scale=0.1`` for a quick run.
     holiday
         Override the preset's school-holiday flag (students free on weekdays).
+    world
+        ``"v1"`` (SPEC v1's fields; what the presets always drew) or ``"v2"`` (the same place with travel
+        times, series, crews, ratings and preferences: :mod:`matcher.generate.world`).
+
+    Raises
+    ------
+    ValueError
+        For an unknown world.
 
     """
+    if world not in WORLDS:
+        raise ValueError(f"unknown world {world!r} (known: {', '.join(WORLDS)})")
     p = PRESETS[preset] if isinstance(preset, str) else preset
     if holiday is not None:
         p = replace(p, holiday=holiday)
@@ -272,6 +237,10 @@ def generate_tables(
     max_hours = np.where(v_kind == 0, rng.choice([8.0, 10.0, 12.0], size=nv), rng.choice([4.0, 6.0, 8.0], size=nv))
     max_travel = rng.choice([1.0, 1.0, 1.2, 1.5, 1.5, 2.0, 3.0], size=nv)  # the 15-minute circle, some cycle
     vlat, vlon = _to_latlon(v_xy)
+    w2 = v2.world_rng(seed) if world == "v2" else None
+    if w2 is not None:  # speeds and minutes by age group; the reach in km follows them
+        speed, minutes, reach = v2.volunteer_travel(w2, v_kind)
+        max_travel = np.array(reach)
 
     # hard spots: communities whose surroundings lose every nurse (so home nursing there is out of range)
     hard = rng.choice(n_comm, size=min(p.hard_spots, n_comm), replace=False) if p.hard_spots else np.array([], int)
@@ -288,10 +257,15 @@ def generate_tables(
         "max_travel_km": max_travel.tolist(), "team_id": v_team, "insured": (rng.random(nv) < 0.85).tolist(),
         "recent_hours": np.round(rng.gamma(1.5, 6.0, size=nv), 1).tolist(),
     }
+    if w2 is not None:
+        volunteers |= {"max_travel_minutes": minutes, "speed_kmh": speed,
+                       "preferred_categories": v2.preferences(w2, v_kind, active)}
 
     demands: dict[str, list[Any]] = {c: [] for c in (
         "id", "area_id", "lat", "lon", "category", "required_skills", "headcount", "start", "end", "priority",
         "requires_insured", "team_id", "preferred_volunteers")}
+    visits: list[tuple[int, int]] = []  # (helper, demand row) of the households' visits
+    crews: list[int] = []  # demand rows of crews (events)
     grids_of_comm = [np.arange(c * p.grids_per_community, (c + 1) * p.grids_per_community) for c in range(n_comm)]
     certified = {s.code for s in tax.skills if s.certificate}
     subcats = {c.code: c.subcategories for c in tax.categories}
@@ -333,6 +307,7 @@ def generate_tables(
             team = v_team[k] if v_team[k] is not None and rng.random() < 0.3 else None
             add(int(rng.choice(grids)), cat, sub, req, 1, start, 1.0, int(rng.choice([4, 5], p=[0.4, 0.6])),
                 False, team, [volunteers["id"][k]])
+            visits.append((int(k), len(demands["id"]) - 1))
 
     # large events, at weekends mostly
     grid_weight = comm_weight[grid_comm] / p.grids_per_community
@@ -343,6 +318,7 @@ def generate_tables(
         head = int(head * rng.uniform(0.7, 1.3))
         add(area, "events", code, ["event_staff"] if rng.random() < 0.3 else ["general"], head, 24 * day + h0,
             length, 3, True, None, None, jitter=False)
+        crews.append(len(demands["id"]) - 1)
 
     # hard spots order home nursing
     for spot in hard:
@@ -377,6 +353,8 @@ def generate_tables(
         prio = int(rng.choice(5, p=_PRIORITY_P.get(cat, _DEFAULT_PRIORITY_P))) + 1
         insured = bool(rng.random() < (0.6 if cat in _RISKY else 0.1))
         add(area, cat, subcat.code, req, head, 24 * day + h, float(rng.choice(lengths)), prio, insured, team, None)
+        if cat == "events" and head >= 5:
+            crews.append(len(demands["id"]) - 1)
 
     # pairs volunteers declined: a volunteer near the demand
     n_forbid = p.demands // 100
@@ -390,11 +368,23 @@ def generate_tables(
             seen.add(key)
             forbidden["volunteer_id"].append(volunteers["id"][key[0]])
             forbidden["demand_id"].append(demands["id"][key[1]])
-    return {"areas": areas, "volunteers": volunteers, "demands": demands, "forbidden": forbidden}
+    tables = {"areas": areas, "volunteers": volunteers, "demands": demands, "forbidden": forbidden}
+    if w2 is not None:  # households' series, crews, and a history of ratings
+        demands |= {"series_id": [None] * len(demands["id"]), "min_headcount": [None] * len(demands["id"])}
+        v2.households(w2, demands, visits)
+        v2.crews(w2, demands, crews)
+        tables["ratings"] = v2.history(w2, volunteers, demands, v_comm, active, _MONDAY)
+    return tables
 
 
 def generate_problem(
-    preset: str | Preset = "district", seed: int = 0, *, scale: float = 1.0, holiday: bool | None = None
+    preset: str | Preset = "district", seed: int = 0, *, scale: float = 1.0, holiday: bool | None = None,
+    world: World = "v1",
 ) -> Problem:
-    """Draw a place (see :func:`generate_tables`) as a validated Problem naming the builtin taxonomy."""
-    return problem_from_tables(generate_tables(preset, seed, scale=scale, holiday=holiday), taxonomy="builtin")
+    """Draw a place (see :func:`generate_tables`) as a validated Problem naming the builtin taxonomy.
+
+    A v2 world also gets ``Problem.travel`` (:data:`~matcher.generate.presets.TRAVEL`).
+    """
+    settings = generated_settings(world)
+    return problem_from_tables(generate_tables(preset, seed, scale=scale, holiday=holiday, world=world),
+                               taxonomy=settings["taxonomy"], travel=settings.get("travel"))
