@@ -28,7 +28,7 @@ from matcher.io.database import is_database_url, read_database, redact
 from matcher.io.durable import follow_latest
 from matcher.io.files import file_digests, load_taxonomy_file, read_json
 from matcher.io.rundb import read_run_assignments
-from matcher.io.tables import TABLE_SUFFIXES, read_columns, read_folder
+from matcher.io.tables import TABLE_SUFFIXES, read_columns, read_folder, read_network
 from matcher.io.yamlfile import read_yaml
 from matcher.model import Locator, Problem, SolveOptions, format_validation_error
 from matcher.model.bulk import fast_problem
@@ -41,8 +41,10 @@ log = logging.getLogger(__name__)
 def load_problem(path: str | Path) -> Problem:
     """Load and validate a SPEC JSON problem.
 
-    A ``taxonomy`` given as a file path (other than ``"builtin"``) is read
-    relative to the problem file and must stay inside its folder.
+    A ``taxonomy`` given as a file path (other than ``"builtin"``), and a
+    ``travel.network`` given as a path (a JSON file, or a folder of ``nodes``
+    and ``edges`` tables), are read relative to the problem file and must stay
+    inside its folder.
 
     Soft references that went stale are dropped with a warning (logged, and kept in ``warnings``).
 
@@ -57,6 +59,10 @@ def load_problem(path: str | Path) -> Problem:
     if isinstance(data, dict) and isinstance(data.get("taxonomy"), str) and data["taxonomy"] != "builtin":
         data = dict(data)
         data["taxonomy"] = load_taxonomy_file(path.parent, data["taxonomy"], source=str(path))
+    travel = data.get("travel") if isinstance(data, dict) else None
+    if isinstance(travel, dict) and isinstance(travel.get("network"), str):  # SPEC v2: a network named by path
+        data = {**data, "travel": {**travel, "network": read_network(path.parent, travel["network"],
+                                                                     source=str(path))}}
     fast = fast_problem(data)
     if fast is not None:
         return fast

@@ -31,20 +31,21 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from matcher.errors import ProblemError
 from matcher.io.assemble import Loaded, RawSource, assemble
-from matcher.io.columns import COLUMNS, NETWORK_COLUMNS, RowLabel, did_you_mean, row_label
+from matcher.io.columns import COLUMNS, NETWORK_COLUMNS, RowLabel, did_you_mean, road_network, row_label
 from matcher.io.durable import BOM, write_atomic
 from matcher.io.files import file_digests, load_taxonomy_file, read_json, read_text
 from matcher.io.settings import Settings, parse_settings
 from matcher.io.xlsx import read_workbook
 from matcher.model import Problem
 
-__all__ = ["SETTINGS", "TABLE_SUFFIXES", "RawTable", "read_columns", "read_folder", "read_tables", "write_tables"]
+__all__ = ["SETTINGS", "TABLE_SUFFIXES", "RawTable", "read_columns", "read_folder", "read_network", "read_tables",
+           "write_tables"]
 
 REQUIRED_TABLES = ("volunteers", "demands")
 SETTINGS = "settings.json"
@@ -175,6 +176,9 @@ def _classify(folder: Path, settings: Settings) -> tuple[dict[str, list[Path]], 
     taxonomy = settings.taxonomy
     allowed = {SETTINGS} | ({Path(taxonomy).parts[0]} if isinstance(taxonomy, str) and taxonomy != "builtin"
                             else set())
+    network = settings.travel.get("network") if isinstance(settings.travel, dict) else None
+    if isinstance(network, str):  # a road network named by path (SPEC v2), read by read_network
+        allowed.add(Path(network).parts[0])
     known = [f"{t}{fmt}" for t in (*COLUMNS, *NETWORK_COLUMNS) for fmt in TABLE_SUFFIXES] + [SETTINGS]
     files: dict[str, list[Path]] = {}
     workbooks: list[Path] = []
@@ -272,9 +276,48 @@ def read_folder(folder: str | Path) -> Loaded:
         paths.append(folder / str(settings.taxonomy))
     if (folder / SETTINGS).exists():
         paths.append(folder / SETTINGS)
+    travel = settings.travel
+    if isinstance(travel, dict) and isinstance(travel.get("network"), str):
+        if any(t in raw for t in NETWORK_COLUMNS):
+            raise ProblemError([f"{folder / SETTINGS}: travel.network names {travel['network']!r}, and the folder "
+                                "has nodes or edges tables too; keep one"])
+        settings = replace(settings, travel={**travel, "network": read_network(folder, travel["network"],
+                                                                                source=str(folder / SETTINGS))})
     problem, personal = assemble(raw, settings, source=str(folder), taxonomy=taxonomy,
                                  whole_numbers_are_text=frozenset(excel))
     return Loaded(problem, personal, file_digests(sorted(paths)), str(folder))
+
+
+def read_network(base: Path, name: str, *, source: str) -> dict[str, Any]:
+    """A road network named by path (SPEC v2's ``travel.network`` as a string), relative to ``base``.
+
+    The path is a JSON file holding ``nodes``, ``edges`` (and optionally ``speed_kmh``), or a folder holding
+    ``nodes`` and ``edges`` tables (CSV or Parquet, the columns of a table folder's). It must stay inside
+    ``base``. Returns the network's data for :class:`~matcher.model.RoadNetwork`.
+
+    Raises
+    ------
+    ProblemError
+        When the path leaves ``base`` or does not exist, or a table or cell is bad (naming file and line).
+
+    """
+    target = (base / name).resolve()
+    if not target.is_relative_to(base.resolve()):
+        raise ProblemError([f"{source}: travel.network: path {name!r} leaves the problem's folder"])
+    if target.is_file():
+        data = read_json(target)
+        if not isinstance(data, dict):
+            raise ProblemError([f"{target}: a road network is an object with nodes and edges"])
+        return data
+    if not target.is_dir():
+        raise ProblemError([f"{source}: travel.network: no file or folder {name!r} next to it"])
+    found = {t: next((target / f"{t}{s}" for s in (".csv", ".parquet") if (target / f"{t}{s}").exists()), None)
+             for t in NETWORK_COLUMNS}
+    missing = [t for t, p in found.items() if p is None]
+    if missing:
+        raise ProblemError([f"{target}: missing table {t}.csv or {t}.parquet (a road network)" for t in missing])
+    raws = {t: read_columns(p) for t, p in found.items() if p is not None}
+    return road_network({t: r.columns for t, r in raws.items()}, {t: r.label for t, r in raws.items()})
 
 
 def read_tables(folder: str | Path) -> Problem:
