@@ -37,7 +37,7 @@ __all__ = ["CPSAT_SHARE", "MIN_REGION_WALL_S", "REGION_PAIR_BUDGET", "REPORT_SHA
 
 log = logging.getLogger(__name__)
 
-CPSAT_SHARE = 0.25
+CPSAT_SHARE = 0.5
 """Share of the time limit that the CP-SAT regions get (as deterministic budget)."""
 
 REPORT_SHARE = 0.1
