@@ -173,7 +173,7 @@ def _tiers(ctx: SolveContext, stats: dict[str, Any]) -> tuple[B, int, str, bool]
     relaxed: B | None = chosen
     chosen = swap_improve(ctx, make_feasible(ctx, chosen))
     stats["repaired_coverage"] = ctx.coverage(chosen) + pinned_coverage
-    log.info("greedy repair and swaps: coverage %d", stats["repaired_coverage"])
+    log.info("overbooking resolved greedily, then swaps: coverage %d", stats["repaired_coverage"])
     clock.done("repair")
     # CP-SAT's bounds on whole components tighten the last round's bound, not an earlier one's
     regions = improve_regions(ctx, chosen, relaxed, flow.overbooked, flow.last.coverage)

@@ -115,7 +115,7 @@ def test_a_run_interrupted_in_its_cpsat_step_publishes_nothing(street: Path, tmp
                              "--time-limit", "120", "-v"], stderr=subprocess.PIPE, text=True)
     assert proc.stderr is not None
     for line in proc.stderr:  # wait for the CP-SAT step
-        if "greedy repair and swaps" in line:
+        if "overbooking resolved greedily, then swaps" in line:
             break
     time.sleep(0.5)
     t0 = time.perf_counter()

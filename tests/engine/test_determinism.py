@@ -4,25 +4,33 @@ from __future__ import annotations
 
 from instances import tight_problem
 
-from matcher import SolveOptions, solve
+from matcher import Problem, Solution, SolveOptions, solve
 
 
 def _key(s):  # type: ignore[no-untyped-def]
     return (s.status, s.coverage, s.secondary, [(a.volunteer_id, a.demand_id) for a in s.assignments], s.unmet)
 
 
+def _two_reproducible(p: Problem, opts: SolveOptions) -> tuple[Solution, Solution]:
+    """Two solves that say ``reproducible`` (the promise holds only then: a CP-SAT search cut by the wall
+    clock on a loaded machine says it may differ); at most four tries."""
+    runs: list[Solution] = []
+    for _ in range(4):
+        s = solve(p, opts)
+        runs += [s] if s.stats["reproducible"] else []
+        if len(runs) == 2:
+            return runs[0], runs[1]
+    raise AssertionError("fewer than two of four solves were reproducible (each was cut by the wall clock)")
+
+
 def test_same_seed_same_solution_flow_and_cpsat() -> None:
-    p = tight_problem(11)
-    a = solve(p, SolveOptions(seed=5, time_limit_s=20))
-    b = solve(p, SolveOptions(seed=5, time_limit_s=20))
+    a, b = _two_reproducible(tight_problem(11), SolveOptions(seed=5, time_limit_s=20))
     assert a.stats["engine"] == "flow+cpsat"  # the instance exercises both tiers
     assert _key(a) == _key(b)
 
 
 def test_same_seed_same_solution_two_workers() -> None:
-    p = tight_problem(12, n_vol=120, n_dem=80)
-    a = solve(p, SolveOptions(seed=2, threads=2, time_limit_s=20))
-    b = solve(p, SolveOptions(seed=2, threads=2, time_limit_s=20))
+    a, b = _two_reproducible(tight_problem(12, n_vol=120, n_dem=80), SolveOptions(seed=2, threads=2, time_limit_s=20))
     assert _key(a) == _key(b)
 
 
