@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from matcher.errors import ProblemError
+from matcher.io.database import engine_for, redact
 from matcher.io.ledger_schema import (
     RATINGS_DAYS,
     SCHEMA,
@@ -54,7 +55,7 @@ def _database_errors(where: str) -> Iterator[None]:
         yield
     except SQLAlchemyError as exc:
         cause = getattr(exc, "orig", None) or exc
-        raise ProblemError([f"{where}: the ledger cannot be read or written: {cause}"]) from None
+        raise ProblemError([f"{where}: the ledger cannot be read or written: {redact(str(cause))}"]) from None
 
 
 class SqlLedger:
@@ -238,7 +239,7 @@ def _same(a: ServiceRecord, b: ServiceRecord) -> bool:
 
 
 def open_ledger(where: str | Path, *, create: bool = True) -> SqlLedger | None:
-    """The ledger at ``where``: a file (SQLite) or a database URL (``postgresql://...``).
+    """The ledger at ``where``: a file (SQLite) or a database URL (``postgresql://...``, its password hidden).
 
     A file that does not exist is created with ``create``; without, ``None`` is returned (no ledger yet).
 
@@ -252,9 +253,7 @@ def open_ledger(where: str | Path, *, create: bool = True) -> SqlLedger | None:
 
     text = str(where)
     if "://" in text:
-        with _database_errors(text.split("@")[-1]):
-            engine = create_engine(text)
-        return SqlLedger(engine, text.split("@")[-1])  # (a URL's password stays out of messages)
+        return SqlLedger(engine_for(text), redact(text))  # (a URL's password stays out of messages)
     path = Path(text)
     if not path.exists() and not create:
         return None
