@@ -148,7 +148,7 @@ def test_outputs_open_in_excel(tmp_path: Path, tiny_path: Path) -> None:
         assert (run.path / f"{name}.csv").read_bytes().startswith(b"\xef\xbb\xbf")  # Excel reads UTF-8
     book = load_workbook(run.path / "run.xlsx", read_only=True)
     assert book.sheetnames == ["assignments", "roster", "unmet", "kpi_by_area", "kpi_by_category",
-                               "kpi_by_priority", "kpis"]
+                               "kpi_by_priority", "volunteers_ledger", "services", "kpis"]  # (every table)
     rows = list(book["assignments"].iter_rows(values_only=True))
     assert rows[0][:3] == ("volunteer_id", "demand_id", "area_id") and len(rows) == 1 + 3
     assert all(isinstance(r[4], int) and isinstance(r[7], int | float) for r in rows[1:])  # numbers, not text
