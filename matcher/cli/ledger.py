@@ -28,9 +28,10 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     r = sub.add_parser("rate", help="record services and ratings after the fact (评单) in the ledger beside the runs")
     r.add_argument("file", help="the services: CSV, Parquet or JSON with volunteer_id, demand_id and optionally "
                    "series_id, stars (1-5), hours, at")
-    r.add_argument("--run", required=True, help="the run that sent the volunteers: RUNS/latest or RUNS/run-<time>")
+    r.add_argument("--run", required=True, help="the run that sent the volunteers: RUNS/latest or RUNS/run-<time>, "
+                   "or a run in a database: DB_URL (its latest run) or DB_URL#run-id (as matcher run printed it)")
     r.add_argument("--ledger", help="the ledger: a file or a database URL (default: ledger.sqlite in RUNS, beside "
-                   "the run)")
+                   "the run; for a run in a database, that database's ledger_* tables)")
     r.add_argument("--timezone", help="IANA zone for times written without an offset (e.g. Asia/Shanghai)")
     r.add_argument("--unplanned", action="store_true",
                    help="accept volunteers the run did not send to that demand (a change during the day)")

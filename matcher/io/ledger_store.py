@@ -1,17 +1,6 @@
-"""Where the time-bank ledger lives: its tables, behind a small interface (:class:`LedgerStore`).
+"""Where the time-bank ledger lives: :class:`SqlLedger`, the ledger's tables in a SQL database.
 
-The ledger is three tables (:func:`define_tables`), all named ``ledger_*`` so that they can share a
-database with other tables (a run's database, once runs are written to one):
-
-==========================  =========================================================================
-``ledger_services``         one row per (volunteer_id, demand_id): series_id, stars (1..5 or NULL),
-                            served_us (whole microseconds), at (ISO 8601 as given) and at_us (UTC
-                            microseconds since 1970, for windows), run, recording
-``ledger_recordings``       one row per recording: id, recorded_utc, source (the file), sha256,
-                            records, added, changed, unchanged
-``ledger_settings``         key, value: ``schema``, ``recent_days``, ``points_per_hour``
-==========================  =========================================================================
-
+The tables are :mod:`matcher.io.ledger_schema`'s ``ledger_*``: they can share a database with other tables.
 :class:`SqlLedger` keeps them with SQLAlchemy Core, in any database SQLAlchemy reaches;
 :func:`open_ledger` opens ``RUNS/ledger.sqlite`` (SQLite, from Python's standard library) or a
 database URL. A recording is one transaction: all of it is written, or none of it. On SQLite a
@@ -24,135 +13,37 @@ SQLAlchemy is imported when a ledger is opened (it takes about half a second), n
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from matcher.errors import ProblemError
+from matcher.io.database import engine_for, redact
+from matcher.io.ledger_schema import (
+    RATINGS_DAYS,
+    SCHEMA,
+    LedgerState,
+    LedgerStore,
+    Recording,
+    VolunteerTotals,
+    define_tables,
+    utc_us,
+)
 from matcher.model import Rating
 from matcher.model.ledger import LedgerSettings, ServiceRecord, ServiceUpdate, merged
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection, Engine, MetaData, Table
+    from sqlalchemy import Connection, Engine
 
 __all__ = ["LEDGER_FILE", "RATINGS_DAYS", "SCHEMA", "LedgerState", "LedgerStore", "Recording", "SqlLedger",
            "VolunteerTotals", "define_tables", "open_ledger", "utc_us"]
 
 LEDGER_FILE = "ledger.sqlite"
 """The ledger's file in a runs folder (``matcher run --out RUNS``): ``RUNS/ledger.sqlite``."""
-SCHEMA = 1
-"""The version of the ledger's tables; a ledger of another version is refused."""
-RATINGS_DAYS = 365
-"""A run reads the ratings of this many days back (and every 1-2 star rating on a series, however old)."""
 CHUNK = 2000
 """Pairs looked up per query (SQLite takes at most 32,766 parameters)."""
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def utc_us(moment: datetime) -> int:
-    """Microseconds since 1970-01-01 UTC of a timezone-aware datetime, exactly."""
-    return (moment - _EPOCH) // timedelta(microseconds=1)
-
-
-@dataclass(frozen=True)
-class VolunteerTotals:
-    """One volunteer's ledger up to a moment: hours in whole microseconds, and their ratings."""
-
-    served_us: int
-    recent_us: int
-    stars_sum: int
-    stars_count: int
-
-
-@dataclass(frozen=True)
-class LedgerState:
-    """What a run reads from the ledger, at once, as of ``as_of``.
-
-    ``volunteers`` holds every volunteer the ledger knows (any record with ``at`` up to ``as_of``):
-    ``served_us`` is all their recorded service, ``recent_us`` the service in the ``settings.recent_days``
-    days up to ``as_of``. ``ratings`` are the rated records of the last :data:`RATINGS_DAYS` days and every
-    1-2 star rating on a series. ``records`` counts every record; ``last_recording`` is the id of the last
-    recording (``None``: never recorded).
-    """
-
-    where: str
-    as_of: datetime
-    settings: LedgerSettings
-    volunteers: Mapping[str, VolunteerTotals]
-    ratings: tuple[Rating, ...]
-    records: int
-    last_recording: int | None
-
-
-@dataclass(frozen=True)
-class Recording:
-    """What one recording did: its id, and how many records were new, changed or already held as given."""
-
-    id: int
-    added: int
-    changed: int
-    unchanged: int
-    where: str
-
-
-class LedgerStore(Protocol):
-    """The ledger's interface: what ``matcher rate`` writes and ``matcher run`` reads."""
-
-    where: str
-
-    def settings(self) -> LedgerSettings:
-        """The ledger's settings (defaults until configured)."""
-        ...
-
-    def configure(self, settings: LedgerSettings) -> None:
-        """Keep new settings (one transaction)."""
-        ...
-
-    def record(self, updates: Sequence[ServiceUpdate], *, source: str, sha256: str | None = None) -> Recording:
-        """Record services (one transaction: all or nothing), each merged over the pair's record (see ``merged``)."""
-        ...
-
-    def records(self) -> list[ServiceRecord]:
-        """Every record, by volunteer and demand."""
-        ...
-
-    def state(self, as_of: datetime) -> LedgerState:
-        """What a run reads, as of ``as_of`` (one read transaction)."""
-        ...
-
-
-def define_tables(metadata: MetaData) -> dict[str, Table]:
-    """The ledger's tables on ``metadata`` (so that another database can hold them too), by name."""
-    from sqlalchemy import BigInteger, Column, Integer, SmallInteger, String, Table, Text
-
-    return {t.name: t for t in (
-        Table("ledger_services", metadata,
-              Column("volunteer_id", String(500), primary_key=True),
-              Column("demand_id", String(500), primary_key=True),
-              Column("series_id", String(500), nullable=True),
-              Column("stars", SmallInteger, nullable=True),
-              Column("served_us", BigInteger, nullable=False),
-              Column("at", String(40), nullable=False),
-              Column("at_us", BigInteger, nullable=False, index=True),
-              Column("run", Text, nullable=False),
-              Column("recording", Integer, nullable=False)),
-        Table("ledger_recordings", metadata,
-              Column("id", Integer, primary_key=True, autoincrement=True),
-              Column("recorded_utc", String(40), nullable=False),
-              Column("source", Text, nullable=False),
-              Column("sha256", String(64), nullable=True),
-              Column("records", Integer, nullable=False),
-              Column("added", Integer, nullable=False),
-              Column("changed", Integer, nullable=False),
-              Column("unchanged", Integer, nullable=False)),
-        Table("ledger_settings", metadata,
-              Column("key", String(40), primary_key=True),
-              Column("value", Text, nullable=False)),
-    )}
 
 
 @contextmanager
@@ -164,7 +55,7 @@ def _database_errors(where: str) -> Iterator[None]:
         yield
     except SQLAlchemyError as exc:
         cause = getattr(exc, "orig", None) or exc
-        raise ProblemError([f"{where}: the ledger cannot be read or written: {cause}"]) from None
+        raise ProblemError([f"{where}: the ledger cannot be read or written: {redact(str(cause))}"]) from None
 
 
 class SqlLedger:
@@ -348,7 +239,7 @@ def _same(a: ServiceRecord, b: ServiceRecord) -> bool:
 
 
 def open_ledger(where: str | Path, *, create: bool = True) -> SqlLedger | None:
-    """The ledger at ``where``: a file (SQLite) or a database URL (``postgresql://...``).
+    """The ledger at ``where``: a file (SQLite) or a database URL (``postgresql://...``, its password hidden).
 
     A file that does not exist is created with ``create``; without, ``None`` is returned (no ledger yet).
 
@@ -362,9 +253,7 @@ def open_ledger(where: str | Path, *, create: bool = True) -> SqlLedger | None:
 
     text = str(where)
     if "://" in text:
-        with _database_errors(text.split("@")[-1]):
-            engine = create_engine(text)
-        return SqlLedger(engine, text.split("@")[-1])  # (a URL's password stays out of messages)
+        return SqlLedger(engine_for(text), redact(text))  # (a URL's password stays out of messages)
     path = Path(text)
     if not path.exists() and not create:
         return None

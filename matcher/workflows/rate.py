@@ -4,6 +4,11 @@
 volunteers (its ``services.csv`` and ``volunteers_ledger.csv``, see :mod:`matcher.workflows.ledger`),
 and records them in the ledger next to the runs (``RUNS/ledger.sqlite``) in one transaction.
 
+A run written to a database (``matcher run INPUT --out DB_URL``) is named ``DB_URL`` (its latest run) or
+``DB_URL#run-id`` (that run, as ``matcher run`` printed it); its ids resolve against the same tables,
+stored as ``matcher_services`` and ``matcher_volunteers_ledger`` (:func:`matcher.io.rundb.read_run_services`),
+and the ledger is that database's ``ledger_*`` tables.
+
 The file is a CSV or Parquet table, or JSON (a list of objects, or ``{"services": [...]}``), with:
 
 ================  ==========================================================================
@@ -39,10 +44,11 @@ from typing import Any
 
 from matcher.engine.types import duration_us, hours_us
 from matcher.errors import ProblemError
-from matcher.io import parse_cell, read_columns, read_json
+from matcher.io import is_database_url, parse_cell, read_columns, read_json, redact
 from matcher.io.cells import MISSING, CellError, Kind
 from matcher.io.columns import did_you_mean
 from matcher.io.ledger_store import LEDGER_FILE, Recording, open_ledger
+from matcher.io.rundb import read_run_services, split_run_url
 from matcher.model import ServiceUpdate, parse_time, zone
 
 __all__ = ["MAX_HOURS", "RATE_COLUMNS", "RateResult", "RunServices", "record_services", "resolve_run"]
@@ -70,12 +76,17 @@ class RunDemand:
 
 @dataclass(frozen=True)
 class RunServices:
-    """What ``matcher rate`` needs of a run folder: its name, demands, and volunteers."""
+    """What ``matcher rate`` needs of a run: its name, demands, and volunteers, and where its ledger is.
+
+    ``folder`` is the run folder (``None`` for a run in a database); ``ledger`` is the ledger beside the run:
+    ``RUNS/ledger.sqlite``, or the run's database URL (its ``ledger_*`` tables).
+    """
 
     name: str
-    folder: Path
+    folder: Path | None
     demands: Mapping[str, RunDemand]
     volunteers: frozenset[str]
+    ledger: str | Path
 
 
 @dataclass(frozen=True)
@@ -88,14 +99,21 @@ class RateResult:
 
 
 def resolve_run(run: str | Path) -> RunServices:
-    """Read a run folder (``RUNS/latest`` or ``RUNS/run-...``) for rating its services.
+    """Read a run for rating its services: a run folder, or a run in a database.
+
+    A folder is ``RUNS/latest`` or ``RUNS/run-...``; a database run is ``DB_URL`` (its latest run) or
+    ``DB_URL#run-id`` (that run).
 
     Raises
     ------
     ProblemError
-        When the path is not a run folder, or one made before runs recorded their services.
+        When the path is not a run folder, or one made before runs recorded their services; for a database,
+        when it cannot be read, holds no run, no run of that id, or a run that stored no services (the URL's
+        password hidden).
 
     """
+    if is_database_url(run):
+        return _database_run(str(run))
     path = Path(run)
     folder = path.resolve()
     if path.is_file():  # `latest` written as a text file naming the run folder (where links are not allowed)
@@ -118,7 +136,22 @@ def resolve_run(run: str | Path) -> RunServices:
     except (KeyError, ValueError, IndexError) as exc:
         raise ProblemError([f"{folder}: services.csv or volunteers_ledger.csv is damaged ({exc}); rate against "
                             "another run"]) from None
-    return RunServices(folder.name, folder, demands, volunteers)
+    return RunServices(folder.name, folder, demands, volunteers, folder.parent / LEDGER_FILE)
+
+
+def _database_run(run: str) -> RunServices:
+    """A run stored in a database (``DB_URL`` or ``DB_URL#run-id``) for rating its services."""
+    url, run_id = split_run_url(run)
+    stored = read_run_services(url, run_id)
+    demands: dict[str, RunDemand] = {}
+    try:
+        for did, series, start, end, sent in stored.services:
+            demands[did] = RunDemand(series, parse_time(start), parse_time(end),
+                                     frozenset(x for x in sent.split(";") if x))
+    except ValueError as exc:
+        raise ProblemError([f"{redact(url)}#{stored.run_id}: matcher_services is damaged ({exc}); rate against "
+                            "another run"]) from None
+    return RunServices(stored.run_id, None, demands, frozenset(stored.volunteers), url)
 
 
 def _rows(path: Path) -> tuple[dict[str, list[Any]], list[str]]:
@@ -161,10 +194,11 @@ def record_services(
     path
         The services: CSV, Parquet or JSON (see the module docstring for the columns).
     run
-        The run folder that sent them (``RUNS/latest``, ``RUNS/run-<time>``): ids resolve against it.
+        The run that sent them: a run folder (``RUNS/latest``, ``RUNS/run-<time>``), or a run in a database
+        (``DB_URL`` for its latest run, ``DB_URL#run-id`` for one); ids resolve against it.
     ledger
-        The ledger: a file or a database URL (default: ``ledger.sqlite`` in the run's parent folder, ``RUNS``);
-        created when missing.
+        The ledger: a file or a database URL (default: ``ledger.sqlite`` in the run's parent folder, ``RUNS``;
+        for a run in a database, that database's ``ledger_*`` tables); created when missing.
     timezone
         IANA name in which times written without an offset are read (default: such times are errors).
     now
@@ -175,7 +209,8 @@ def record_services(
     Raises
     ------
     ProblemError
-        Naming file, line and column of every problem found; nothing is recorded.
+        Naming file, line and column of every problem found, or what is wrong with the run (see
+        :func:`resolve_run`); nothing is recorded.
 
     """
     path = Path(path)
@@ -233,7 +268,7 @@ def record_services(
             break
     if errors:
         raise ProblemError(errors)
-    store = open_ledger(ledger if ledger is not None else services.folder.parent / LEDGER_FILE)
+    store = open_ledger(ledger if ledger is not None else services.ledger)
     assert store is not None  # (created when missing)
     try:
         recording = store.record(updates, source=str(path.resolve()), sha256=_sha256(path))

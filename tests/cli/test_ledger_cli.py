@@ -116,3 +116,21 @@ def test_run_takes_a_ledger_or_no_ledger_not_both(tmp_path: Path) -> None:
     assert r.returncode == 2 and "not allowed with argument" in r.stderr
     with open(tmp_path / "unused.csv", "w", newline="") as fh:
         csv.writer(fh).writerow(["volunteer_id"])
+
+
+def test_the_loop_on_a_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    code, out, _ = run_cli(capsys, "rate", str(write_csv(tmp_path / "x.csv", [["volunteer_id", "demand_id"]])),
+                           "--run", url)
+    assert code == 2  # no run in the database yet: an error, never a traceback
+    code, out, _ = run_cli(capsys, "run", str(night(tmp_path / "n1.json", 2, NIGHT_1)), "--out", url, "-q")
+    assert code == 0 and out.strip().startswith(f"{url}#run-")
+    run1 = out.strip()  # URL#run-id, as printed: what --run takes
+    rated = write_csv(tmp_path / "n1.csv", [["volunteer_id", "demand_id", "stars"], ["a", "D1", 4], ["b", "D2", ""]])
+    code, _, err = run_cli(capsys, "rate", str(rated), "--run", run1, "-q")
+    assert code == 0 and err == (f"matcher: recorded 2 service(s) of run {run1.rpartition('#')[2]} in {url} "
+                                 "(recording 1): 2 new, 0 changed, 0 already held\n")
+    code, out, _ = run_cli(capsys, "ledger", url)
+    assert out.startswith(f"{url}: 2 record(s) of 2 volunteer(s), 3.00 hours, 1 rating(s) (mean 4.00)")
+    code, _, err = run_cli(capsys, "rate", str(rated), "--run", f"{url}#run-unknown")
+    assert code == 2 and f"{url}: no run 'run-unknown' in this database (the latest: " in err
