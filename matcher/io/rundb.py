@@ -196,23 +196,12 @@ def read_run_assignments(url: str) -> list[tuple[str, str]]:
         When the database cannot be read or holds no run.
 
     """
-    import sqlalchemy as sa
+    def read(conn: Any, sa: Any, run_id: str) -> Any:
+        table = sa.Table("matcher_assignments", sa.MetaData(), autoload_with=conn)
+        return conn.execute(sa.select(table.c.volunteer_id, table.c.demand_id).where(table.c.run_id == run_id)
+                            .order_by(table.c.volunteer_id, table.c.demand_id)).all()
 
-    engine = engine_for(url)
-    try:
-        with engine.connect() as conn:
-            run_id = latest_run(conn)
-            if run_id is None:
-                raise ProblemError([f"{redact(url)}: no run stored yet (table {RUNS_TABLE})"])
-            table = sa.Table("matcher_assignments", sa.MetaData(), autoload_with=conn)
-            rows = conn.execute(sa.select(table.c.volunteer_id, table.c.demand_id)
-                                .where(table.c.run_id == run_id).order_by(table.c.volunteer_id,
-                                                                          table.c.demand_id)).all()
-    except sa.exc.SQLAlchemyError as exc:
-        raise database_error(url, exc, "cannot read the previous run") from None
-    finally:
-        engine.dispose()
-    return [(str(v), str(d)) for v, d in rows]
+    return [(str(v), str(d)) for v, d in _read_latest(url, "cannot read the previous run", read)]
 
 
 def read_run_solution(url: str) -> Any:
@@ -224,6 +213,16 @@ def read_run_solution(url: str) -> Any:
         When the database cannot be read or holds no run.
 
     """
+    def read(conn: Any, sa: Any, run_id: str) -> Any:
+        runs = sa.Table(RUNS_TABLE, sa.MetaData(), autoload_with=conn)
+        return conn.execute(sa.select(runs.c.solution).where(runs.c.run_id == run_id)).scalar()
+
+    text = _read_latest(url, "cannot read the latest run", read)
+    return json.loads(text)
+
+
+def _read_latest(url: str, action: str, read: Callable[[Any, Any, str], Any]) -> Any:
+    """``read(conn, sqlalchemy, run_id)`` on the latest run of the database at ``url``, in one connection."""
     import sqlalchemy as sa
 
     engine = engine_for(url)
@@ -232,13 +231,11 @@ def read_run_solution(url: str) -> Any:
             run_id = latest_run(conn)
             if run_id is None:
                 raise ProblemError([f"{redact(url)}: no run stored yet (table {RUNS_TABLE})"])
-            runs = sa.Table(RUNS_TABLE, sa.MetaData(), autoload_with=conn)
-            text = conn.execute(sa.select(runs.c.solution).where(runs.c.run_id == run_id)).scalar()
+            return read(conn, sa, run_id)
     except sa.exc.SQLAlchemyError as exc:
-        raise database_error(url, exc, "cannot read the latest run") from None
+        raise database_error(url, exc, action) from None
     finally:
         engine.dispose()
-    return json.loads(text)
 
 
 def split_run_url(text: str) -> tuple[str, str | None]:
