@@ -126,8 +126,16 @@ def refill(ctx: SolveContext, kept: B, order: I64) -> B:
 
 
 def fill_open_seats(ctx: SolveContext, chosen: B) -> B:
-    """``chosen`` (feasible, over ``ctx.rp``) plus every other pair the rules still allow, most valuable first."""
-    return refill(ctx, chosen, _by_value(ctx))
+    """``chosen`` (feasible, over ``ctx.rp``) plus every other pair the rules still allow, most valuable first.
+
+    As :func:`refill` in :func:`_by_value`'s order, with only the pairs it can take sorted (a district: 50,000
+    of 2 million, 1 s less); a stable sort keeps their order.
+    """
+    arr, rp, res = ctx.arr, ctx.rp, ctx.res
+    seats_left = res.seats - np.bincount(rp.d[chosen], minlength=arr.nd)
+    tasks_left = res.tasks - np.bincount(rp.v[chosen], minlength=arr.nv)
+    sub = np.flatnonzero(chosen | ((seats_left[rp.d] > 0) & (tasks_left[rp.v] > 0)))
+    return refill(ctx, chosen, sub[np.lexsort((ctx.pair_cost[sub], -ctx.dem_weight[rp.d[sub]]))])
 
 
 def _by_value(ctx: SolveContext) -> I64:

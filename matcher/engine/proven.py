@@ -35,7 +35,8 @@ from matcher.engine.sifting import sift_lp
 from matcher.engine.types import F64, B
 from matcher.model import LagrangianStats, RegionStats, SiftingStats
 
-__all__ = ["REPORT_S_PER_PAIR", "ProvenResult", "proven_tiers", "report_reserve_s", "slowness", "with_v2_conflicts"]
+__all__ = ["REPORT_S_PER_PAIR", "ProvenResult", "has_v2_rules", "proven_tiers", "report_reserve_s", "slowness",
+           "with_v2_conflicts"]
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,26 @@ SECONDARY_SHARE = 0.1
 
 MIN_MIP_S = 1.0
 """A region MIP starts only with this much wall time left (after the report's reserve)."""
+
+V2_REGION_MIP_PAIRS = 6_000
+""":data:`REGION_MIP_PAIRS` with travel times or crews: HiGHS proves a region of this size in about half a
+second (district, rule 7b's rows in), one of 20,000 pairs not in 6 s; small regions one after another gain more."""
+
+V2_MIN_MIP_S = 0.5
+""":data:`MIN_MIP_S` with travel times or crews (regions of :data:`V2_REGION_MIP_PAIRS` pairs)."""
+
+V2_MIP_OVERHEAD_S = 0.4
+"""Wall time around a small region MIP besides HiGHS's own (the region's model, its answer made exact)."""
+
+V2_STOP_GAP = 150.0
+"""Sifting's :data:`~matcher.engine.sifting.STOP_GAP` with travel times or crews. The bound is the Lagrangian
+one with rules 7b and 11 in its core, below the LP anyway: on the district the LP stopped 90 points short of
+its prices' dual bound gives the same bound (128,485) as the LP to 0.5 points, a second sooner for the MIPs."""
+
+V2_PRIMAL_RESERVE_SHARE = 0.6
+"""Share of the report's reserve the primal keeps back with travel times or crews: the reserve grows with the
+slowness of the candidate search, the report less (district, loaded machine: reserve 4.0-6.0 s, report 1.3-3.3 s;
+with 0.6 of it the 20 s solve ended in 18.4-19.5 s), and a v2 problem's rounded plan needs the region MIPs more."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -114,7 +135,8 @@ def proven_tiers(ctx: SolveContext, extra: B | None = None) -> ProvenResult | No
     """
     clock, opts = ctx.clock, ctx.opts
     reserve = report_reserve_s(len(ctx.rp), slowness(ctx))
-    lp = sift_lp(ctx, LP_WALL_SHARE * (clock.left() - reserve), extra)
+    v2 = has_v2_rules(ctx)
+    lp = sift_lp(ctx, LP_WALL_SHARE * (clock.left() - reserve), extra, stop_gap=V2_STOP_GAP if v2 else None)
     clock.done("sifting")
     if lp is None:
         return None
@@ -134,11 +156,18 @@ def proven_tiers(ctx: SolveContext, extra: B | None = None) -> ProvenResult | No
     seats = int((ctx.dem_weight * np.minimum(ctx.res.seats, np.bincount(ctx.rp.d, minlength=ctx.arr.nd))).sum())
     bound = min(seats, *(b.bound for b in bounds))
     clock.done("bound")
+    if v2:
+        reserve *= V2_PRIMAL_RESERVE_SHARE
     chosen, regions, cut = _primal(ctx, lp.x, bound, reserve)
     wall_cut |= cut
     clock.done("primal")
     log.info("LP tiers: coverage %d, bound %d (LP %.2f)", ctx.coverage(chosen), bound, lp.value)
     return ProvenResult(chosen, bound, sift, [_lag_stats(b) for b in bounds], regions, wall_cut)
+
+
+def has_v2_rules(ctx: SolveContext) -> bool:
+    """Whether the problem has SPEC v2's rules between tasks that the LP leaves out: travel times (7b) or crews (11)."""
+    return ctx.arr.travel is not None or bool((ctx.res.crew > 1).any())
 
 
 def with_v2_conflicts(ctx: SolveContext, x: F64) -> F64:
@@ -149,7 +178,7 @@ def with_v2_conflicts(ctx: SolveContext, x: F64) -> F64:
     of a crew the LP staffs short, are handed to the region MIPs (which state both rules) as if fractional.
     """
     arr, rp = ctx.arr, ctx.rp
-    if arr.travel is None and not bool((ctx.res.crew > 1).any()):
+    if not has_v2_rules(ctx):
         return x
     out = x.copy()
     support = np.flatnonzero(x > 1e-6)
@@ -183,7 +212,10 @@ def _primal(ctx: SolveContext, x: F64, bound: int, reserve: float) -> tuple[B, l
     x = marked
     regions: list[RegionStats] = []
     wall_cut = False
-    chunks = fractional_chunks(ctx, x, REGION_MIP_PAIRS)
+    v2 = has_v2_rules(ctx)
+    chunks = fractional_chunks(ctx, x, V2_REGION_MIP_PAIRS if v2 else REGION_MIP_PAIRS)
+    min_mip_s = V2_MIN_MIP_S if v2 else MIN_MIP_S
+    overhead_s = V2_MIP_OVERHEAD_S if v2 else 0.0
     solved = 0
 
     def run(xc: F64, wall: float, widen: int = 0, secondary_s: float = 0.0) -> bool:
@@ -200,23 +232,23 @@ def _primal(ctx: SolveContext, x: F64, bound: int, reserve: float) -> tuple[B, l
         left = clock.left() - reserve
         if ctx.coverage(chosen) >= bound or clock.stopped():
             break
-        if left < MIN_MIP_S:
+        if left < min_mip_s + overhead_s:
             wall_cut = True  # the clock, not the problem, ended the primal here
             break
-        solved += run(xc, min(left, max(MIN_MIP_S, 2 * left / (len(chunks) - k))))
+        solved += run(xc, min(left - overhead_s, max(min_mip_s, 2 * left / (len(chunks) - k))))
     if len(chunks) == 1 and solved:
         widen = 0
         for widen in range(1, MAX_WIDEN + 1):  # a wider region while the gap stays open
             left = clock.left() - reserve
             if ctx.coverage(chosen) >= bound or clock.stopped():
                 break
-            if left < MIN_MIP_S:
+            if left < min_mip_s:
                 wall_cut = True
                 break
             if not run(x, left, widen):
                 break
         left = clock.left() - reserve
-        if left > MIN_MIP_S + 0.5 and not clock.stopped():
+        if left > min_mip_s + 0.5 and not clock.stopped():
             run(x, 0.4 * left, widen - 1, secondary_s=min(0.5 * left, SECONDARY_SHARE * ctx.opts.time_limit_s))
         else:
             wall_cut = True

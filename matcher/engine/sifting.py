@@ -67,6 +67,9 @@ SEED_PER_VOLUNTEER = 0
 MAX_ROUNDS = 30
 ADD_PER_SEAT = 2
 """A round adds at most this many columns per seat (plus as many) of each demand, the best by reduced cost."""
+CUT_ROUND_SHARE = 1.0
+"""Travel cuts are added only while the time left is at least this share of the first round's (district: the
+LP with its first cuts takes about a third of the first round, and more rounds follow)."""
 ADD_PER_ROUND = 30_000
 """Most columns added in one round (each demand's best by reduced cost, then the best overall)."""
 
@@ -246,7 +249,8 @@ def _travel_cuts(ctx: SolveContext, warm: WorkingSet, x: F64) -> int:
     return added
 
 
-def sift_lp(ctx: SolveContext, wall_s: float, extra: B | None = None, engine: str = "highs") -> SiftResult | None:
+def sift_lp(ctx: SolveContext, wall_s: float, extra: B | None = None, engine: str = "highs",
+            stop_gap: float | None = None) -> SiftResult | None:
     """Solve the exact model's LP relaxation by sifting (see the module docstring).
 
     Parameters
@@ -262,6 +266,9 @@ def sift_lp(ctx: SolveContext, wall_s: float, extra: B | None = None, engine: st
         (bool, ``len(ctx.rp)``), e.g. a feasible choice.
     engine
         The LP engine for the restricted LPs (``"highs"`` or ``"glop"``).
+    stop_gap
+        Stop once the prices' dual bound is within this many points of the
+        restricted LP's value (default :data:`STOP_GAP`).
 
     Returns
     -------
@@ -281,6 +288,7 @@ def sift_lp(ctx: SolveContext, wall_s: float, extra: B | None = None, engine: st
     new = np.flatnonzero(ws)
     out: SiftResult | None = None
     cuts = 0
+    first_round_s = 0.0
     for rounds in range(1, MAX_ROUNDS + 1):
         left = wall_s - (time.perf_counter() - t0)
         if left <= 0.05 or ctx.clock.stopped():
@@ -319,10 +327,13 @@ def sift_lp(ctx: SolveContext, wall_s: float, extra: B | None = None, engine: st
         new = np.flatnonzero(rc > PRICE_TOL)
         log.info("sifting round %d: %d columns, %d rows, LP %.3f, dual bound %.3f, %d priced in, %.2f s", rounds,
                  len(idx), n_rows, value, dual_value, len(new), time.perf_counter() - t0)
-        done = len(new) == 0 or dual_value - value < STOP_GAP
+        done = len(new) == 0 or dual_value - value < (STOP_GAP if stop_gap is None else stop_gap)
         out = SiftResult(x, duals, value, done, rounds, len(idx), len(duals.clique_key), time.perf_counter() - t0)
-        # cuts once no column prices in (columns keep the basis primal feasible, cuts dual feasible: one at a time)
-        cuts = _travel_cuts(ctx, warm, x) if done and warm is not None else 0
+        first_round_s = first_round_s or out.seconds
+        # cuts once no column prices in (columns keep the basis primal feasible, cuts dual feasible: one at a time),
+        # and only with time for the LP to solve again (else the time goes to the primal tier that follows)
+        time_left = wall_s - out.seconds > CUT_ROUND_SHARE * first_round_s
+        cuts = _travel_cuts(ctx, warm, x) if done and warm is not None and time_left else 0
         if done and cuts == 0:
             break
         if done:  # the LP is optimal for its rows; the cuts make it solve again (dual simplex), no new columns

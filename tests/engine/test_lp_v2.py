@@ -1,0 +1,102 @@
+"""The LP tiers' way with SPEC v2's rules (7b travel between tasks, 11 crews): travel cuts only with time for
+them, a looser stop for sifting, the primal's small region MIPs and its share of the report's reserve, each
+against the oracle's MIP; and a problem without v2's rules on the old path exactly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from instances import tight_problem, v2_problem
+from oracle import mip_max_coverage, violations
+
+from matcher import Problem, SolveOptions, Status, solve
+from matcher.engine import proven, regions, relaxation, sifting
+from matcher.engine.arrays import build_arrays
+from matcher.engine.candidates import candidate_pairs
+from matcher.engine.context import Clock, SolveContext
+from matcher.engine.greedy import _by_value, fill_open_seats, greedy_take, refill
+from matcher.engine.proven import has_v2_rules
+from matcher.engine.sifting import sift_lp
+
+
+def _context(p: Problem) -> SolveContext:
+    arr = build_arrays(p)
+    return SolveContext.build(arr, candidate_pairs(arr), SolveOptions(time_limit_s=20), Clock())
+
+
+@pytest.fixture
+def lp_always(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the LP tiers run on small instances (they normally wait for problems too big for CP-SAT whole)."""
+    monkeypatch.setattr(regions, "REGION_PAIR_BUDGET", 0)
+    monkeypatch.setattr(relaxation, "LP_SHARE", 1e9)
+
+
+def test_v2_rules_are_told_apart() -> None:
+    assert has_v2_rules(_context(v2_problem(0)))
+    assert not has_v2_rules(_context(tight_problem(400)))
+
+
+def test_travel_cuts_wait_for_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no time for the LP to solve again, no cut is added: the LP stops at its rows' optimum, a valid bound."""
+    changed = 0
+    for seed in range(4):
+        ctx = _context(v2_problem(seed))
+        cut = sift_lp(ctx, 60.0)
+        monkeypatch.setattr(sifting, "CUT_ROUND_SHARE", 1e9)
+        plain = sift_lp(ctx, 60.0)
+        monkeypatch.undo()
+        assert cut is not None and plain is not None and plain.converged
+        assert plain.value >= cut.value - 1e-6 and plain.rounds <= cut.rounds
+        changed += plain.rounds < cut.rounds
+    assert changed  # the instances have travel cuts to leave out
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_small_v2_regions_keep_the_rules(lp_always: None, monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
+    """The primal cut into many small region MIPs (rule 7b's and 11's rows in each) keeps every rule and the bound."""
+    monkeypatch.setattr(proven, "V2_REGION_MIP_PAIRS", 40)
+    p = v2_problem(seed)
+    s = solve(p, SolveOptions(time_limit_s=20, seed=1))
+    assert s.stats["engine"] == "sifting+lagrangian+mip"
+    assert len(s.stats["lp_regions"]) > 1
+    best = mip_max_coverage(p)
+    assert violations(p, s) == [] and s.coverage <= best <= s.coverage_bound
+    if s.status is Status.OPTIMAL:
+        assert s.coverage == best
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_a_v2_lp_stopped_early_still_bounds(lp_always: None, monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
+    """Sifting stopped after its first round (v2's looser stop, no cuts): the bound holds, the plan keeps the rules."""
+    monkeypatch.setattr(proven, "V2_STOP_GAP", 1e9)
+    monkeypatch.setattr(sifting, "CUT_ROUND_SHARE", 1e9)
+    p = v2_problem(seed)
+    s = solve(p, SolveOptions(time_limit_s=20, seed=1))
+    assert s.stats["engine"] == "sifting+lagrangian+mip" and s.stats["sifting"].rounds == 1
+    best = mip_max_coverage(p)
+    assert violations(p, s) == [] and s.coverage <= best <= s.coverage_bound
+
+
+def test_v2_settings_leave_a_v1_problem_alone(lp_always: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No travel times and no crews: the LP tiers take the old path whatever the v2 settings say."""
+    p = tight_problem(402)
+    before = solve(p, SolveOptions(time_limit_s=20, seed=1))
+    for name, value in (("V2_REGION_MIP_PAIRS", 1), ("V2_MIN_MIP_S", 1e9), ("V2_MIP_OVERHEAD_S", 1e9),
+                        ("V2_PRIMAL_RESERVE_SHARE", 1e9), ("V2_STOP_GAP", 1e9)):
+        monkeypatch.setattr(proven, name, value)
+    monkeypatch.setattr(sifting, "CUT_ROUND_SHARE", 1e9)
+    after = solve(p, SolveOptions(time_limit_s=20, seed=1))
+    assert before.stats["engine"] == after.stats["engine"] == "sifting+lagrangian+mip"
+    assert after.assignments == before.assignments and after.coverage_bound == before.coverage_bound
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_filling_open_seats_sorts_only_what_it_can_take(seed: int) -> None:
+    """The same plan as a refill in the order of every pair by value, from a plan with seats and volunteers free."""
+    ctx = _context(v2_problem(seed))
+    rng = np.random.default_rng(seed)
+    start = greedy_take(ctx.arr, ctx.rp, rng.permutation(len(ctx.rp))[: len(ctx.rp) // 3], ctx.res.tasks,
+                        ctx.res.hours, ctx.res.seats, ctx.res.crew)
+    assert start.any()
+    got = fill_open_seats(ctx, start)
+    assert (got == refill(ctx, start, _by_value(ctx))).all() and ctx.coverage(got) > ctx.coverage(start)
