@@ -238,6 +238,7 @@ def _codes_column(values: list[Any], tz: ZoneInfo | None) -> list[Any]:
 def _windows_column(values: list[Any], tz: ZoneInfo | None) -> list[Any]:
     out: list[Any] = []
     seen: dict[str, dict[str, datetime]] = {}  # windows repeat across volunteers: each distinct one is read once
+    cells: dict[str, list[dict[str, datetime]]] = {}  # and so do whole cells (890 distinct in a district's 80,000)
     for v in _strip_all(values):
         if v is MISSING:
             out.append(v)
@@ -246,7 +247,10 @@ def _windows_column(values: list[Any], tz: ZoneInfo | None) -> list[Any]:
             v = ";".join(v)
         if type(v) is not str:
             raise _NotSure
-        windows = []
+        if v in cells:
+            out.append(list(cells[v]))
+            continue
+        windows = cells[v] = []
         for part in v.split(";"):
             if part in seen:
                 windows.append(seen[part])
