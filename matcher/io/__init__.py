@@ -11,6 +11,7 @@
   input, and runs written to one in a transaction; :mod:`~matcher.io.locks`: one run at a time per output;
 - :mod:`~matcher.io.columns`, :mod:`~matcher.io.cells`: columns of cells, read strictly, into a problem;
 - :mod:`~matcher.io.load`: a problem, options or a previous plan from a path;
+- :mod:`~matcher.io.gcpause`: loading with the cyclic garbage collector paused (a district: a million objects);
 - :mod:`~matcher.io.durable`: every write: atomic files and atomically published folders.
 
 ``io`` never imports the engine: it turns files into models and models into files.

@@ -14,6 +14,7 @@ from typing import Any
 
 from matcher.errors import ProblemError
 from matcher.io.columns import COLUMNS, NETWORK_COLUMNS, RowLabel, problem_from_tables, road_network
+from matcher.io.gcpause import paused_gc
 from matcher.io.settings import PERSONAL_TABLES, Personal, Settings, personal_values, split_columns
 from matcher.io.xlsx import whole_numbers_as_text
 from matcher.model import Problem
@@ -87,9 +88,10 @@ def assemble(raw: dict[str, RawSource], settings: Settings, *, source: str, taxo
     unknown = [n for n in tables if n not in COLUMNS]
     if unknown:  # (a caller's bug: sources name SPEC tables)
         raise ValueError(f"not SPEC tables: {unknown}")
-    problem = problem_from_tables(tables, taxonomy=settings.taxonomy if taxonomy is None else taxonomy,
-                                  options=settings.options, timezone=settings.timezone, travel=travel, source=source,
-                                  labels=labels, headers=headers)
+    with paused_gc():  # (a district's records: a million objects and no cycles)
+        problem = problem_from_tables(tables, taxonomy=settings.taxonomy if taxonomy is None else taxonomy,
+                                      options=settings.options, timezone=settings.timezone, travel=travel,
+                                      source=source, labels=labels, headers=headers)
     return problem, Personal(columns, values)
 
 

@@ -32,8 +32,11 @@ import math
 import re
 from collections.abc import Callable
 from datetime import datetime
+from itertools import chain
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
+
+import numpy as np
 
 from matcher.model.bulk import MISSING
 from matcher.model.values import ISO_DATETIME, localize_naive, parse_time
@@ -105,43 +108,54 @@ def parse_column(kind: Kind, values: list[Any], tz: ZoneInfo | None) -> list[Any
         return None
 
 
-def _strip_all(values: list[Any]) -> list[Any]:
-    types = set(map(type, values))
+def _strip_all(values: list[Any], types: set[type] | None = None) -> list[Any]:
+    """The cells trimmed, ``MISSING`` for empty ones (``types``: the set of the cells' types, if known)."""
+    types = set(map(type, values)) if types is None else types
     if str not in types:  # a typed (Parquet) column: nothing to trim
         return [MISSING if v is None else v for v in values] if type(None) in types else values
-    out: list[Any] = []
-    for v in values:
-        if v is None:
-            out.append(MISSING)
-        elif type(v) is str:
-            v = v.strip()
-            out.append(v if v else MISSING)
-        else:
-            out.append(v)
-    return out
+    if types == {str}:
+        return [v.strip() or MISSING for v in values]
+    return [MISSING if v is None else (v.strip() or MISSING) if type(v) is str else v for v in values]
 
 
 def _text_column(values: list[Any], tz: ZoneInfo | None) -> list[Any]:
-    out = _strip_all(values)
-    if not all(v is MISSING or type(v) is str for v in out):
+    types = set(map(type, values))
+    if not types <= {str, type(None)}:
         raise _NotSure
-    return out
+    return _strip_all(values, types)
+
+
+def _finite(numbers: list[Any], gaps: bool) -> None:
+    """Raise :class:`_NotSure` unless every number (``MISSING`` aside, where ``gaps``) is finite."""
+    plain = [v for v in numbers if v is not MISSING] if gaps else numbers
+    if plain and not np.isfinite(np.array(plain, dtype=np.float64)).all():
+        raise _NotSure
 
 
 def _real_column(values: list[Any], tz: ZoneInfo | None) -> list[Any]:
-    out = _strip_all(values)
+    types = set(map(type, values))
+    if types <= {float, type(None)}:  # a Parquet column of doubles
+        out = _strip_all(values, types)
+        _finite(out, type(None) in types)
+        return out if out is not values else list(values)
+    if not types <= {str, int, float, type(None)}:
+        raise _NotSure
+    out = _strip_all(values, types)
     text = [v for v in out if type(v) is str]
     if text and not set("".join(text)) <= _NUMBER_CHARS:
         raise _NotSure  # letters: nan, inf, yes, 4,1 ...
-    numbers = [v if v is MISSING else float(v) if type(v) in (str, int, float) else _refuse() for v in out]
-    if not all(v is MISSING or math.isfinite(v) for v in numbers):  # type: ignore[arg-type]
-        raise _NotSure
+    numbers = [v if v is MISSING else float(v) for v in out]
+    _finite(numbers, MISSING in numbers)
     return numbers
 
 
 def _count_column(values: list[Any], tz: ZoneInfo | None) -> list[Any]:
-    out: list[Any] = []
-    for v in _strip_all(values):
+    types = set(map(type, values))
+    if types <= {int, type(None)}:  # a Parquet column of integers
+        out = _strip_all(values, types)
+        return out if out is not values else list(values)
+    out = []
+    for v in _strip_all(values, types):
         if v is MISSING or type(v) is int:
             out.append(v)
         elif type(v) is str and _COUNT.match(v):
@@ -154,8 +168,12 @@ def _count_column(values: list[Any], tz: ZoneInfo | None) -> list[Any]:
 
 
 def _flag_column(values: list[Any], tz: ZoneInfo | None) -> list[Any]:
-    out: list[Any] = []
-    for v in _strip_all(values):
+    types = set(map(type, values))
+    if types <= {bool, type(None)}:  # a Parquet column of booleans
+        out = _strip_all(values, types)
+        return out if out is not values else list(values)
+    out = []
+    for v in _strip_all(values, types):
         if v is MISSING or type(v) is bool:
             out.append(v)
         elif type(v) is str and v.lower() in TRUE:
@@ -193,8 +211,17 @@ def _time_column(values: list[Any], tz: ZoneInfo | None) -> list[Any]:
 
 
 def _codes_column(values: list[Any], tz: ZoneInfo | None) -> list[Any]:
+    types = set(map(type, values))
+    if types <= {list, tuple, type(None)}:  # a Parquet column of lists
+        cells = [v for v in values if v is not None] if type(None) in types else values
+        codes = list(chain.from_iterable(cells))
+        if codes and set(map(type, codes)) != {str}:
+            raise _NotSure
+        if list(map(str.strip, codes)) == codes and (not codes or min(map(len, codes)) > 0):  # nothing to trim
+            return [MISSING if v is None else list(v) for v in values]
+        return [MISSING if v is None else [c.strip() for c in v if c.strip()] for v in values]
     out: list[Any] = []
-    for v in _strip_all(values):
+    for v in _strip_all(values, types):
         if v is MISSING:
             out.append(v)
         elif type(v) is str:
@@ -211,6 +238,7 @@ def _codes_column(values: list[Any], tz: ZoneInfo | None) -> list[Any]:
 def _windows_column(values: list[Any], tz: ZoneInfo | None) -> list[Any]:
     out: list[Any] = []
     seen: dict[str, dict[str, datetime]] = {}  # windows repeat across volunteers: each distinct one is read once
+    cells: dict[str, list[dict[str, datetime]]] = {}  # and so do whole cells (890 distinct in a district's 80,000)
     for v in _strip_all(values):
         if v is MISSING:
             out.append(v)
@@ -219,7 +247,10 @@ def _windows_column(values: list[Any], tz: ZoneInfo | None) -> list[Any]:
             v = ";".join(v)
         if type(v) is not str:
             raise _NotSure
-        windows = []
+        if v in cells:
+            out.append(list(cells[v]))
+            continue
+        windows = cells[v] = []
         for part in v.split(";"):
             if part in seen:
                 windows.append(seen[part])

@@ -27,6 +27,7 @@ from matcher.io.assemble import Loaded
 from matcher.io.database import is_database_url, read_database, redact
 from matcher.io.durable import follow_latest
 from matcher.io.files import file_digests, load_taxonomy_file, read_json
+from matcher.io.gcpause import paused_gc
 from matcher.io.rundb import read_run_assignments
 from matcher.io.tables import TABLE_SUFFIXES, read_columns, read_folder, read_network
 from matcher.io.yamlfile import read_yaml
@@ -96,6 +97,11 @@ def read_input(source: str | Path) -> Loaded:
         When the path does not exist, or the input breaks the contract.
 
     """
+    with paused_gc():  # (a district's records: a million objects and no cycles)
+        return _read_input(source)
+
+
+def _read_input(source: str | Path) -> Loaded:
     if is_database_url(source):
         return read_database(str(source))
     path = Path(source)

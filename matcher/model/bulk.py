@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from itertools import chain
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -90,53 +91,63 @@ def _bounds(model: type[BaseModel], name: str) -> tuple[float | None, float | No
 def _column(model: type[BaseModel], name: str, kind: Kind, values: list[Any], tz: ZoneInfo | None) -> list[Any]:
     """A column of JSON values (``MISSING`` where a record does not give the field) as the field's values.
 
-    Raises :class:`_NotSure` for anything but the plain case; ``MISSING`` cells stay ``MISSING``.
+    Raises :class:`_NotSure` for anything but the plain case; ``MISSING`` cells stay ``MISSING``. Each check
+    runs once over the whole column (the set of its values' types, its shortest and longest value).
     """
     ge, gt, le, lt, lo, hi = _bounds(model, name)
-    given = [v for v in values if v is not MISSING]
+    types = set(map(type, values))
+    nullable = kind in ("text?", "real?", "count?")
+    blank = {_Missing, type(None)} if nullable else {_Missing}
     if kind in ("text", "text?"):
-        if not all(type(v) is str for v in given if not (kind == "text?" and v is None)):
+        if not types <= {str} | blank:
             raise _NotSure
-        if any(len(v) < lo or len(v) > MAX_TEXT for v in given if v is not None):
+        text = values if types == {str} else [v for v in values if type(v) is str]
+        if text and (min(map(len, text)) < lo or max(map(len, text)) > MAX_TEXT):
             raise _NotSure
         return values
     if kind in ("real", "real?", "count", "count?"):
-        plain = [v for v in given if not (kind in ("real?", "count?") and v is None)]
-        if kind in ("count", "count?"):
-            if not all(type(v) is int or (type(v) is float and v.is_integer()) for v in plain):
-                raise _NotSure
-        elif not all(type(v) is float or type(v) is int for v in plain):
+        if not types <= {int, float} | blank:
             raise _NotSure
+        plain = values if not types & blank else [v for v in values if type(v) is int or type(v) is float]
         if plain:
             x = np.array(plain, dtype=np.float64)
             ok = np.isfinite(x)
+            if kind in ("count", "count?") and float in types:
+                ok &= x == np.floor(x)  # a whole float (float.is_integer)
             for bound, test in ((ge, np.greater_equal), (gt, np.greater), (le, np.less_equal), (lt, np.less)):
                 if bound is not None:
                     ok &= test(x, bound)
             if not ok.all():
                 raise _NotSure
         if kind in ("count", "count?"):
-            return [v if v is MISSING or v is None else int(v) for v in values]
-        return [v if v is MISSING or v is None else float(v) for v in values]
+            return [int(v) if type(v) is float else v for v in values] if float in types else values
+        return [float(v) if type(v) is int else v for v in values] if int in types else values
     if kind == "flag":
-        if not all(type(v) is bool for v in given):
+        if not types <= {bool, _Missing}:
             raise _NotSure
         return values
     if kind == "time":
         seen: dict[Any, datetime] = {}
         return [v if v is MISSING else seen[v] if v in seen else seen.setdefault(v, _moment(v, tz))
                 for v in values]
-    if kind == "codes":
-        if not all((type(v) is list or type(v) is tuple) and len(v) <= hi for v in given):
-            raise _NotSure
-        if not all(type(c) is str and len(c) <= MAX_TEXT for v in given for c in v):
-            raise _NotSure
-        return [v if v is MISSING else tuple(v) for v in values]
-    if not all((type(v) is list or type(v) is tuple) and len(v) <= hi for v in given):
+    if not types <= {list, tuple, _Missing}:
         raise _NotSure
+    given = values if _Missing not in types else [v for v in values if v is not MISSING]
+    if given and max(map(len, given)) > hi:
+        raise _NotSure
+    if kind == "codes":
+        codes = list(chain.from_iterable(given))
+        if codes and (set(map(type, codes)) != {str} or max(map(len, codes)) > MAX_TEXT):
+            raise _NotSure
+        if _Missing not in types:
+            return list(map(tuple, values))
+        return [v if v is MISSING else tuple(v) for v in values]
     made: dict[tuple[Any, Any], Window] = {}  # windows repeat across volunteers: one (immutable) record each
+    by_id: dict[int, Window] = {}  # (the cells of a column share their repeated windows' dicts: found by identity)
 
     def window(w: Any) -> Window:
+        if id(w) in by_id:
+            return by_id[id(w)]
         if type(w) is Window:
             return w
         if type(w) is not dict or len(w) != 2 or "start" not in w or "end" not in w:
@@ -144,9 +155,10 @@ def _column(model: type[BaseModel], name: str, kind: Kind, values: list[Any], tz
         key = (w["start"], w["end"])
         if key not in made:
             made[key] = _window(w, tz)
+        by_id[id(w)] = made[key]
         return made[key]
 
-    return [v if v is MISSING else tuple(window(w) for w in v) for v in values]
+    return [v if v is MISSING else tuple(map(window, v)) for v in values]
 
 
 def _moment(v: Any, tz: ZoneInfo | None) -> datetime:
@@ -209,7 +221,7 @@ def _table(model: type[BaseModel], columns: Mapping[str, list[Any]], n: int, tz:
     for f in order:
         if f in columns:
             values = _column(model, f, spec[f], columns[f], tz)
-            gaps = [i for i, v in enumerate(values) if v is MISSING]
+            gaps = [i for i, v in enumerate(values) if v is MISSING] if MISSING in values else []
             if gaps:
                 if f not in defaults:
                     raise _NotSure  # a required field not given
@@ -227,7 +239,7 @@ def _table(model: type[BaseModel], columns: Mapping[str, list[Any]], n: int, tz:
     new, put = _new, _set
     for i, row in enumerate(zip(*cols)):  # (:func:`_lean`, inlined: this loop makes every record of a district)
         fields_set = set(given)
-        if i in unset:
+        if unset and i in unset:
             fields_set.difference_update(unset[i])
         obj = new(model)
         put(obj, "__dict__", dict(zip(order, row)))
