@@ -77,7 +77,7 @@ def near_valid_data(draw: st.DrawFn) -> dict[str, Any]:
             data[table].append(copy.deepcopy(rec))
         elif how == "dangling" and "volunteer_id" in rec:
             rec["volunteer_id"] = "nobody"
-        elif how == "swap" and "start" in rec:
+        elif how == "swap" and "start" in rec and "end" in rec:  # (an earlier step may have dropped one)
             rec["start"], rec["end"] = rec["end"], rec["start"]
         elif how == "extra":
             rec["colour"] = "blue"

@@ -125,6 +125,17 @@ def _text_column(values: list[Any], tz: ZoneInfo | None) -> list[Any]:
     return _strip_all(values, types)
 
 
+def _typed(values: list[Any], types: set[type], kind: type) -> list[Any] | None:
+    """The cells as a new list (``MISSING`` for empty ones) when each is a ``kind`` or empty, else ``None``.
+
+    Such a column is typed (as Parquet gives it): there is nothing to parse.
+    """
+    if not types <= {kind, type(None)}:
+        return None
+    out = _strip_all(values, types)
+    return out if out is not values else list(values)
+
+
 def _finite(numbers: list[Any], gaps: bool) -> None:
     """Raise :class:`_NotSure` unless every number (``MISSING`` aside, where ``gaps``) is finite."""
     plain = [v for v in numbers if v is not MISSING] if gaps else numbers
@@ -134,10 +145,10 @@ def _finite(numbers: list[Any], gaps: bool) -> None:
 
 def _real_column(values: list[Any], tz: ZoneInfo | None) -> list[Any]:
     types = set(map(type, values))
-    if types <= {float, type(None)}:  # a Parquet column of doubles
-        out = _strip_all(values, types)
-        _finite(out, type(None) in types)
-        return out if out is not values else list(values)
+    typed = _typed(values, types, float)  # a Parquet column of doubles
+    if typed is not None:
+        _finite(typed, type(None) in types)
+        return typed
     if not types <= {str, int, float, type(None)}:
         raise _NotSure
     out = _strip_all(values, types)
@@ -151,9 +162,9 @@ def _real_column(values: list[Any], tz: ZoneInfo | None) -> list[Any]:
 
 def _count_column(values: list[Any], tz: ZoneInfo | None) -> list[Any]:
     types = set(map(type, values))
-    if types <= {int, type(None)}:  # a Parquet column of integers
-        out = _strip_all(values, types)
-        return out if out is not values else list(values)
+    typed = _typed(values, types, int)  # a Parquet column of integers
+    if typed is not None:
+        return typed
     out = []
     for v in _strip_all(values, types):
         if v is MISSING or type(v) is int:
@@ -169,9 +180,9 @@ def _count_column(values: list[Any], tz: ZoneInfo | None) -> list[Any]:
 
 def _flag_column(values: list[Any], tz: ZoneInfo | None) -> list[Any]:
     types = set(map(type, values))
-    if types <= {bool, type(None)}:  # a Parquet column of booleans
-        out = _strip_all(values, types)
-        return out if out is not values else list(values)
+    typed = _typed(values, types, bool)  # a Parquet column of booleans
+    if typed is not None:
+        return typed
     out = []
     for v in _strip_all(values, types):
         if v is MISSING or type(v) is bool:
