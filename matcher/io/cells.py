@@ -38,8 +38,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from matcher.model.bulk import MISSING
-from matcher.model.values import ISO_DATETIME, localize_naive, parse_time
+from matcher.model.bulk import MISSING, plain_moment
+from matcher.model.values import localize_naive, parse_time
 
 __all__ = ["FALSE", "KINDS", "MISSING", "TRUE", "CellError", "Kind", "parse_cell", "parse_column"]
 
@@ -199,19 +199,9 @@ def _flag_column(values: list[Any], tz: ZoneInfo | None) -> list[Any]:
 
 
 def _one_time(v: Any, tz: ZoneInfo | None) -> datetime:
-    if type(v) is str:
-        if not ISO_DATETIME.match(v):
-            raise _NotSure
-        moment = datetime.fromisoformat(v)
-    elif isinstance(v, datetime):
-        moment = v
-    else:
+    moment = plain_moment(v, tz)
+    if moment is None:
         raise _NotSure
-    if moment.tzinfo is None:
-        local = localize_naive(moment, tz) if tz is not None else None
-        if not isinstance(local, datetime):
-            raise _NotSure
-        return local
     return moment
 
 

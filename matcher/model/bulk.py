@@ -31,7 +31,7 @@ from matcher.model.records import MAX_TEXT, Area, Assignment, Demand, Rating, Tr
 from matcher.model.taxonomy import Taxonomy, resolve_taxonomy
 from matcher.model.values import ISO_DATETIME, localize_naive, zone
 
-__all__ = ["FIELDS", "MISSING", "Kind", "fast_problem", "fast_problem_columns"]
+__all__ = ["FIELDS", "MISSING", "Kind", "fast_problem", "fast_problem_columns", "plain_moment"]
 
 Kind = Literal["text", "text?", "real", "real?", "count", "count?", "flag", "time", "codes", "windows"]
 
@@ -161,20 +161,28 @@ def _column(model: type[BaseModel], name: str, kind: Kind, values: list[Any], tz
     return [v if v is MISSING else tuple(map(window, v)) for v in values]
 
 
-def _moment(v: Any, tz: ZoneInfo | None) -> datetime:
+def plain_moment(v: Any, tz: ZoneInfo | None) -> datetime | None:
+    """``v`` as a timezone-aware datetime, or ``None`` when it is not the plain case.
+
+    The plain case is a datetime, or an ISO 8601 string; one without an offset is read in ``tz``
+    (``None``: not plain). Anything else, the exact path reads, with its error message.
+    """
     if isinstance(v, datetime):
         moment = v
-    elif type(v) is str:
-        if not ISO_DATETIME.match(v):
-            raise _NotSure
+    elif type(v) is str and ISO_DATETIME.match(v):
         moment = datetime.fromisoformat(v)
     else:
-        raise _NotSure
+        return None
     if moment.tzinfo is None:
         local = localize_naive(moment, tz) if tz is not None else None
-        if not isinstance(local, datetime):
-            raise _NotSure
-        return local
+        return local if isinstance(local, datetime) else None
+    return moment
+
+
+def _moment(v: Any, tz: ZoneInfo | None) -> datetime:
+    moment = plain_moment(v, tz)
+    if moment is None:
+        raise _NotSure
     return moment
 
 
