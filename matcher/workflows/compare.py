@@ -29,6 +29,7 @@ from matcher.workflows.charts import draw_charts
 from matcher.workflows.outputs import Table, category_of, seats_by_demand, software_versions, utc_stamp
 from matcher.workflows.report import REPORT_NAME, ReportOptions, scenario_report_html, write_report
 from matcher.workflows.report_data import category_names
+from matcher.workflows.report_text import NOT_COMPARABLE, shown_value
 from matcher.workflows.scenario import Scenario
 
 __all__ = ["CaseResult", "breakdown_tables", "comparison_table", "format_comparison", "publish_scenario",
@@ -90,7 +91,6 @@ METRICS: list[tuple[str, str, str]] = [
 WEIGHTED = frozenset({"coverage", "coverage_bound"})
 """Metrics in priority-weighted points: a variant with other priority weights counts in other units, so its
 difference from the base is marked not comparable (compare seats filled by priority instead)."""
-NOT_COMPARABLE = "n/c (other priority weights)"
 
 
 def case_metrics(case: CaseResult) -> dict[str, Any]:
@@ -146,17 +146,6 @@ def _raw(x: Any, kind: str) -> Any:
     return round(float(x), 4 if kind == "pct" else 3)
 
 
-def _shown(x: Any, kind: str, diff: bool) -> str:
-    if x == "" or kind == "text" or x == NOT_COMPARABLE:
-        return str(x)
-    sign = "+" if diff and float(x) > 0 else ""
-    if kind == "int":
-        return f"{sign}{round(float(x)):,}"
-    if kind == "pct":
-        return f"{sign}{100 * float(x):.1f}{' pt' if diff else '%'}"
-    return f"{sign}{float(x):,.{2 if kind == 'num2' else 1}f}"
-
-
 def format_comparison(cases: Sequence[CaseResult], title: str) -> str:
     """The comparison as an aligned text table for a terminal."""
     header, rows = comparison_table(cases)
@@ -164,7 +153,8 @@ def format_comparison(cases: Sequence[CaseResult], title: str) -> str:
     shown = [["", *header[1:]]]
     for row in rows:
         label, kind = labels[row[0]]
-        shown.append([label, *(_shown(x, kind, diff=i > 1 and i % 2 == 1) for i, x in enumerate(row[1:], start=1))])
+        shown.append([label, *(shown_value(x, kind, diff=i > 1 and i % 2 == 1)
+                               for i, x in enumerate(row[1:], start=1))])
     widths = [max(len(r[i]) for r in shown) for i in range(len(shown[0]))]
     lines = [title, ""]
     for n, r in enumerate(shown):

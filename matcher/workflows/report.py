@@ -47,7 +47,7 @@ from matcher.workflows.report_data import (
     week_heat,
 )
 from matcher.workflows.report_figures import bars_figure, case_bars_figure, heat_figure, map_figure, with_case_menu
-from matcher.workflows.report_text import UI, WEEKDAYS, Lang, metric_name, ui
+from matcher.workflows.report_text import UI, WEEKDAYS, Lang, metric_name, shown_value, ui
 
 __all__ = ["REPORT_NAME", "PersonalColumns", "ReportOptions", "RunInputs", "run_report_html", "scenario_report_html",
            "write_report", "write_seconds"]
@@ -119,17 +119,6 @@ def _filled_and_unmet(problem: Problem, solution: Solution) -> tuple[Any, dict[s
     return np.array([got.get(d.id, 0) for d in problem.demands], dtype=np.int64), unmet
 
 
-def _shown(x: Any, kind: str, diff: bool, lang: Lang) -> str:
-    if x == "" or kind == "text":
-        return str(x)
-    sign = "+" if diff and float(x) > 0 else ""
-    if kind == "int":
-        return f"{sign}{round(float(x)):,}"
-    if kind == "pct":
-        return f"{sign}{100 * float(x):.1f}{(' 个百分点' if lang == 'zh' else ' pt') if diff else '%'}"
-    return f"{sign}{float(x):,.{2 if kind == 'num2' else 1}f}"
-
-
 def scenario_report_html(title: str, cases: Sequence[tuple[str, Problem, Solution]], comparison: Table,
                          metrics: Sequence[tuple[str, str, str]], breakdown: dict[str, Table],
                          options: ReportOptions | None = None) -> str:
@@ -150,7 +139,7 @@ def scenario_report_html(title: str, cases: Sequence[tuple[str, Problem, Solutio
     for row in comparison[1]:
         label, kind = labels[row[0]]
         rows.append([metric_name(row[0], label, lang),
-                     *(_shown(x, kind, i > 1 and i % 2 == 1, lang) for i, x in enumerate(row[1:], start=1))])
+                     *(shown_value(x, kind, i > 1 and i % 2 == 1, lang) for i, x in enumerate(row[1:], start=1))])
     cat_names = category_names(cases[0][1], lang)
     by_cat = [[cat_names.get(r[0], r[0]), *r[1:]] for r in breakdown["coverage_by_category"][1]]
     by_prio = [[f"{ui('priority', lang)} {r[0]}", *r[1:]]

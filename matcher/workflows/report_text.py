@@ -10,10 +10,10 @@ Category and skill names come from the taxonomy (``name_zh`` / ``name``), not fr
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-__all__ = ["CHART", "EXCLUSION_NAMES", "LANGS", "METRIC_NAMES", "REASONS", "UI", "WEEKDAYS", "Lang", "metric_name",
-           "reason_text", "ui"]
+__all__ = ["CHART", "EXCLUSION_NAMES", "LANGS", "METRIC_NAMES", "NOT_COMPARABLE", "REASONS", "UI", "WEEKDAYS", "Lang",
+           "metric_name", "reason_text", "shown_value", "ui"]
 
 Lang = Literal["zh", "en"]
 LANGS: tuple[Lang, ...] = ("zh", "en")
@@ -223,3 +223,25 @@ def metric_name(key: str, english: str, lang: Lang) -> str:
     if key.startswith("unmet_") and key[6:] in REASONS:
         return f"  缺口：{reason_text(key[6:], 'zh')[0]}"
     return METRIC_NAMES.get(key, english.strip())
+
+
+NOT_COMPARABLE = "n/c (other priority weights)"
+"""A difference not shown: the variant counts priority-weighted points with other weights than the base."""
+
+
+def shown_value(x: Any, kind: str, diff: bool, lang: Lang = "en") -> str:
+    """A comparison table's cell as text, for the printed table and the scenario report alike.
+
+    ``kind`` is a metric's kind (``int``, ``pct``, ``num``, ``num2``, ``text``); ``diff`` marks a difference
+    from the base (signed; percentages in points).
+    """
+    if x == NOT_COMPARABLE:
+        return "不可比（优先级权重不同）" if lang == "zh" else NOT_COMPARABLE
+    if x == "" or kind == "text":
+        return str(x)
+    sign = "+" if diff and float(x) > 0 else ""
+    if kind == "int":
+        return f"{sign}{round(float(x)):,}"
+    if kind == "pct":
+        return f"{sign}{100 * float(x):.1f}{(' 个百分点' if lang == 'zh' else ' pt') if diff else '%'}"
+    return f"{sign}{float(x):,.{2 if kind == 'num2' else 1}f}"

@@ -4,8 +4,10 @@ across different priority weights."""
 from __future__ import annotations
 
 from matcher import SolveOptions, generate_problem, solve
-from matcher.workflows.compare import NOT_COMPARABLE, CaseResult, breakdown_tables, comparison_table
+from matcher.workflows.compare import METRICS, CaseResult, breakdown_tables, comparison_table
 from matcher.workflows.outputs import result_tables
+from matcher.workflows.report import scenario_report_html
+from matcher.workflows.report_text import NOT_COMPARABLE
 
 
 def test_run_and_scenario_count_a_category_the_same() -> None:
@@ -41,3 +43,7 @@ def test_other_priority_weights_make_weighted_coverage_not_comparable() -> None:
     assert by_key["coverage"][header.index("same vs base")] == 0
     for prio in range(1, 6):  # seats filled by priority are compared in seats, whatever the weights
         assert isinstance(by_key[f"filled_p{prio}"][header.index("steep vs base")], int)
+    # the scenario's report shows the marker (it tried to read it as a number)
+    page = scenario_report_html("weights", [(c.name, c.problem, c.solution) for c in cases], (header, rows),
+                                METRICS, breakdown_tables(cases))
+    assert "不可比（优先级权重不同）" in page
