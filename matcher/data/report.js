@@ -39,6 +39,15 @@
   }
 
   // --- local times: minutes since the epoch, as written in the input (shown with UTC getters) ---
+  function fillCharts(s) {  // fill by priority and by category, side by side
+    const grid = el("div", { cls: "grid2" });
+    s.append(grid);
+    const left = el("div"), right = el("div");
+    grid.append(left, right);
+    plot(left, "by_priority");
+    plot(right, "by_category");
+  }
+
   function day(min) {
     const d = new Date(min * 60000);
     return P.weekdays[(d.getUTCDay() + 6) % 7] + " " + String(d.getUTCMonth() + 1).padStart(2, "0") + "-" +
@@ -131,12 +140,7 @@
     }
     tbl.append(body);
     s.append(tbl);
-    const grid = el("div", { cls: "grid2" });
-    s.append(grid);
-    const left = el("div"), right = el("div");
-    grid.append(left, right);
-    plot(left, "by_priority");
-    plot(right, "by_category");
+    fillCharts(s);
     s.append(el("p", { cls: "banner", text: t(P.personal === "included" ? "personal_included" : "personal_left_out") }));
   }
 
@@ -302,12 +306,7 @@
     }
     tbl.append(body);
     s.append(tbl);
-    const grid = el("div", { cls: "grid2" });
-    s.append(grid);
-    const left = el("div"), right = el("div");
-    grid.append(left, right);
-    plot(left, "by_priority");
-    plot(right, "by_category");
+    fillCharts(s);
   }
 
   document.title = P.title;
