@@ -30,7 +30,7 @@ from importlib import metadata
 from matcher.cli import commands
 from matcher.cli import ledger as ledger_commands
 from matcher.cli.clock import command_started
-from matcher.cli.signals import Interrupted, stop_on_signals
+from matcher.cli.signals import Interrupted, interrupted_in, stop_on_signals
 from matcher.errors import OutputBusyError, PinnedError, ProblemError, ResourceLimitError
 
 __all__ = ["main", "run"]
@@ -143,8 +143,7 @@ def main(argv: Sequence[str] | None = None, *, started: float | None = None) -> 
             args.cancel = cancel
             return _command(args)
     except Interrupted as exc:
-        print(f"matcher: interrupted by {exc}; nothing was published", file=sys.stderr)
-        return exc.exit_code
+        return _interrupted(exc)
     except PinnedError as exc:
         _print_errors("pinned assignments break a hard rule", exc)
         return commands.EXIT_PINNED
@@ -157,6 +156,16 @@ def main(argv: Sequence[str] | None = None, *, started: float | None = None) -> 
     except OutputBusyError as exc:
         print(f"matcher: busy: {exc}", file=sys.stderr)
         return commands.EXIT_BUSY
+    except Exception as exc:
+        signal_exc = interrupted_in(exc)
+        if signal_exc is None:
+            raise
+        return _interrupted(signal_exc)
+
+
+def _interrupted(exc: Interrupted) -> int:
+    print(f"matcher: interrupted by {exc}; nothing was published", file=sys.stderr)
+    return exc.exit_code
 
 
 def _command(args: argparse.Namespace) -> int:

@@ -11,7 +11,9 @@ The library installs no signal handler (a caller of :func:`matcher.solve` gets
   handler until the solver returns. A wake-up file descriptor
   (:func:`signal.set_wakeup_fd`), which the interpreter writes to the moment a
   signal arrives, is watched by a thread that sets the same event at once; the
-  solver polls it and stops its search (see ``cancel`` of :func:`matcher.solve`).
+  solver polls it and stops its search (see ``cancel`` of :func:`matcher.solve`);
+- where a library turns the handler's exception into its own, the command
+  still stops as interrupted (:func:`interrupted_in`).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-__all__ = ["SIGNALS", "Interrupted", "stop_on_signals"]
+__all__ = ["SIGNALS", "Interrupted", "interrupted_in", "stop_on_signals"]
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 """The signals a command stops on."""
@@ -40,6 +42,22 @@ class Interrupted(BaseException):  # like KeyboardInterrupt: not an Exception, s
     def exit_code(self) -> int:
         """The shell's convention: 128 + the signal's number (130 for SIGINT, 143 for SIGTERM)."""
         return 128 + self.signum
+
+
+def interrupted_in(exc: BaseException) -> Interrupted | None:
+    """The :class:`Interrupted` that ``exc`` was raised from or during, if any (its cause and context chain).
+
+    A library can turn the handler's exception into one of its own (pybind11 turns an exception raised
+    while an extension initialises into ``ImportError``); the command still stops as interrupted.
+    """
+    seen: set[int] = set()
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:
+        if isinstance(link, Interrupted):
+            return link
+        seen.add(id(link))
+        link = link.__cause__ or link.__context__
+    return None
 
 
 @contextmanager

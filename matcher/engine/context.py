@@ -32,29 +32,47 @@ from matcher.engine.types import I64, B
 from matcher.errors import PinnedError
 from matcher.model import SolveOptions
 
-__all__ = ["Cancel", "Clock", "Residual", "SolveContext", "held_signals", "no_time_after", "overlaps_tasks", "residual",
-           "unliked"]
+__all__ = ["HELD_SIGNALS", "Cancel", "Clock", "Residual", "SolveContext", "held_signals", "no_time_after",
+           "overlaps_tasks", "residual", "unliked"]
 
 log = logging.getLogger(__name__)
+
+
+HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+"""The signals :func:`held_signals` defers."""
 
 
 @contextmanager
 def held_signals() -> Iterator[None]:
     """Hold Ctrl-C and SIGTERM back while a solver's extension module is imported, then deliver them.
 
-    A signal that arrives while a compiled extension initialises (OR-Tools' CP-SAT takes about a second)
-    turns into ``ImportError: initialization failed`` instead of :class:`KeyboardInterrupt`. Blocking the
-    two signals for the import (``pthread_sigmask``, main thread, POSIX) defers them to just after it, where
-    they act as usual. Elsewhere the import runs as it is.
+    A signal handler that raises while a compiled extension initialises (OR-Tools' CP-SAT takes about a
+    second) has its exception turned into ``ImportError: initialization failed`` (pybind11) instead of
+    :class:`KeyboardInterrupt`. For the block, each of the two signals whose handler is a Python function
+    gets a handler that only records it; on exit the caller's handlers are put back and each recorded
+    signal is raised again (:func:`signal.raise_signal`), where it acts as usual.
+
+    Masking the signals (``pthread_sigmask``) is not enough: the mask is per thread, the kernel hands a
+    process-directed signal to any thread that does not block it, and CPython then runs the Python
+    handler in the main thread at its next instruction, inside the import. Outside the main thread
+    (where handlers cannot be changed) the block runs as it is.
     """
-    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    arrived: list[int] = []
+
+    def record(signum: int, frame: object) -> None:
+        arrived.append(signum)
+
+    callers = {s: signal.signal(s, record) for s in HELD_SIGNALS if callable(signal.getsignal(s))}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        for s, handler in callers.items():
+            signal.signal(s, handler)
+        for signum in dict.fromkeys(arrived):  # each signal once, in the order they came
+            signal.raise_signal(signum)
 
 
 class Cancel(Protocol):

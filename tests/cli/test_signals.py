@@ -92,6 +92,52 @@ def test_ctrl_c_while_a_solver_is_imported_is_a_keyboard_interrupt_after_the_imp
     assert r.stdout.split() == ["caught", "imported", "True"]
 
 
+def test_a_signal_delivered_to_another_thread_waits_for_the_import() -> None:
+    """The kernel may hand the signal to any thread (a mask on the main thread does not hold it back); CPython
+    then runs the handler in the main thread at its next instruction, which was inside the import."""
+    r = script("""
+        import os, signal, threading
+        from matcher.engine.context import held_signals
+        try:
+            with held_signals():
+                t = threading.Thread(target=lambda: os.kill(os.getpid(), signal.SIGINT))
+                t.start()
+                t.join()  # the signal is pending before the import starts
+                from ortools.sat.python import cp_model
+                print("imported", cp_model.CpModel is not None)
+            print("missed")
+        except KeyboardInterrupt:
+            print("caught")
+        assert signal.getsignal(signal.SIGINT) is before  # the caller's handler is back
+    """)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["imported", "True", "caught"]
+
+
+def test_a_signal_a_library_wraps_in_its_own_error_still_stops_the_command(monkeypatch: pytest.MonkeyPatch,
+                                                                            tmp_path: Path) -> None:
+    """pybind11 turned the handler's exception into ImportError; the command must still exit 143, publish
+    nothing, and print no traceback."""
+    import matcher.workflows.batch as batch
+
+    root = tmp_path / "runs"
+    assert main(["run", str(TESTS / "data" / "tiny.json"), "--out", str(root), "-q"]) == 0
+    before, target = published(root), os.readlink(root / "latest")
+    real = batch.write_text_synced
+
+    def wrapping(path: Any, text: str) -> None:
+        real(path, text)
+        if Path(path).name == "solution.json":
+            try:
+                os.kill(os.getpid(), signal.SIGTERM)
+            except BaseException as exc:
+                raise ImportError("initialization failed") from exc
+
+    monkeypatch.setattr(batch, "write_text_synced", wrapping)
+    assert main(["run", str(TESTS / "data" / "tiny.json"), "--out", str(root), "-q"]) == 143
+    assert published(root) == before and os.readlink(root / "latest") == target
+
+
 @pytest.fixture(scope="module")
 def street(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("street")
