@@ -13,10 +13,13 @@
    gap is open and time is left. A second bound round adds the demands the
    first core left contested.
 
-The wall time is shared out in order of need: the LP gets most of it, the
-proof a small fixed share, the primal the rest; a step that runs out hands over
-its best (the LP's last duals still give a valid bound; the rounded LP is a
-feasible plan). The report's time is kept back from the start.
+The wall time is shared out in order of need (:class:`LpBudget`): the LP gets
+all of it but what the proof, one region MIP and the report are estimated to
+need (per candidate pair, scaled by how slowly this solve's candidate search
+ran); its first round may also take the proof's and the MIP's share, keeping
+back time for a greedy answer. The primal gets what is left. A step that runs
+out hands over its best (the LP's last duals still give a valid bound; the
+rounded LP is a feasible plan).
 """
 
 from __future__ import annotations
@@ -35,21 +38,30 @@ from matcher.engine.sifting import sift_lp
 from matcher.engine.types import F64, B
 from matcher.model import LagrangianStats, RegionStats, SiftingStats
 
-__all__ = ["REPORT_S_PER_PAIR", "ProvenResult", "has_v2_rules", "proven_tiers", "report_reserve_s", "slowness",
-           "with_v2_conflicts"]
+__all__ = ["REPORT_S_PER_PAIR", "LpBudget", "ProvenResult", "has_v2_rules", "proven_tiers", "report_reserve_s",
+           "slowness", "with_v2_conflicts"]
 
 log = logging.getLogger(__name__)
 
-REPORT_S_PER_PAIR = 1.0e-6
-"""Wall time kept back for the report (unmet reasons, KPIs) per candidate pair, on top of :data:`REPORT_BASE_S`."""
+REPORT_S_PER_PAIR = 0.6e-6
+"""Wall time kept back for the report (unmet reasons, KPIs) per candidate pair, on top of :data:`REPORT_BASE_S`
+(district: 1.3-1.7 s for 2.08 M pairs)."""
 
 REPORT_BASE_S = 0.3
 
-CANDIDATES_S_PER_PAIR = 0.8e-6
-"""The candidate search's time per pair on a quiet machine (district: 1.7 s for 2.08 M pairs)."""
+CANDIDATES_S_PER_PAIR = 1.0e-6
+"""The candidate search's time per pair on a quiet machine (district: 2.0 s for 2.08 M pairs)."""
 
-LP_WALL_SHARE = 0.8
-"""Share of the wall time left (after the report's reserve) that the LP may use."""
+BOUND_S_PER_PAIR = 0.5e-6
+"""The Lagrangian bound's wall time per candidate pair, kept back from the LP (district: 1.0-1.2 s)."""
+
+V2_BOUND_S_PER_PAIR = 1.0e-6
+""":data:`BOUND_S_PER_PAIR` with travel times or crews: a bigger core (district v2: 2.2 s for 1.62 M pairs)."""
+
+FALLBACK_S_PER_PAIR = 1.1e-6
+"""The greedy answer's wall time per pair (:func:`~matcher.engine.greedy.hurried`; district: 1.7-1.9 s, v2 world
+2.2-2.3 s): kept back from the LP's first round, so that a first round the clock stops still leaves time to
+answer."""
 
 CORE_DET_PER_S = 0.05
 """CP-SAT's deterministic budget for the Lagrangian core, per second of time limit."""
@@ -70,8 +82,15 @@ MAX_UNPRICED_CORE = 20_000
 SECONDARY_SHARE = 0.1
 """The secondary stage (coverage held) may take this share of the time limit, at most."""
 
-MIN_MIP_S = 1.0
-"""A region MIP starts only with this much wall time left (after the report's reserve)."""
+HIGHS_OVERRUN_S_PER_PAIR = 2.5e-6
+"""HiGHS's MIP may run past its time limit before its first check (root presolve and cuts): the secondary stage
+of a 10,752-pair region of the district (2.08 M candidate pairs), coverage held by one dense row, took 4.5-6.3 s
+under a 2 s limit, and ``cancelSolve`` from another thread came as late. That stage starts only with this much
+time to spare per candidate pair of the problem (its regions grow with it): about 5 s on the district."""
+
+MIN_MIP_S = 0.6
+"""A region MIP starts only with this much wall time left (after the report's reserve; the district's first region
+MIP, 7,364 pairs, takes 0.3-0.4 s)."""
 
 V2_REGION_MIP_PAIRS = 6_000
 """:data:`REGION_MIP_PAIRS` with travel times or crews: HiGHS proves a region of this size in about half a
@@ -87,11 +106,6 @@ V2_STOP_GAP = 150.0
 """Sifting's :data:`~matcher.engine.sifting.STOP_GAP` with travel times or crews. The bound is the Lagrangian
 one with rules 7b and 11 in its core, below the LP anyway: on the district the LP stopped 90 points short of
 its prices' dual bound gives the same bound (128,485) as the LP to 0.5 points, a second sooner for the MIPs."""
-
-V2_PRIMAL_RESERVE_SHARE = 0.6
-"""Share of the report's reserve the primal keeps back with travel times or crews: the reserve grows with the
-slowness of the candidate search, the report less (district, loaded machine: reserve 4.0-6.0 s, report 1.3-3.3 s;
-with 0.6 of it the 20 s solve ended in 18.4-19.5 s), and a v2 problem's rounded plan needs the region MIPs more."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -116,6 +130,29 @@ def report_reserve_s(n_pairs: int, slow: float = 1.0) -> float:
     return (REPORT_BASE_S + REPORT_S_PER_PAIR * n_pairs) * max(1.0, slow)
 
 
+@dataclass(frozen=True)
+class LpBudget:
+    """What the LP leaves for the steps after it, in wall seconds, scaled by the machine's :func:`slowness`.
+
+    The LP's rounds get the time left but ``after_lp_s`` (the bound, one region MIP and the report); its
+    first round may go on until only ``report_s + fallback_s`` is left, since a first round the clock stops
+    leaves the greedy answer (``fallback_s``) to be made.
+    """
+
+    report_s: float
+    after_lp_s: float
+    fallback_s: float
+
+    @classmethod
+    def of(cls, ctx: SolveContext, v2: bool) -> LpBudget:
+        """The budget of this solve's candidate pairs (``len(ctx.rp)``) on this machine."""
+        n, slow = len(ctx.rp), slowness(ctx)
+        report = report_reserve_s(n, slow)
+        bound = (V2_BOUND_S_PER_PAIR if v2 else BOUND_S_PER_PAIR) * n * slow
+        mip = (V2_MIN_MIP_S + V2_MIP_OVERHEAD_S) if v2 else MIN_MIP_S
+        return cls(report_s=report, after_lp_s=report + bound + mip, fallback_s=FALLBACK_S_PER_PAIR * n * slow)
+
+
 def slowness(ctx: SolveContext) -> float:
     """How much slower than on a quiet machine this solve's candidate search ran (1 = as calibrated)."""
     expected = CANDIDATES_S_PER_PAIR * max(len(ctx.rp), 1)
@@ -134,9 +171,11 @@ def proven_tiers(ctx: SolveContext, extra: B | None = None) -> ProvenResult | No
     ``extra`` (bool over ``ctx.rp``) seeds the LP's working set besides each demand's nearest candidates.
     """
     clock, opts = ctx.clock, ctx.opts
-    reserve = report_reserve_s(len(ctx.rp), slowness(ctx))
     v2 = has_v2_rules(ctx)
-    lp = sift_lp(ctx, LP_WALL_SHARE * (clock.left() - reserve), extra, stop_gap=V2_STOP_GAP if v2 else None)
+    budget = LpBudget.of(ctx, v2)
+    reserve = budget.report_s
+    lp = sift_lp(ctx, clock.left() - budget.after_lp_s, extra, stop_gap=V2_STOP_GAP if v2 else None,
+                 first_wall_s=clock.left() - budget.report_s - budget.fallback_s)
     clock.done("sifting")
     if lp is None:
         return None
@@ -156,8 +195,6 @@ def proven_tiers(ctx: SolveContext, extra: B | None = None) -> ProvenResult | No
     seats = int((ctx.dem_weight * np.minimum(ctx.res.seats, np.bincount(ctx.rp.d, minlength=ctx.arr.nd))).sum())
     bound = min(seats, *(b.bound for b in bounds))
     clock.done("bound")
-    if v2:
-        reserve *= V2_PRIMAL_RESERVE_SHARE
     chosen, regions, cut = _primal(ctx, lp.x, bound, reserve)
     wall_cut |= cut
     clock.done("primal")
@@ -247,7 +284,7 @@ def _primal(ctx: SolveContext, x: F64, bound: int, reserve: float) -> tuple[B, l
                 break
             if not run(x, left, widen):
                 break
-        left = clock.left() - reserve
+        left = clock.left() - reserve - HIGHS_OVERRUN_S_PER_PAIR * len(ctx.rp) * slowness(ctx)
         if left > min_mip_s + 0.5 and not clock.stopped():
             run(x, 0.4 * left, widen - 1, secondary_s=min(0.5 * left, SECONDARY_SHARE * ctx.opts.time_limit_s))
         else:

@@ -250,7 +250,7 @@ def _travel_cuts(ctx: SolveContext, warm: WorkingSet, x: F64) -> int:
 
 
 def sift_lp(ctx: SolveContext, wall_s: float, extra: B | None = None, engine: str = "highs",
-            stop_gap: float | None = None) -> SiftResult | None:
+            stop_gap: float | None = None, first_wall_s: float | None = None) -> SiftResult | None:
     """Solve the exact model's LP relaxation by sifting (see the module docstring).
 
     Parameters
@@ -269,6 +269,10 @@ def sift_lp(ctx: SolveContext, wall_s: float, extra: B | None = None, engine: st
     stop_gap
         Stop once the prices' dual bound is within this many points of the
         restricted LP's value (default :data:`STOP_GAP`).
+    first_wall_s
+        Wall seconds the first round may take (default ``wall_s``); it may be
+        more than ``wall_s``, since without it the LP gives nothing, while
+        later rounds only tighten what it gave.
 
     Returns
     -------
@@ -290,7 +294,8 @@ def sift_lp(ctx: SolveContext, wall_s: float, extra: B | None = None, engine: st
     cuts = 0
     first_round_s = 0.0
     for rounds in range(1, MAX_ROUNDS + 1):
-        left = wall_s - (time.perf_counter() - t0)
+        limit = wall_s if rounds > 1 or first_wall_s is None else first_wall_s
+        left = limit - (time.perf_counter() - t0)
         if left <= 0.05 or ctx.clock.stopped():
             break
         if warm is not None:
