@@ -58,10 +58,13 @@ BOUND_S_PER_PAIR = 0.5e-6
 V2_BOUND_S_PER_PAIR = 1.0e-6
 """:data:`BOUND_S_PER_PAIR` with travel times or crews: a bigger core (district v2: 2.2 s for 1.62 M pairs)."""
 
-FALLBACK_S_PER_PAIR = 1.1e-6
-"""The greedy answer's wall time per pair (:func:`~matcher.engine.greedy.hurried`; district: 1.7-1.9 s, v2 world
-2.2-2.3 s): kept back from the LP's first round, so that a first round the clock stops still leaves time to
-answer."""
+FALLBACK_S_PER_PAIR = 0.9e-6
+"""The greedy answer's wall time per pair on a quiet machine (:func:`~matcher.engine.greedy.hurried`; district:
+1.7-1.9 s for 2.08 M pairs): kept back from the LP's first round, so that a first round the clock stops still
+leaves time to answer."""
+
+V2_FALLBACK_S_PER_PAIR = 1.1e-6
+""":data:`FALLBACK_S_PER_PAIR` with travel times or crews (district v2 world: 2.2-2.3 s for 1.62 M pairs)."""
 
 CORE_DET_PER_S = 0.05
 """CP-SAT's deterministic budget for the Lagrangian core, per second of time limit."""
@@ -99,8 +102,16 @@ second (district, rule 7b's rows in), one of 20,000 pairs not in 6 s; small regi
 V2_MIN_MIP_S = 0.5
 """:data:`MIN_MIP_S` with travel times or crews (regions of :data:`V2_REGION_MIP_PAIRS` pairs)."""
 
+LEAST_AFTER_LP_S = 1.5
+"""The least wall time the bound and the primal take after the LP, on a quiet machine: CP-SAT's import (0.8 s),
+the Lagrangian core's model, the LP rounded."""
+
+MIP_OVERHEAD_S = 0.5
+"""Wall time around a region MIP besides HiGHS's own (the region's model, its answer made exact, the rounding
+around it), on a quiet machine: district 0.4 s (7,364 pairs), its half-hour shape 0.9 s (13,312 pairs)."""
+
 V2_MIP_OVERHEAD_S = 0.4
-"""Wall time around a small region MIP besides HiGHS's own (the region's model, its answer made exact)."""
+""":data:`MIP_OVERHEAD_S` with travel times or crews (regions of :data:`V2_REGION_MIP_PAIRS` pairs)."""
 
 V2_STOP_GAP = 150.0
 """Sifting's :data:`~matcher.engine.sifting.STOP_GAP` with travel times or crews. The bound is the Lagrangian
@@ -136,12 +147,14 @@ class LpBudget:
 
     The LP's rounds get the time left but ``after_lp_s`` (the bound, one region MIP and the report); its
     first round may go on until only ``report_s + fallback_s`` is left, since a first round the clock stops
-    leaves the greedy answer (``fallback_s``) to be made.
+    leaves the greedy answer (``fallback_s``) to be made; a later round whose prices could not yet prove
+    more than the seats' bound, until ``report_s + least_after_s`` is left (the least bound and rounding).
     """
 
     report_s: float
     after_lp_s: float
     fallback_s: float
+    least_after_s: float
 
     @classmethod
     def of(cls, ctx: SolveContext, v2: bool) -> LpBudget:
@@ -149,8 +162,10 @@ class LpBudget:
         n, slow = len(ctx.rp), slowness(ctx)
         report = report_reserve_s(n, slow)
         bound = (V2_BOUND_S_PER_PAIR if v2 else BOUND_S_PER_PAIR) * n * slow
-        mip = (V2_MIN_MIP_S + V2_MIP_OVERHEAD_S) if v2 else MIN_MIP_S
-        return cls(report_s=report, after_lp_s=report + bound + mip, fallback_s=FALLBACK_S_PER_PAIR * n * slow)
+        mip = V2_MIN_MIP_S + V2_MIP_OVERHEAD_S * slow if v2 else MIN_MIP_S + MIP_OVERHEAD_S * slow
+        fallback = (V2_FALLBACK_S_PER_PAIR if v2 else FALLBACK_S_PER_PAIR) * n * slow
+        return cls(report_s=report, after_lp_s=report + bound + mip, fallback_s=fallback,
+                   least_after_s=LEAST_AFTER_LP_S * slow)
 
 
 def slowness(ctx: SolveContext) -> float:
@@ -174,8 +189,11 @@ def proven_tiers(ctx: SolveContext, extra: B | None = None) -> ProvenResult | No
     v2 = has_v2_rules(ctx)
     budget = LpBudget.of(ctx, v2)
     reserve = budget.report_s
+    # the seats each demand has candidates for: a bound too, and the better one when the LP was cut early
+    seats = int((ctx.dem_weight * np.minimum(ctx.res.seats, np.bincount(ctx.rp.d, minlength=ctx.arr.nd))).sum())
     lp = sift_lp(ctx, clock.left() - budget.after_lp_s, extra, stop_gap=V2_STOP_GAP if v2 else None,
-                 first_wall_s=clock.left() - budget.report_s - budget.fallback_s)
+                 first_wall_s=clock.left() - budget.report_s - budget.fallback_s,
+                 early_wall_s=clock.left() - budget.report_s - budget.least_after_s, useless_from=seats)
     clock.done("sifting")
     if lp is None:
         return None
@@ -184,16 +202,18 @@ def proven_tiers(ctx: SolveContext, extra: B | None = None) -> ProvenResult | No
                         lp_value=round(lp.value, 6), converged=lp.converged, seconds=round(lp.seconds, 3))
     # the proof first: cheap, and valid however far the LP got
     bounds: list[LagrangianBound] = []
-    for priced in (True, False):
+    hopeless = not lp.converged and lp.dual_bound >= seats  # (see sift_lp's useless_from): time for the primal
+    if hopeless:
+        log.info("Lagrangian bound skipped: the LP stopped early, its prices' dual bound %.0f is above the seats' %d",
+                 lp.dual_bound, seats)
+    for priced in (True, False) if not hopeless else ():
         got_bound = lagrangian_bound(ctx, lp.duals, lp.x, CORE_DET_PER_S * opts.time_limit_s,
                                      max(0.1, 0.5 * (clock.left() - reserve)), price_contested=priced,
                                      max_core_pairs=MAX_CORE if priced else MAX_UNPRICED_CORE)
         if got_bound is not None:
             bounds.append(got_bound)
             wall_cut |= got_bound.wall_capped
-    # the seats each demand has candidates for: a bound too, and the better one when the LP was cut early
-    seats = int((ctx.dem_weight * np.minimum(ctx.res.seats, np.bincount(ctx.rp.d, minlength=ctx.arr.nd))).sum())
-    bound = min(seats, *(b.bound for b in bounds))
+    bound = min([seats, *(b.bound for b in bounds)])
     clock.done("bound")
     chosen, regions, cut = _primal(ctx, lp.x, bound, reserve)
     wall_cut |= cut
@@ -252,7 +272,7 @@ def _primal(ctx: SolveContext, x: F64, bound: int, reserve: float) -> tuple[B, l
     v2 = has_v2_rules(ctx)
     chunks = fractional_chunks(ctx, x, V2_REGION_MIP_PAIRS if v2 else REGION_MIP_PAIRS)
     min_mip_s = V2_MIN_MIP_S if v2 else MIN_MIP_S
-    overhead_s = V2_MIP_OVERHEAD_S if v2 else 0.0
+    overhead_s = (V2_MIP_OVERHEAD_S if v2 else MIP_OVERHEAD_S) * slowness(ctx)
     solved = 0
 
     def run(xc: F64, wall: float, widen: int = 0, secondary_s: float = 0.0) -> bool:
@@ -279,10 +299,10 @@ def _primal(ctx: SolveContext, x: F64, bound: int, reserve: float) -> tuple[B, l
             left = clock.left() - reserve
             if ctx.coverage(chosen) >= bound or clock.stopped():
                 break
-            if left < min_mip_s:
+            if left < min_mip_s + overhead_s:
                 wall_cut = True
                 break
-            if not run(x, left, widen):
+            if not run(x, left - overhead_s, widen):
                 break
         left = clock.left() - reserve - HIGHS_OVERRUN_S_PER_PAIR * len(ctx.rp) * slowness(ctx)
         if left > min_mip_s + 0.5 and not clock.stopped():

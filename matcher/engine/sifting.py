@@ -35,6 +35,7 @@ Dantzig-Wolfe pricing (Chvátal, *Linear Programming*, 1983, ch. 26).
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -107,6 +108,8 @@ class SiftResult:
     columns: int
     clique_rows: int
     seconds: float
+    dual_bound: float = math.inf
+    """The last prices' dual bound on the LP (every row dualised, ``0 <= x <= 1``): at least the LP optimum."""
 
 
 def lp_objective(ctx: SolveContext) -> F64:
@@ -250,7 +253,8 @@ def _travel_cuts(ctx: SolveContext, warm: WorkingSet, x: F64) -> int:
 
 
 def sift_lp(ctx: SolveContext, wall_s: float, extra: B | None = None, engine: str = "highs",
-            stop_gap: float | None = None, first_wall_s: float | None = None) -> SiftResult | None:
+            stop_gap: float | None = None, first_wall_s: float | None = None, early_wall_s: float | None = None,
+            useless_from: float = math.inf) -> SiftResult | None:
     """Solve the exact model's LP relaxation by sifting (see the module docstring).
 
     Parameters
@@ -273,6 +277,14 @@ def sift_lp(ctx: SolveContext, wall_s: float, extra: B | None = None, engine: st
         Wall seconds the first round may take (default ``wall_s``); it may be
         more than ``wall_s``, since without it the LP gives nothing, while
         later rounds only tighten what it gave.
+    early_wall_s, useless_from
+        ``useless_from`` is the caller's best bound without the LP (e.g. the
+        seats with candidates). While the last round's prices give a dual
+        bound at or above it, a proof from them is unlikely to beat it
+        (district, first round: dual bound 165,535, Lagrangian bound 134,090,
+        seats 130,808), so the next round may run until ``early_wall_s``
+        (default ``wall_s``): the time kept for the proof would buy little,
+        another round buys most.
 
     Returns
     -------
@@ -293,8 +305,13 @@ def sift_lp(ctx: SolveContext, wall_s: float, extra: B | None = None, engine: st
     out: SiftResult | None = None
     cuts = 0
     first_round_s = 0.0
+    last_dual = math.inf
     for rounds in range(1, MAX_ROUNDS + 1):
-        limit = wall_s if rounds > 1 or first_wall_s is None else first_wall_s
+        limit = wall_s
+        if rounds == 1 and first_wall_s is not None:
+            limit = first_wall_s
+        elif rounds > 1 and last_dual >= useless_from and early_wall_s is not None:
+            limit = max(wall_s, early_wall_s)
         left = limit - (time.perf_counter() - t0)
         if left <= 0.05 or ctx.clock.stopped():
             break
@@ -328,12 +345,14 @@ def sift_lp(ctx: SolveContext, wall_s: float, extra: B | None = None, engine: st
         rc = price(ctx, c, duals, terms)
         # the dual bound of these prices (every row dualised, 0 <= x <= 1): LP <= sum(upper y) + sum(max(rc, 0))
         dual_value = _dual_value(ctx, duals) + float(np.maximum(rc, 0.0).sum())
+        last_dual = dual_value
         rc[ws] = 0.0
         new = np.flatnonzero(rc > PRICE_TOL)
         log.info("sifting round %d: %d columns, %d rows, LP %.3f, dual bound %.3f, %d priced in, %.2f s", rounds,
                  len(idx), n_rows, value, dual_value, len(new), time.perf_counter() - t0)
         done = len(new) == 0 or dual_value - value < (STOP_GAP if stop_gap is None else stop_gap)
-        out = SiftResult(x, duals, value, done, rounds, len(idx), len(duals.clique_key), time.perf_counter() - t0)
+        out = SiftResult(x, duals, value, done, rounds, len(idx), len(duals.clique_key), time.perf_counter() - t0,
+                         dual_value)
         first_round_s = first_round_s or out.seconds
         # cuts once no column prices in (columns keep the basis primal feasible, cuts dual feasible: one at a time),
         # and only with time for the LP to solve again (else the time goes to the primal tier that follows)

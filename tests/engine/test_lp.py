@@ -7,7 +7,10 @@ no engine code). The instances are small, with the LP tiers forced on
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from itertools import combinations, pairwise
+from typing import Any
 
 import numpy as np
 import pytest
@@ -220,6 +223,23 @@ def test_core_fallback_when_cpsat_finds_nothing(lp_always: None, monkeypatch: py
     monkeypatch.setattr(lagrangian, "SCALE", 7)  # a coarse grid loosens the bound, never breaks it
     p = tight_problem(320)
     s = solve(p, SolveOptions(time_limit_s=20, seed=1))
+    assert violations(p, s) == [] and s.coverage <= mip_max_coverage(p) <= s.coverage_bound
+
+
+def test_an_lp_stopped_above_the_seats_skips_the_proof_and_still_answers(lp_always: None,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The clock stopped sifting while its prices could not beat the seats' bound: no Lagrangian round runs (its
+    time goes to the primal), and the answer, its bound and the rules stand (a bug once left no bound at all)."""
+    real = proven.sift_lp
+
+    def stopped(*args: Any, **kwargs: Any) -> sifting.SiftResult | None:
+        got = real(*args, **kwargs)
+        return None if got is None else dataclasses.replace(got, converged=False, dual_bound=math.inf)
+
+    monkeypatch.setattr(proven, "sift_lp", stopped)
+    p = tight_problem(340)
+    s = solve(p, SolveOptions(time_limit_s=20, seed=1))
+    assert s.stats["engine"] == "sifting+lagrangian+mip" and s.stats["lagrangian"] == []
     assert violations(p, s) == [] and s.coverage <= mip_max_coverage(p) <= s.coverage_bound
 
 
