@@ -16,10 +16,12 @@
 The wall time is shared out in order of need (:class:`LpBudget`): the LP gets
 all of it but what the proof, one region MIP and the report are estimated to
 need (per candidate pair, scaled by how slowly this solve's candidate search
-ran); its first round may also take the proof's and the MIP's share, keeping
-back time for a greedy answer. The primal gets what is left. A step that runs
-out hands over its best (the LP's last duals still give a valid bound; the
-rounded LP is a feasible plan).
+ran). Its first round may also take the proof's and the MIP's share, keeping
+back time for a greedy answer, and so may a later round while the prices
+cannot yet beat the seats' bound (a proof from them would buy nothing; the
+Lagrangian round is then skipped). The primal gets what is left. A step that
+runs out hands over its best (the LP's last duals still give a valid bound;
+the rounded LP is a feasible plan).
 """
 
 from __future__ import annotations
