@@ -82,7 +82,7 @@ def test_v2_settings_leave_a_v1_problem_alone(lp_always: None, monkeypatch: pyte
     p = tight_problem(402)
     before = solve(p, SolveOptions(time_limit_s=20, seed=1))
     for name, value in (("V2_REGION_MIP_PAIRS", 1), ("V2_MIN_MIP_S", 1e9), ("V2_MIP_OVERHEAD_S", 1e9),
-                        ("V2_BOUND_S_PER_PAIR", 1e9), ("V2_STOP_GAP", 1e9)):
+                        ("V2_BOUND_S_PER_PAIR", 1e9), ("V2_FALLBACK_S_PER_PAIR", 1e9), ("V2_STOP_GAP", 1e9)):
         monkeypatch.setattr(proven, name, value)
     monkeypatch.setattr(sifting, "CUT_ROUND_SHARE", 1e9)
     after = solve(p, SolveOptions(time_limit_s=20, seed=1))
