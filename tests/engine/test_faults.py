@@ -132,3 +132,12 @@ def test_cancelled_midway_keeps_the_best_so_far() -> None:
     assert s.stats["cancelled"] is True and violations(problem, s) == [] and s.coverage <= s.coverage_bound
     assert took < 2.0 + 12.0  # CP-SAT's search is stopped too; uncancelled, the 60 s limit runs about 45 s (the margin
     # is wide because this machine is shared: a loaded hour doubles the time to the next check)
+
+
+def test_work_beside_the_solve_hands_back_its_answer_and_its_error() -> None:
+    from matcher.engine.context import Beside
+
+    assert Beside(lambda: [3], "test").result() == [3]
+    failing = Beside(lambda: 1 // 0, "test")
+    with pytest.raises(ZeroDivisionError):
+        failing.result()

@@ -43,3 +43,36 @@ def test_make_feasible_then_swaps_from_an_infeasible_choice(seed: int) -> None:
     refilled = swap_improve(ctx, thin, 10_000)
     assert violations(p, _as_solution(p, arr, rp, refilled)) == []
     assert weight[rp.d[refilled]].sum() > weight[rp.d[thin]].sum()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_greedy_screens_in_blocks_without_changing_what_it_takes(seed: int,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # the numpy screen before each block drops only pairs that cannot fit: the answer is that of one pair at a time
+    from instances import v2_problem
+
+    import matcher.engine.greedy as greedy
+
+    for p in (tight_problem(700 + seed), v2_problem(seed)):  # v2: travel (rule 7b) and crews (rule 11)
+        arr = build_arrays(p)
+        ctx = SolveContext.build(arr, candidate_pairs(arr), SolveOptions(), Clock())
+        res, order = ctx.res, np.random.default_rng(seed).permutation(len(ctx.rp))
+        taken = []
+        for block in (1, 5, 64, 1 << 20):
+            monkeypatch.setattr(greedy, "GREEDY_BLOCK", block)
+            taken.append(greedy.greedy_take(arr, ctx.rp, order, res.tasks, res.hours, res.seats, res.crew))
+        assert taken[0].any()
+        for other in taken[1:]:
+            assert np.array_equal(other, taken[0])
+        assert violations(p, _as_solution(p, arr, ctx.rp, taken[0])) == []
+
+
+def test_value_order_is_lexsort_by_weight_down_then_cost_up() -> None:
+    from matcher.engine.greedy import value_order
+
+    rng = np.random.default_rng(0)
+    w, c = rng.integers(1, 17, 5000), rng.integers(0, 300, 5000)
+    assert np.array_equal(value_order(w, c), np.lexsort((c, -w)))
+    huge = c * (1 << 58)  # a combined key would overflow: the lexsort is used
+    assert np.array_equal(value_order(w, huge), np.lexsort((huge, -w)))
+    assert len(value_order(w[:0], c[:0])) == 0

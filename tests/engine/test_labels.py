@@ -62,3 +62,35 @@ def test_explain_prints_the_digits_that_decide() -> None:
     note = next(c for c in explain_demand(p, solve(p), "d3").candidates if c.volunteer_id == "b")
     assert note.reason.value == "too_far"
     assert note.detail == "2.001 km away, travels at most 2 km"
+
+
+def test_the_ladder_counted_beside_the_solve_gives_the_same_reasons() -> None:
+    import numpy as np
+    import pytest
+    from instances import tight_problem
+
+    from matcher.engine.arrays import build_arrays
+    from matcher.engine.candidates import SKILLED, candidate_pairs, qualified_counts
+    from matcher.engine.report import ladder_counts, unmet_reasons
+    from matcher.engine.rules import passing
+
+    for seed in range(3):
+        p = tight_problem(800 + seed)
+        arr = build_arrays(p)
+        pairs = candidate_pairs(arr)
+        filled = np.zeros(arr.nd, dtype=np.int64)
+        filled[::3] = 1
+        fresh = unmet_reasons(arr, pairs, filled)
+        assert {u.reason for u in fresh} > {UnmetReason.CAPACITY_TAKEN}
+        assert unmet_reasons(arr, pairs, filled, ladder=ladder_counts(arr, pairs)) == fresh
+        with pytest.raises(ValueError, match="does not cover"):
+            unmet_reasons(arr, pairs, filled, ladder=ladder_counts(arr, pairs, among=np.zeros(0, dtype=np.int64)))
+        # counting each volunteer profile once counts what testing every volunteer counts
+        dem = np.arange(arr.nd, dtype=np.int64)
+        every = np.zeros((arr.nd, len(SKILLED)), dtype=np.int64)
+        for d in dem.tolist():
+            v, dd = np.arange(arr.nv, dtype=np.int64), np.full(arr.nv, d, dtype=np.int64)
+            for j, skilled in enumerate(SKILLED):
+                v, dd = passing(arr, v, dd, (skilled,))
+                every[d, j] = len(v)
+        assert np.array_equal(qualified_counts(arr, dem), every)
