@@ -135,9 +135,10 @@ def fractional_region(ctx: SolveContext, x: F64, widen: int = 0) -> B:
     return region
 
 
-def fractional_chunks(ctx: SolveContext, x: F64, max_pairs: int) -> list[F64]:
+def fractional_chunks(ctx: SolveContext, x: F64, max_pairs: int, widen: int = 0) -> list[F64]:
     """The LP's solution split so that each part's region has about ``max_pairs`` pairs at most.
 
+    ``widen``: the regions' widening (:func:`fractional_region`).
     The fractional columns are ordered by their demand's day and place (a grid
     of about 2 km) and cut into consecutive groups; each part is ``x`` with the
     other groups' fractional columns set to 0 (their region then stays fixed).
@@ -146,7 +147,7 @@ def fractional_chunks(ctx: SolveContext, x: F64, max_pairs: int) -> list[F64]:
     """
     rp, arr = ctx.rp, ctx.arr
     frac = np.flatnonzero((x > FRACTIONAL) & (x < 1 - FRACTIONAL))
-    total = int(fractional_region(ctx, x).sum())
+    total = int(fractional_region(ctx, x, widen).sum())
     if total <= max_pairs or len(frac) < 2:
         return [x]
     parts = -(-total // max_pairs)

@@ -45,9 +45,10 @@ __all__ = ["REPORT_S_PER_PAIR", "LpBudget", "ProvenResult", "has_v2_rules", "pro
 
 log = logging.getLogger(__name__)
 
-REPORT_S_PER_PAIR = 0.7e-6
-"""Wall time kept back for the report (unmet reasons, KPIs) per candidate pair, on top of :data:`REPORT_BASE_S`
-(district: 1.3-1.9 s for 2.08 M pairs; its tight-hours shape, with more seats unmet, 2.3 s)."""
+REPORT_S_PER_PAIR = 0.3e-6
+"""Wall time kept back for the report (KPIs, the unmet reasons from the ladder counted beside the tiers) per
+candidate pair, on top of :data:`REPORT_BASE_S` (district: 0.3-0.55 s for 2.08 M pairs; its v2 world 0.45-0.7 s
+for 1.62 M)."""
 
 REPORT_BASE_S = 0.3
 
@@ -60,13 +61,13 @@ BOUND_S_PER_PAIR = 0.5e-6
 V2_BOUND_S_PER_PAIR = 1.0e-6
 """:data:`BOUND_S_PER_PAIR` with travel times or crews: a bigger core (district v2: 2.2 s for 1.62 M pairs)."""
 
-FALLBACK_S_PER_PAIR = 0.9e-6
+FALLBACK_S_PER_PAIR = 0.4e-6
 """The greedy answer's wall time per pair on a quiet machine (:func:`~matcher.engine.greedy.hurried`; district:
-1.7-1.9 s for 2.08 M pairs): kept back from the LP's first round, so that a first round the clock stops still
-leaves time to answer."""
+0.5-0.65 s for 2.08 M pairs, its half-hour shape 0.66 s for 2.28 M): kept back from the LP's first round, so
+that a first round the clock stops still leaves time to answer."""
 
-V2_FALLBACK_S_PER_PAIR = 1.1e-6
-""":data:`FALLBACK_S_PER_PAIR` with travel times or crews (district v2 world: 2.2-2.3 s for 1.62 M pairs)."""
+V2_FALLBACK_S_PER_PAIR = 0.65e-6
+""":data:`FALLBACK_S_PER_PAIR` with travel times or crews (district v2 world: 0.84 s for 1.62 M pairs)."""
 
 CORE_DET_PER_S = 0.05
 """CP-SAT's deterministic budget for the Lagrangian core, per second of time limit."""
@@ -100,6 +101,11 @@ MIP, 7,364 pairs, takes 0.3-0.4 s)."""
 V2_REGION_MIP_PAIRS = 6_000
 """:data:`REGION_MIP_PAIRS` with travel times or crews: HiGHS proves a region of this size in about half a
 second (district, rule 7b's rows in), one of 20,000 pairs not in 6 s; small regions one after another gain more."""
+
+V2_MIPS = 3
+"""Region MIPs the LP leaves time for with travel times or crews (one without): the LP's plan breaks rule 7b in
+many places, and each region of :data:`V2_REGION_MIP_PAIRS` pairs wins back 250-600 points of the district's
+coverage in 0.2 s, more than a last LP round does."""
 
 V2_MIN_MIP_S = 0.5
 """:data:`MIN_MIP_S` with travel times or crews (regions of :data:`V2_REGION_MIP_PAIRS` pairs)."""
@@ -164,7 +170,7 @@ class LpBudget:
         n, slow = len(ctx.rp), slowness(ctx)
         report = report_reserve_s(n, slow)
         bound = (V2_BOUND_S_PER_PAIR if v2 else BOUND_S_PER_PAIR) * n * slow
-        mip = V2_MIN_MIP_S + V2_MIP_OVERHEAD_S * slow if v2 else MIN_MIP_S + MIP_OVERHEAD_S * slow
+        mip = V2_MIPS * (V2_MIN_MIP_S + V2_MIP_OVERHEAD_S * slow) if v2 else MIN_MIP_S + MIP_OVERHEAD_S * slow
         fallback = (V2_FALLBACK_S_PER_PAIR if v2 else FALLBACK_S_PER_PAIR) * n * slow
         return cls(report_s=report, after_lp_s=report + bound + mip, fallback_s=fallback,
                    least_after_s=LEAST_AFTER_LP_S * slow)
@@ -274,7 +280,8 @@ def _primal(ctx: SolveContext, x: F64, bound: int, reserve: float) -> tuple[B, l
     regions: list[RegionStats] = []
     wall_cut = False
     v2 = has_v2_rules(ctx)
-    chunks = fractional_chunks(ctx, x, V2_REGION_MIP_PAIRS if v2 else REGION_MIP_PAIRS)
+    max_pairs = V2_REGION_MIP_PAIRS if v2 else REGION_MIP_PAIRS
+    chunks = fractional_chunks(ctx, x, max_pairs)
     min_mip_s = V2_MIN_MIP_S if v2 else MIN_MIP_S
     overhead_s = (V2_MIP_OVERHEAD_S if v2 else MIP_OVERHEAD_S) * slowness(ctx)
     solved = 0
@@ -297,6 +304,20 @@ def _primal(ctx: SolveContext, x: F64, bound: int, reserve: float) -> tuple[B, l
             wall_cut = True  # the clock, not the problem, ended the primal here
             break
         solved += run(xc, min(left - overhead_s, max(min_mip_s, 2 * left / (len(chunks) - k))))
+    for widen in range(1, MAX_WIDEN + 1) if len(chunks) > 1 and solved == len(chunks) else ():
+        # every part proven and time left: the parts again, each region wider (the parts are cut anew)
+        wider = fractional_chunks(ctx, x, max_pairs, widen)
+        proven = 0
+        for k, xc in enumerate(wider):
+            left = clock.left() - reserve
+            if ctx.coverage(chosen) >= bound or clock.stopped():
+                break
+            if left < min_mip_s + overhead_s:
+                wall_cut = True
+                break
+            proven += run(xc, min(left - overhead_s, max(min_mip_s, 2 * left / (len(wider) - k))), widen)
+        if proven < len(wider):
+            break
     if len(chunks) == 1 and solved:
         widen = 0
         for widen in range(1, MAX_WIDEN + 1):  # a wider region while the gap stays open
