@@ -16,6 +16,7 @@ from matcher.cli.progress import cli_logging
 from matcher.dispatch import DemandExplanation, VolunteerExplanation, explain_demand, explain_volunteer
 from matcher.engine import check_plan
 from matcher.engine import solve as solve_problem
+from matcher.engine.context import Beside
 from matcher.errors import ProblemError
 from matcher.generate import PRESETS, generate_tables, generated_settings
 from matcher.io import (
@@ -197,9 +198,10 @@ def _solve_logged(args: argparse.Namespace) -> int:
     options = resolve_options(problem, args.options, overrides(args))
     # the limit covers the whole command: the solver's wall deadline counts from the start and
     # keeps a reserve for writing (its deterministic budgets still follow the limit itself)
+    fingerprint = Beside(problem.fingerprint, "fingerprint")  # (the JSON it hashes is written beside the solve)
     solution = solve_problem(problem, options, deadline=args.started + options.time_limit_s * (1 - WRITE_SHARE),
                              cancel=args.cancel)
-    solution = solution.model_copy(update={"problem_sha256": problem.fingerprint()})
+    solution = solution.model_copy(update={"problem_sha256": fingerprint.result()})
     try:
         write_json_atomic(args.out, solution)
     except OSError as exc:

@@ -171,8 +171,12 @@ def volunteer_rows(vols: Sequence[Volunteer], sidx: dict[str, int], words: int,
     """The volunteer fields of :class:`ProblemArrays` for these records (``w_vol`` numbers them from 0)."""
     windows = [w for v in vols for w in v.availability]
     w_vol = np.repeat(np.arange(len(vols), dtype=np.int64), [len(v.availability) for v in vols])
-    w_vol, w_s, w_e = merged_windows_us(w_vol, timestamps_us([w.start for w in windows]),
-                                        timestamps_us([w.end for w in windows]))
+    # a loaded table's volunteers share the records of their repeated windows: each is converted once
+    slot: dict[int, int] = {}
+    which = np.fromiter((slot.setdefault(id(w), len(slot)) for w in windows), dtype=np.int64, count=len(windows))
+    distinct = list({id(w): w for w in windows}.values())  # in first-seen order, as the slots were given
+    w_vol, w_s, w_e = merged_windows_us(w_vol, timestamps_us([w.start for w in distinct])[which],
+                                        timestamps_us([w.end for w in distinct])[which])
     hours = np.array([v.max_hours for v in vols], dtype=np.float64)
     return {
         "v_lat": np.array([v.lat for v in vols], dtype=np.float64),

@@ -55,7 +55,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from matcher.engine import solve_keeping
-from matcher.engine.context import Cancel
+from matcher.engine.context import Beside, Cancel
 from matcher.errors import MatcherError, ProblemError
 from matcher.io import (
     WORKBOOK_MAX_CELLS,
@@ -258,7 +258,8 @@ def _run_locked(
     started_utc = datetime.now(UTC)
     loaded = read_input(input_path)
     problem = loaded.problem
-    fingerprint = problem.fingerprint()  # of the input as given (before the previous plan is added)
+    # of the input as given (before the previous plan is added); the JSON it hashes is written beside the solve
+    hashing = Beside(problem.fingerprint, "fingerprint")
     options = resolve_options(problem, options_file, overrides or {})
     seconds: dict[str, float] = {"load": round(time.perf_counter() - started, 4)}
     log.info("loaded %s: %d volunteers, %d demands in %.2f s", loaded.where, len(problem.volunteers),
@@ -279,6 +280,7 @@ def _run_locked(
                 f"({redact(str(previous))}) name "
                 "demands or volunteers this input does not have: is it the plan of another problem?")
         solution = solution.model_copy(update={"warnings": (*solution.warnings, note)})
+    fingerprint = hashing.result()
     solution = solution.model_copy(update={"problem_sha256": fingerprint})
     seconds.update({f"solve.{k}": v for k, v in solution.stats.get("seconds", {}).items()})
     t_write = time.perf_counter()
