@@ -45,18 +45,19 @@ class Beside(Generic[T]):
 
     The engine's numpy work and HiGHS let go of the GIL, so on a machine with a free core the work is hidden
     (the unmet ladder's counts, about 1 s on a district, run beside the LP). :meth:`result` waits for it and
-    raises what it raised. The thread is a daemon: an interrupted solve does not wait for it at exit.
+    raises what it raised. The thread is a daemon: an interrupted solve does not wait for it at exit. A caller
+    that fails before asking for the answer leaves the work to finish on its own (its error, if any, unread).
     """
 
     def __init__(self, fn: Callable[[], T], name: str) -> None:
-        self._value: T | None = None
+        self._value: list[T] = []  # the answer, once there is one (an answer may be None)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, args=(fn,), name=f"matcher-{name}", daemon=True)
         self._thread.start()
 
     def _run(self, fn: Callable[[], T]) -> None:
         try:
-            self._value = fn()
+            self._value.append(fn())
         except BaseException as exc:  # handed to the caller by result()
             self._error = exc
 
@@ -65,8 +66,7 @@ class Beside(Generic[T]):
         self._thread.join()
         if self._error is not None:
             raise self._error
-        assert self._value is not None
-        return self._value
+        return self._value[0]
 
 
 HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)

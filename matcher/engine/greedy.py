@@ -36,7 +36,6 @@ SWAP_PASSES = 4
 
 GREEDY_BLOCK = 8192
 """Pairs the greedy screens at once with numpy before its Python loop (results do not depend on it)."""
-"""Most passes of the local search over the demands with open seats."""
 
 
 def greedy_take(arr: ProblemArrays, sub: Pairs, order: I64, tasks: I64, hours: I64, seats: I64,
@@ -168,11 +167,14 @@ def _by_value(ctx: SolveContext) -> I64:
 def value_order(weight: I64, cost: I64) -> I64:
     """Indices that sort pairs by ``weight`` descending, then ``cost`` ascending, ties in index order.
 
-    Equal to ``np.lexsort((cost, -weight))`` (int64 arrays of one length in, int64 out), done as one stable sort
-    of a combined int64 key where it cannot overflow: half the time on a district's 2 million pairs.
+    Equal to ``np.lexsort((cost, -weight))`` (arrays of one length in, int64 out), done as one stable sort of a
+    combined int64 key where both are integer arrays and the key cannot overflow: half the time on a district's
+    2 million pairs. Other input gets the lexsort itself.
     """
     if len(weight) == 0:
         return np.zeros(0, dtype=np.int64)
+    if not (np.issubdtype(weight.dtype, np.integer) and np.issubdtype(cost.dtype, np.integer)):
+        return np.lexsort((cost, -weight))
     span = int(cost.max()) - int(cost.min()) + 1
     if span * (int(weight.max()) - int(weight.min()) + 1) >= 2**62:
         return np.lexsort((cost, -weight))

@@ -115,9 +115,11 @@ class Ladder:
     demands: I64
     """Demand rows, sorted."""
     near: I64
-    """Volunteers keeping the skilled-stage rules and within range, any time (the ``R`` pool)."""
+    """Volunteers keeping the skilled-stage rules and within range, any time (the ``R`` pool), counted only as far
+    as the ladder needs: a count at or above the headcount may be a lower bound (the nearest cells' count)."""
     qual: I64
-    """Volunteers keeping the first 1, 2, ... skilled-stage rules, any place, any time (``S1``, ``S2``, ...)."""
+    """Volunteers keeping the first 1, 2, ... skilled-stage rules, any place, any time (``S1``, ``S2``, ...), where
+    ``near`` is below the headcount; elsewhere ``near`` repeated (the seats are all decided below it)."""
 
 
 def ladder_counts(arr: ProblemArrays, pairs: Pairs, among: I64 | None = None) -> Ladder:

@@ -141,3 +141,4 @@ def test_work_beside_the_solve_hands_back_its_answer_and_its_error() -> None:
     failing = Beside(lambda: 1 // 0, "test")
     with pytest.raises(ZeroDivisionError):
         failing.result()
+    assert Beside(lambda: None, "test").result() is None  # an answer may be None

@@ -76,3 +76,5 @@ def test_value_order_is_lexsort_by_weight_down_then_cost_up() -> None:
     huge = c * (1 << 58)  # a combined key would overflow: the lexsort is used
     assert np.array_equal(value_order(w, huge), np.lexsort((huge, -w)))
     assert len(value_order(w[:0], c[:0])) == 0
+    fw, fc = np.array([2, 1]), np.array([0.5, -0.9])  # not integers: the lexsort itself
+    assert np.array_equal(value_order(fw, fc), np.lexsort((fc, -fw)))
