@@ -27,6 +27,8 @@ and prove the street optimal within 10 s.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -74,18 +76,22 @@ def _child(cmd: list[str], hard_s: float = 3600.0) -> tuple[float, float, str]:
     The peak comes from ``/usr/bin/time``: a child forked straight from this
     process would inherit this process's own peak in its ``ru_maxrss``. A
     command still running after ``hard_s`` seconds is killed (HiGHS's MIP does
-    not always honour its time limit) and prints nothing.
+    not always honour its time limit) and prints nothing. The kill goes to the command's whole process group:
+    killing ``/usr/bin/time`` alone left the solver running on, and it slowed every run after it.
     """
     t0 = time.perf_counter()
-    try:
-        proc = subprocess.run(["/usr/bin/time", "-f", "PEAK_KIB %M", *cmd], capture_output=True, text=True,
-                              timeout=hard_s)
-    except subprocess.TimeoutExpired:
-        return time.perf_counter() - t0, float("nan"), ""
+    with subprocess.Popen(["/usr/bin/time", "-f", "PEAK_KIB %M", *cmd], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, start_new_session=True) as proc:
+        try:
+            out, err = proc.communicate(timeout=hard_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            return time.perf_counter() - t0, float("nan"), ""
     wall = time.perf_counter() - t0
-    assert proc.returncode == 0, (cmd, proc.returncode, proc.stderr[-2000:])
-    peak = [line for line in proc.stderr.splitlines() if line.startswith("PEAK_KIB ")][-1]
-    return wall, int(peak.split()[1]) / 1024, proc.stdout
+    assert proc.returncode == 0, (cmd, proc.returncode, err[-2000:])
+    peak = [line for line in err.splitlines() if line.startswith("PEAK_KIB ")][-1]
+    return wall, int(peak.split()[1]) / 1024, out
 
 
 def _problem(name: str, path: Path) -> Problem:
