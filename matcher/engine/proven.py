@@ -45,9 +45,9 @@ __all__ = ["REPORT_S_PER_PAIR", "LpBudget", "ProvenResult", "has_v2_rules", "pro
 
 log = logging.getLogger(__name__)
 
-REPORT_S_PER_PAIR = 0.3e-6
+REPORT_S_PER_PAIR = 0.2e-6
 """Wall time kept back for the report (KPIs, the unmet reasons from the ladder counted beside the tiers) per
-candidate pair, on top of :data:`REPORT_BASE_S` (district: 0.3-0.55 s for 2.08 M pairs; its v2 world 0.45-0.7 s
+candidate pair, on top of :data:`REPORT_BASE_S` (district: 0.3-0.6 s for 2.08 M pairs; its v2 world 0.45-0.7 s
 for 1.62 M)."""
 
 REPORT_BASE_S = 0.3
@@ -55,8 +55,9 @@ REPORT_BASE_S = 0.3
 CANDIDATES_S_PER_PAIR = 1.0e-6
 """The candidate search's time per pair on a quiet machine (district: 2.0 s for 2.08 M pairs)."""
 
-BOUND_S_PER_PAIR = 0.5e-6
-"""The Lagrangian bound's wall time per candidate pair, kept back from the LP (district: 1.0-1.2 s)."""
+BOUND_S_PER_PAIR = 0.75e-6
+"""The Lagrangian bound's wall time per candidate pair, kept back from the LP (district: 1.0-1.2 s at a quiet
+hour, 1.6-1.8 s at a slow one, CP-SAT's import included)."""
 
 V2_BOUND_S_PER_PAIR = 1.0e-6
 """:data:`BOUND_S_PER_PAIR` with travel times or crews: a bigger core (district v2: 2.2 s for 1.62 M pairs)."""
@@ -113,6 +114,12 @@ V2_MIN_MIP_S = 0.5
 LEAST_AFTER_LP_S = 1.5
 """The least wall time the bound and the primal take after the LP, on a quiet machine: CP-SAT's import (0.8 s),
 the Lagrangian core's model, the LP rounded."""
+
+LP_ROUNDING_S = 0.4
+"""Wall time between the bound and the first region MIP, on a quiet machine: the LP rounded and its fractional
+region cut into parts (district: 0.35 s at a slow hour). Kept back from the LP with the MIP's own time: a run
+that left it out ended its LP 0.05 s too late for the first region MIP, which wins the district 170 points,
+against 8 for the LP's last round."""
 
 MIP_OVERHEAD_S = 0.5
 """Wall time around a region MIP besides HiGHS's own (the region's model, its answer made exact, the rounding
@@ -171,6 +178,7 @@ class LpBudget:
         report = report_reserve_s(n, slow)
         bound = (V2_BOUND_S_PER_PAIR if v2 else BOUND_S_PER_PAIR) * n * slow
         mip = V2_MIPS * (V2_MIN_MIP_S + V2_MIP_OVERHEAD_S * slow) if v2 else MIN_MIP_S + MIP_OVERHEAD_S * slow
+        mip += LP_ROUNDING_S * slow
         fallback = (V2_FALLBACK_S_PER_PAIR if v2 else FALLBACK_S_PER_PAIR) * n * slow
         return cls(report_s=report, after_lp_s=report + bound + mip, fallback_s=fallback,
                    least_after_s=LEAST_AFTER_LP_S * slow)
