@@ -292,7 +292,6 @@ def _primal(ctx: SolveContext, x: F64, bound: int, reserve: float) -> tuple[B, l
     chunks = fractional_chunks(ctx, x, max_pairs)
     min_mip_s = V2_MIN_MIP_S if v2 else MIN_MIP_S
     overhead_s = (V2_MIP_OVERHEAD_S if v2 else MIP_OVERHEAD_S) * slowness(ctx)
-    solved = 0
 
     def run(xc: F64, wall: float, widen: int = 0, secondary_s: float = 0.0) -> bool:
         nonlocal chosen, wall_cut
@@ -304,38 +303,38 @@ def _primal(ctx: SolveContext, x: F64, bound: int, reserve: float) -> tuple[B, l
             chosen = got.chosen
         return got.region is not None and bool(got.region.coverage_proven)
 
-    for k, xc in enumerate(chunks):
+    def room() -> float | None:
+        """Wall seconds left for a region MIP; ``None`` once the gap is closed, the solve stopped or time ran out."""
+        nonlocal wall_cut
         left = clock.left() - reserve
         if ctx.coverage(chosen) >= bound or clock.stopped():
-            break
+            return None
         if left < min_mip_s + overhead_s:
             wall_cut = True  # the clock, not the problem, ended the primal here
-            break
-        solved += run(xc, min(left - overhead_s, max(min_mip_s, 2 * left / (len(chunks) - k))))
+            return None
+        return left
+
+    def solve_parts(parts: list[F64], widen: int) -> int:
+        """Each part's region MIP in turn, while there is room; how many were proven."""
+        proven = 0
+        for k, xc in enumerate(parts):
+            left = room()
+            if left is None:
+                break
+            proven += run(xc, min(left - overhead_s, max(min_mip_s, 2 * left / (len(parts) - k))), widen)
+        return proven
+
+    solved = solve_parts(chunks, 0)
     for widen in range(1, MAX_WIDEN + 1) if len(chunks) > 1 and solved == len(chunks) else ():
         # every part proven and time left: the parts again, each region wider (the parts are cut anew)
         wider = fractional_chunks(ctx, x, max_pairs, widen)
-        proven = 0
-        for k, xc in enumerate(wider):
-            left = clock.left() - reserve
-            if ctx.coverage(chosen) >= bound or clock.stopped():
-                break
-            if left < min_mip_s + overhead_s:
-                wall_cut = True
-                break
-            proven += run(xc, min(left - overhead_s, max(min_mip_s, 2 * left / (len(wider) - k))), widen)
-        if proven < len(wider):
+        if solve_parts(wider, widen) < len(wider):
             break
     if len(chunks) == 1 and solved:
         widen = 0
         for widen in range(1, MAX_WIDEN + 1):  # a wider region while the gap stays open
-            left = clock.left() - reserve
-            if ctx.coverage(chosen) >= bound or clock.stopped():
-                break
-            if left < min_mip_s + overhead_s:
-                wall_cut = True
-                break
-            if not run(x, left - overhead_s, widen):
+            left = room()
+            if left is None or not run(x, left - overhead_s, widen):
                 break
         left = clock.left() - reserve - HIGHS_OVERRUN_S_PER_PAIR * len(ctx.rp) * slowness(ctx)
         if left > min_mip_s + 0.5 and not clock.stopped():
