@@ -321,3 +321,7 @@ class SolveContext:
     def coverage(self, chosen: B) -> int:
         """Coverage of the chosen residual pairs (pinned ones not included)."""
         return int(self.dem_weight[self.rp.d[chosen]].sum())
+
+    def seats_bound(self) -> int:
+        """The trivial bound on coverage (pinned pairs not included): each demand's open seats it has candidates for."""
+        return int((self.dem_weight * np.minimum(self.res.seats, np.bincount(self.rp.d, minlength=self.arr.nd))).sum())

@@ -209,10 +209,8 @@ def hurried(ctx: SolveContext) -> tuple[B, int]:
 
     The bound is what each demand's seats could give with the candidates it has.
     """
-    arr, rp, res = ctx.arr, ctx.rp, ctx.res
-    chosen = greedy_take(arr, rp, _by_value(ctx), res.tasks, res.hours, res.seats, res.crew)
-    bound = int((ctx.dem_weight * np.minimum(res.seats, np.bincount(rp.d, minlength=arr.nd))).sum())
-    return chosen, bound
+    res = ctx.res
+    return greedy_take(ctx.arr, ctx.rp, _by_value(ctx), res.tasks, res.hours, res.seats, res.crew), ctx.seats_bound()
 
 
 def swap_improve(ctx: SolveContext, chosen: B, max_moves: int = SWAP_MOVES) -> B:

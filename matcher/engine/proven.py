@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from matcher.engine.context import SolveContext
-from matcher.engine.greedy import fill_open_seats, greedy_take
+from matcher.engine.greedy import fill_open_seats, greedy_take, value_order
 from matcher.engine.lagrangian import LagrangianBound, lagrangian_bound
 from matcher.engine.primal import fractional_chunks, fractional_region, lp_primal
 from matcher.engine.sequencing import sequence_conflicts
@@ -206,7 +206,7 @@ def proven_tiers(ctx: SolveContext, extra: B | None = None) -> ProvenResult | No
     budget = LpBudget.of(ctx, v2)
     reserve = budget.report_s
     # the seats each demand has candidates for: a bound too, and the better one when the LP was cut early
-    seats = int((ctx.dem_weight * np.minimum(ctx.res.seats, np.bincount(ctx.rp.d, minlength=ctx.arr.nd))).sum())
+    seats = ctx.seats_bound()
     lp = sift_lp(ctx, clock.left() - budget.after_lp_s, extra, stop_gap=V2_STOP_GAP if v2 else None,
                  first_wall_s=clock.left() - budget.report_s - budget.fallback_s,
                  early_wall_s=clock.left() - budget.report_s - budget.least_after_s, useless_from=seats)
@@ -343,7 +343,7 @@ def _primal(ctx: SolveContext, x: F64, bound: int, reserve: float) -> tuple[B, l
             wall_cut = True
     if solved < len(chunks):  # what no MIP reached: refill the LP's fractional region greedily
         region = np.flatnonzero(fractional_region(ctx, x) & ~chosen)
-        refill = region[np.lexsort((ctx.pair_cost[region], -ctx.dem_weight[ctx.rp.d[region]]))]
+        refill = region[value_order(ctx.dem_weight[ctx.rp.d[region]], ctx.pair_cost[region])]
         chosen = greedy_take(ctx.arr, ctx.rp, np.concatenate([np.flatnonzero(chosen), refill]), ctx.res.tasks,
                              ctx.res.hours, ctx.res.seats, ctx.res.crew)
     return chosen, regions, wall_cut
