@@ -19,6 +19,7 @@ few long-range volunteers do not widen everyone's search.
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,8 +29,8 @@ from matcher.engine.arrays import ProblemArrays, member
 from matcher.engine.rules import PAIR_RULES, covers, in_range, passing, rule, travel_km
 from matcher.engine.types import EARTH_RADIUS_KM, F64, I64, US_PER_DAY, US_PER_HOUR, B
 
-__all__ = ["SKILLED", "Pairs", "allowed_pairs", "candidate_pairs", "pairs_involving", "qualified_counts",
-           "search_radius_km"]
+__all__ = ["MIN_PART_DEMANDS", "SKILLED", "WORKERS", "Pairs", "allowed_pairs", "candidate_pairs", "pairs_involving",
+           "qualified_counts", "search_radius_km"]
 
 _SLOT_CHOICES_US = [US_PER_HOUR, 3 * US_PER_HOUR, 6 * US_PER_HOUR, US_PER_DAY, 7 * US_PER_DAY]
 _WHO = (rule("missing_skill"), rule("other_team"), rule("not_insured"))
@@ -41,6 +42,10 @@ _MAX_INDEX_ENTRIES = 8_000_000
 _CHUNK_PAIRS = 4_000_000
 _CELLS_PER_RADIUS = 3
 _DENSE_KEYS = 50_000_000
+MIN_PART_DEMANDS = 2_000
+"""Fewest demands a thread of the candidate search takes on (a smaller part is not worth a thread)."""
+WORKERS = 2
+"""Threads of the candidate search by default (:func:`candidate_pairs`)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,6 +82,7 @@ def candidate_pairs(
     *,
     check_time: bool = True,
     inner_only: bool = False,
+    workers: int = WORKERS,
 ) -> Pairs:
     """All pairs that pass SPEC rules 1-5, plus the capacity a single task needs.
 
@@ -92,6 +98,15 @@ def candidate_pairs(
     inner_only
         Search only the demand's own cell: a subset of the pairs,
         enough for a cheap lower bound on how many there are.
+    workers
+        Threads that search at once, each over a part of the demands (numpy lets go of the GIL in the
+        big array operations; two threads take a district's search from 1.0-1.4 s to 0.6-0.7 s). The
+        pairs are the same for any number.
+
+    Returns
+    -------
+    Pairs
+        Sorted by (volunteer, demand), each pair once.
 
     """
     dem = np.arange(arr.nd, dtype=np.int64) if demands is None else np.asarray(demands, dtype=np.int64)
@@ -99,20 +114,30 @@ def candidate_pairs(
     if check_time:
         # a volunteer who can take no task at all never is a candidate
         usable &= arr.v_max_tasks > 0
-    parts: list[tuple[I64, I64, F64]] = []
+    jobs: list[tuple[I64, I64, float]] = []  # (volunteers, demands, radius): a part of the search each
     if len(dem) and usable.any():
         radii = search_radius_km(arr)
         bucket = np.floor(np.log(np.maximum(radii, 1e-3) / 0.25) / math.log(1.5)).astype(np.int64)
+        pieces = max(1, min(workers, len(dem) // MIN_PART_DEMANDS))
         for b in np.unique(bucket[usable]):
             vols = np.flatnonzero(usable & (bucket == b))
-            parts.append(_bucket_pairs(arr, vols, dem, float(radii[vols].max()), check_time, inner_only))
+            jobs += [(vols, part, float(radii[vols].max())) for part in np.array_split(dem, pieces)]
+
+    def search(job: tuple[I64, I64, float]) -> tuple[I64, I64, F64]:
+        return _bucket_pairs(arr, job[0], job[1], job[2], check_time, inner_only)
+
+    if workers > 1 and len(jobs) > 1:
+        with ThreadPoolExecutor(min(workers, len(jobs)), thread_name_prefix="matcher-candidates") as pool:
+            parts = list(pool.map(search, jobs))
+    else:
+        parts = [search(job) for job in jobs]
     if not parts:
         empty = np.zeros(0, dtype=np.int64)
         return Pairs(empty, empty.copy(), np.zeros(0))
     v = np.concatenate([p[0] for p in parts])
     d = np.concatenate([p[1] for p in parts])
     km = np.concatenate([p[2] for p in parts])
-    order = np.lexsort((d, v))
+    order = np.argsort(arr.pair_key(v, d))  # (each pair once: the same order as lexsort((d, v)), in a quarter the time)
     return Pairs(v[order], d[order], km[order])
 
 

@@ -7,12 +7,16 @@ import pytest
 from instances import tight_problem
 from oracle import pair_ok
 
+from matcher.engine import candidates
 from matcher.engine.arrays import build_arrays
 from matcher.engine.candidates import candidate_pairs
 
 
+@pytest.mark.parametrize("workers", [1, 3])
 @pytest.mark.parametrize(("seed", "lat_shift"), [(0, 0.0), (1, 25.0), (2, -45.0), (3, 30.0)])
-def test_candidates_equal_brute_force(seed: int, lat_shift: float) -> None:
+def test_candidates_equal_brute_force(seed: int, lat_shift: float, workers: int,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(candidates, "MIN_PART_DEMANDS", 1)  # every search split over the threads
     p = tight_problem(seed, n_vol=160, n_dem=90)
     rng = np.random.default_rng(seed)
     # spread points over ~6 km and mix travel radii so every cell offset and radius bucket is used
@@ -23,7 +27,7 @@ def test_candidates_equal_brute_force(seed: int, lat_shift: float) -> None:
             for d in p.demands]
     q = p.replace(volunteers=vols, demands=dems)
     arr = build_arrays(q)
-    pairs = candidate_pairs(arr)
+    pairs = candidate_pairs(arr, workers=workers)
     got = {(arr.volunteer_ids[v], arr.demand_ids[d]) for v, d in zip(pairs.v.tolist(), pairs.d.tolist())}
     # the engine also drops pairs no single task fits (max_tasks 0, or the demand longer than max_hours)
     want = {
@@ -34,3 +38,13 @@ def test_candidates_equal_brute_force(seed: int, lat_shift: float) -> None:
     }
     assert got == want
     assert len(want) > 100  # the case is not trivial
+
+
+def test_the_threads_of_the_search_find_the_same_pairs_in_the_same_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(candidates, "MIN_PART_DEMANDS", 7)
+    arr = build_arrays(tight_problem(5, n_vol=300, n_dem=150))
+    one = candidate_pairs(arr, workers=1)
+    assert len(one) > 500 and bool((np.diff(arr.pair_key(one.v, one.d)) > 0).all())  # sorted, each pair once
+    for workers in (2, 4, 40):
+        many = candidate_pairs(arr, workers=workers)
+        assert np.array_equal(one.v, many.v) and np.array_equal(one.d, many.d) and np.array_equal(one.km, many.km)
