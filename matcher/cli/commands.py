@@ -16,7 +16,7 @@ from matcher.cli.progress import cli_logging
 from matcher.dispatch import DemandExplanation, VolunteerExplanation, explain_demand, explain_volunteer
 from matcher.engine import check_plan
 from matcher.engine import solve as solve_problem
-from matcher.engine.context import Beside
+from matcher.engine.beside import Beside
 from matcher.errors import ProblemError
 from matcher.generate import PRESETS, generate_tables, generated_settings
 from matcher.io import (

@@ -15,10 +15,10 @@ import math
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Protocol
 
 import numpy as np
 
@@ -32,42 +32,10 @@ from matcher.engine.types import I64, B
 from matcher.errors import PinnedError
 from matcher.model import SolveOptions
 
-__all__ = ["HELD_SIGNALS", "Beside", "Cancel", "Clock", "Residual", "SolveContext", "held_signals", "no_time_after",
+__all__ = ["HELD_SIGNALS", "Cancel", "Clock", "Residual", "SolveContext", "held_signals", "no_time_after",
            "overlaps_tasks", "residual", "unliked"]
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
-
-
-class Beside(Generic[T]):
-    """``fn()`` run in a thread beside the solve, for work whose answer is needed only at the end.
-
-    The engine's numpy work and HiGHS let go of the GIL, so on a machine with a free core the work is hidden
-    (the unmet ladder's counts, about 1 s on a district, run beside the LP). :meth:`result` waits for it and
-    raises what it raised. The thread is a daemon: an interrupted solve does not wait for it at exit. A caller
-    that fails before asking for the answer leaves the work to finish on its own (its error, if any, unread).
-    """
-
-    def __init__(self, fn: Callable[[], T], name: str) -> None:
-        self._value: list[T] = []  # the answer, once there is one (an answer may be None)
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(fn,), name=f"matcher-{name}", daemon=True)
-        self._thread.start()
-
-    def _run(self, fn: Callable[[], T]) -> None:
-        try:
-            self._value.append(fn())
-        except BaseException as exc:  # handed to the caller by result()
-            self._error = exc
-
-    def result(self) -> T:
-        """The work's answer, once done (waits for it); raises what the work raised."""
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._value[0]
-
 
 HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 """The signals :func:`held_signals` defers."""

@@ -29,8 +29,9 @@ from typing import Any
 import numpy as np
 
 from matcher.engine.arrays import ProblemArrays, build_arrays
+from matcher.engine.beside import Beside
 from matcher.engine.candidates import Pairs, candidate_pairs
-from matcher.engine.context import Beside, Cancel, Clock, SolveContext
+from matcher.engine.context import Cancel, Clock, SolveContext
 from matcher.engine.greedy import hurried, make_feasible, swap_improve
 from matcher.engine.limits import check_memory
 from matcher.engine.plan_check import plan_violations

@@ -55,7 +55,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from matcher.engine import solve_keeping
-from matcher.engine.context import Beside, Cancel
+from matcher.engine.beside import Beside
+from matcher.engine.context import Cancel
 from matcher.errors import MatcherError, ProblemError
 from matcher.io import (
     WORKBOOK_MAX_CELLS,

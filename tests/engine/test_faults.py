@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -135,10 +140,52 @@ def test_cancelled_midway_keeps_the_best_so_far() -> None:
 
 
 def test_work_beside_the_solve_hands_back_its_answer_and_its_error() -> None:
-    from matcher.engine.context import Beside
+    from matcher.engine.beside import Beside
 
     assert Beside(lambda: [3], "test").result() == [3]
     failing = Beside(lambda: 1 // 0, "test")
     with pytest.raises(ZeroDivisionError):
         failing.result()
     assert Beside(lambda: None, "test").result() is None  # an answer may be None
+
+
+@pytest.fixture
+def forking() -> Iterator[None]:
+    from matcher.engine.beside import fork_beside
+
+    fork_beside()
+    try:
+        yield
+    finally:
+        fork_beside(False)
+
+
+def _killed_in_the_child(parent: int) -> int:
+    if os.getpid() != parent:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return 7
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="work beside the solve forks on Linux only")
+def test_work_beside_the_solve_in_a_forked_child(forking: None) -> None:
+    from matcher.engine.beside import Beside
+
+    parent = os.getpid()
+    got = Beside(lambda: (os.getpid(), [3]), "test")
+    assert got.forked
+    child, answer = got.result()
+    assert child != parent and answer == [3]  # the work ran in another process, and its answer came back
+    with pytest.raises(ZeroDivisionError):
+        Beside(lambda: 1 // 0, "test").result()  # the child's error is raised here
+    assert Beside(lambda: None, "test").result() is None
+    with pytest.raises(RuntimeError, match="cannot be sent back"):
+        Beside(lambda: threading.Lock(), "test").result()  # an answer that does not pickle
+    assert Beside(lambda: _killed_in_the_child(parent), "test").result() == 7  # a killed child: done again here
+    assert not Beside(lambda: 1, "test", fork=False).forked
+
+
+def test_work_beside_the_solve_forks_only_when_allowed() -> None:
+    from matcher.engine.beside import Beside
+
+    here = Beside(lambda: os.getpid(), "test")
+    assert not here.forked and here.result() == os.getpid()  # a library caller's process is not forked
