@@ -31,7 +31,9 @@ from matcher.cli import commands
 from matcher.cli import ledger as ledger_commands
 from matcher.cli.clock import command_started
 from matcher.cli.signals import Interrupted, interrupted_in, stop_on_signals
+from matcher.engine.beside import fork_beside
 from matcher.errors import OutputBusyError, PinnedError, ProblemError, ResourceLimitError
+from matcher.io.gcpause import freeze_loaded
 
 __all__ = ["main", "run"]
 
@@ -206,7 +208,13 @@ def run() -> None:
     Leaves through ``os._exit`` once output is flushed: the solution is already
     on disk (fsynced), and tearing down a district's millions of objects would
     only add about half a second to the run.
+
+    The command owns its process, so work beside the solve (the input's fingerprint, the unmet ladder's
+    counts) runs in forked children on the other core (:func:`~matcher.engine.beside.fork_beside`), and
+    the loaded input is left out of the garbage collector's scans (:func:`~matcher.io.gcpause.freeze_loaded`).
     """
+    fork_beside()
+    freeze_loaded()
     try:
         code = main(started=command_started())
         sys.stdout.flush()
