@@ -209,9 +209,9 @@ def run() -> None:
     on disk (fsynced), and tearing down a district's millions of objects would
     only add about half a second to the run.
 
-    The command owns its process, so work beside the solve (the input's fingerprint, the unmet ladder's
-    counts) runs in forked children on the other core (:func:`~matcher.engine.beside.fork_beside`), and
-    the loaded input is left out of the garbage collector's scans (:func:`~matcher.io.gcpause.freeze_loaded`).
+    The command owns its process, so the input's fingerprint is hashed in a forked child on the other core
+    (:func:`~matcher.engine.beside.fork_beside`), and the loaded input is left out of the garbage collector's
+    scans (:func:`~matcher.io.gcpause.freeze_loaded`).
     """
     fork_beside()
     freeze_loaded()

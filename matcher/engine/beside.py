@@ -4,13 +4,16 @@ Some work's answer is needed only at the end of a solve: the unmet ladder's coun
 and the input's fingerprint (0.6 s). :class:`Beside` starts it at once and hands its answer over when asked.
 
 In a thread, the work is hidden only while the solve itself lets go of the GIL (HiGHS and big numpy
-operations do). Much of it holds the GIL: pydantic's JSON serialisation holds it for the whole fingerprint,
-and the ladder's Python steps take turns with the greedy's loop, which a rushed solve runs at the same
-time. A forked child runs on the other core whatever it does. Forking is the caller's choice
-(:func:`fork_beside`): the command line turns it on for its own short-lived process; a library caller, whose
-process may run threads of its own, gets threads unless it turns it on. It is used only on Linux, where
-``fork`` is the usual start method of :mod:`multiprocessing` (Python's documentation, "Contexts and start
-methods"); elsewhere, and if the fork fails, the work runs in a thread.
+operations do). pydantic's JSON serialisation holds the GIL for the whole fingerprint, so as a thread it only
+made the solve wait; a forked child runs it on the other core. A fork has its own cost: every page of the
+parent's memory becomes copy-on-write, and the parent's first write to each page afterwards takes a page fault
+(0.3-1 s over a district's LP tiers, measured), so only work that holds the GIL and starts while the process is
+small (the fingerprint, right after loading) asks for one (``fork=True``, the default); the ladder runs in a
+thread beside HiGHS. Forking is also the caller's choice (:func:`fork_beside`): the command line turns it on for
+its own short-lived process; a library caller, whose process may run threads of its own, gets threads unless
+it turns it on. It is used only on Linux, where ``fork`` is the usual start method of :mod:`multiprocessing`
+(Python's documentation, "Contexts and start methods"); elsewhere, and if the fork fails, the work runs in a
+thread.
 
 The child answers through a pipe (:meth:`multiprocessing.connection.Connection.send`, which pickles), so an
 answer must pickle; it takes the usual signals' default actions, so Ctrl-C stops it as it stops a command.
@@ -51,10 +54,11 @@ class Beside(Generic[T]):
     """``fn()`` run beside the solve, for work whose answer is needed only at the end.
 
     :meth:`result` waits for the answer and raises what the work raised; if a child stopped without an
-    answer (killed), the work is done again in the caller's thread. The work runs in a forked child
-    when :func:`fork_beside` allows it (``fn`` is not pickled: the child has it; its answer must pickle), else
-    in a daemon thread. Either way an interrupted solve does not wait for it at exit, and a caller that fails
-    before asking for the answer leaves the work to finish on its own (its error, if any, unread).
+    answer (killed), the work is done again in the caller's thread. The work runs in a forked child when
+    ``fork`` asks for one and :func:`fork_beside` allows it (``fn`` is not pickled: the child has it; its answer
+    must pickle), else in a daemon thread. Either way an interrupted solve does not wait for it at exit, and a
+    caller that fails before asking for the answer leaves the work to finish on its own (its error, if any,
+    unread).
     """
 
     def __init__(self, fn: Callable[[], T], name: str, *, fork: bool = True) -> None:

@@ -113,7 +113,9 @@ def solve_keeping(problem: Problem, options: SolveOptions | None = None, *, dead
     pairs = candidate_pairs(arr)
     clock.done("candidates")
     log.info("%d candidate pairs for %d volunteers x %d demands", len(pairs), arr.nv, arr.nd)
-    ladder = Beside(lambda: ladder_counts(arr, pairs), "ladder")  # the report's counts, beside the tiers
+    # the report's counts, beside the tiers, in a thread: HiGHS lets go of the GIL, and a fork would make the solve
+    # pay a page fault on its first write to each page of its memory (in the bound and the primal: 0.3-1 s)
+    ladder = Beside(lambda: ladder_counts(arr, pairs), "ladder", fork=False)
     ctx = SolveContext.build(arr, pairs, opts, clock)
     stats: dict[str, Any] = {**memory.as_stats(), "candidate_pairs": len(pairs)}
     warnings = [*problem.warnings, *emptiness(problem)]

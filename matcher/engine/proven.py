@@ -52,8 +52,8 @@ for 1.62 M)."""
 
 REPORT_BASE_S = 0.3
 
-CANDIDATES_S_PER_PAIR = 1.0e-6
-"""The candidate search's time per pair on a quiet machine (district: 2.0 s for 2.08 M pairs)."""
+CANDIDATES_S_PER_PAIR = 0.6e-6
+"""The candidate search's time per pair on a quiet machine (district: 1.1-1.3 s for 2.08 M pairs, two threads)."""
 
 BOUND_S_PER_PAIR = 0.75e-6
 """The Lagrangian bound's wall time per candidate pair, kept back from the LP (district: 1.0-1.2 s at a quiet

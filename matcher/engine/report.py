@@ -137,7 +137,7 @@ def ladder_counts(arr: ProblemArrays, pairs: Pairs, among: I64 | None = None) ->
         idx = np.flatnonzero(deeper)
         if len(idx) == 0:
             break
-        near = candidate_pairs(arr, dem[idx], check_time=False, inner_only=inner)
+        near = candidate_pairs(arr, dem[idx], check_time=False, inner_only=inner, workers=1)  # (beside the solve)
         n_near[idx] = np.bincount(near.d, minlength=arr.nd)[dem[idx]]
         deeper &= n_near < head
     # per skilled-stage rule (skills; and insured; and of the team): how many keep the rules so far

@@ -9,7 +9,7 @@ from oracle import pair_ok
 
 from matcher.engine import candidates
 from matcher.engine.arrays import build_arrays
-from matcher.engine.candidates import candidate_pairs
+from matcher.engine.candidates import candidate_pairs, distinct_rows
 
 
 @pytest.mark.parametrize("workers", [1, 3])
@@ -48,3 +48,19 @@ def test_the_threads_of_the_search_find_the_same_pairs_in_the_same_order(monkeyp
     for workers in (2, 4, 40):
         many = candidate_pairs(arr, workers=workers)
         assert np.array_equal(one.v, many.v) and np.array_equal(one.d, many.d) and np.array_equal(one.km, many.km)
+
+
+def test_distinct_rows_are_numpys_groups() -> None:
+    rng = np.random.default_rng(4)
+    for _ in range(300):
+        rows = rng.integers(-3, 3, (int(rng.integers(0, 60)), int(rng.integers(1, 4)))).astype(np.int64)
+        rows *= 2 ** int(rng.choice([0, 40, 61]))  # big numbers too, whose bytes sort otherwise
+        first, inverse, counts = distinct_rows(rows)
+        _, first_np, _, counts_np = np.unique(rows, axis=0, return_index=True, return_inverse=True,
+                                              return_counts=True)
+        assert sorted(first.tolist()) == sorted(first_np.tolist())  # the same groups, named by their first rows
+        assert (rows[first][inverse] == rows).all() and sorted(counts.tolist()) == sorted(counts_np.tolist())
+        assert all(first[g] == np.flatnonzero(inverse == g)[0] and counts[g] == (inverse == g).sum()
+                   for g in range(len(first)))
+        lead = rows[first][:, 0]
+        assert (lead[1:] >= lead[:-1]).all()  # in order of the rows' numbers
