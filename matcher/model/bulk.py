@@ -242,13 +242,15 @@ def _table(model: type[BaseModel], columns: Mapping[str, list[Any]], n: int, tz:
         else:
             raise _NotSure
         cols.append(values)
-    # the records that give every column share one set of the fields they give (pydantic copies it before it
+    # records that leave out the same fields share one set of the fields they give (pydantic copies it before it
     # changes it, in model_copy: the only change a frozen record sees)
     given = {f for f in order if f in columns}
+    shared: dict[tuple[str, ...], set[str]] = {}
+    fields_of = {i: shared.setdefault(tuple(left_out), given.difference(left_out)) for i, left_out in unset.items()}
     out: list[Any] = []
     new, put = _new, _set
     for i, row in enumerate(zip(*cols)):  # (:func:`_lean`, inlined: this loop makes every record of a district)
-        fields_set = given.difference(unset[i]) if unset and i in unset else given
+        fields_set = fields_of.get(i, given) if fields_of else given
         obj = new(model)
         put(obj, "__dict__", dict(zip(order, row)))
         put(obj, "__pydantic_fields_set__", fields_set)
