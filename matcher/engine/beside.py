@@ -21,6 +21,7 @@ answer must pickle; it takes the usual signals' default actions, so Ctrl-C stops
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
@@ -135,7 +136,10 @@ def _answer(fn: Callable[[], Any], send: Connection) -> None:
         reply = (False, exc)
     try:
         send.send(reply)
+    except OSError:  # the parent is gone (interrupted): no one to answer
+        pass
     except Exception as exc:  # an answer or an error that does not pickle
-        send.send((False, RuntimeError(f"the answer beside the solve cannot be sent back: {exc!r}")))
+        with contextlib.suppress(OSError):
+            send.send((False, RuntimeError(f"the answer beside the solve cannot be sent back: {exc!r}")))
     finally:
         send.close()
