@@ -25,12 +25,12 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from matcher.engine.arrays import ProblemArrays, member
+from matcher.engine.arrays import ProblemArrays, distinct_rows, member
 from matcher.engine.rules import PAIR_RULES, covers, in_range, passing, rule, travel_km
 from matcher.engine.types import EARTH_RADIUS_KM, F64, I64, US_PER_DAY, US_PER_HOUR, B
 
-__all__ = ["MIN_PART_DEMANDS", "SKILLED", "WORKERS", "Pairs", "allowed_pairs", "candidate_pairs", "distinct_rows",
-           "pairs_involving", "qualified_counts", "search_radius_km"]
+__all__ = ["MIN_PART_DEMANDS", "SKILLED", "WORKERS", "Pairs", "allowed_pairs", "candidate_pairs", "pairs_involving",
+           "qualified_counts", "search_radius_km"]
 
 _SLOT_CHOICES_US = [US_PER_HOUR, 3 * US_PER_HOUR, 6 * US_PER_HOUR, US_PER_DAY, 7 * US_PER_DAY]
 _WHO = (rule("missing_skill"), rule("other_team"), rule("not_insured"))
@@ -349,29 +349,6 @@ def qualified_counts(arr: ProblemArrays, demands: I64) -> I64:
             counts.append(int(weight[v].sum()))
         out[inverse == k] = counts
     return out
-
-
-def distinct_rows(rows: I64) -> tuple[I64, I64, I64]:
-    """The distinct rows of an ``(n, k)`` int64 array: ``(first, inverse, counts)``.
-
-    ``first[g]`` is the first row of group ``g`` (groups in lexicographic order of their rows' numbers),
-    ``inverse[i]`` the group of row ``i`` (shape ``(n,)``), ``counts[g]`` its size (all int64). The groups of
-    ``np.unique(rows, axis=0, return_index=True, return_inverse=True, return_counts=True)``, found by a lexsort
-    of the columns in about a tenth of its time on a district's 80,000 volunteers (``np.unique`` sorts the rows
-    as opaque bytes, and so orders its groups differently).
-    """
-    n = len(rows)
-    if n == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty.copy(), empty.copy()
-    order = np.lexsort(rows.T[::-1])  # stable: a group's first row in the order is its first row
-    ranked = rows[order]
-    new = np.ones(n, dtype=bool)
-    new[1:] = (ranked[1:] != ranked[:-1]).any(axis=1)
-    inverse = np.empty(n, dtype=np.int64)
-    inverse[order] = np.cumsum(new) - 1
-    starts = np.flatnonzero(new)
-    return order[starts], inverse, np.diff(np.append(starts, n))
 
 
 def pairs_involving(arr: ProblemArrays, volunteers: I64 | None = None, demands: I64 | None = None) -> Pairs:

@@ -8,8 +8,8 @@ from instances import tight_problem
 from oracle import pair_ok
 
 from matcher.engine import candidates
-from matcher.engine.arrays import build_arrays
-from matcher.engine.candidates import candidate_pairs, distinct_rows
+from matcher.engine.arrays import build_arrays, distinct_rows
+from matcher.engine.candidates import candidate_pairs
 
 
 @pytest.mark.parametrize("workers", [1, 3])
