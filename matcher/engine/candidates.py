@@ -124,7 +124,7 @@ def candidate_pairs(
             jobs += [(vols, part, float(radii[vols].max())) for part in np.array_split(dem, pieces)]
 
     def search(job: tuple[I64, I64, float]) -> tuple[I64, I64, F64]:
-        return _bucket_pairs(arr, job[0], job[1], job[2], check_time, inner_only)
+        return _bucket_pairs(arr, job[0], job[1], job[2], check_time, inner_only, dem)
 
     if workers > 1 and len(jobs) > 1:
         with ThreadPoolExecutor(min(workers, len(jobs)), thread_name_prefix="matcher-candidates") as pool:
@@ -142,10 +142,12 @@ def candidate_pairs(
 
 
 def _bucket_pairs(
-    arr: ProblemArrays, vols: I64, dem: I64, radius_km: float, check_time: bool, inner_only: bool
+    arr: ProblemArrays, vols: I64, dem: I64, radius_km: float, check_time: bool, inner_only: bool, grid: I64
 ) -> tuple[I64, I64, F64]:
-    lat_all = np.concatenate([arr.v_lat[vols], arr.d_lat[dem]])
-    lon_all = np.concatenate([arr.v_lon[vols], arr.d_lon[dem]])
+    # the cells are laid over vols and the demands of grid: all the demands searched, of which dem may be a part
+    # (a demand's own cell, inner_only's, is then the same in every part)
+    lat_all = np.concatenate([arr.v_lat[vols], arr.d_lat[grid]])
+    lon_all = np.concatenate([arr.v_lon[vols], arr.d_lon[grid]])
     lat0, lon0 = float(lat_all.min()), float(lon_all.min())
     lat_reach, lon_reach = _cell_size_deg(radius_km, float(np.abs(lat_all).max()))
     cell_lat, cell_lon = lat_reach / _CELLS_PER_RADIUS, lon_reach / _CELLS_PER_RADIUS

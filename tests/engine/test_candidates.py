@@ -46,8 +46,11 @@ def test_the_threads_of_the_search_find_the_same_pairs_in_the_same_order(monkeyp
     one = candidate_pairs(arr, workers=1)
     assert len(one) > 500 and bool((np.diff(arr.pair_key(one.v, one.d)) > 0).all())  # sorted, each pair once
     for workers in (2, 4, 40):
-        many = candidate_pairs(arr, workers=workers)
-        assert np.array_equal(one.v, many.v) and np.array_equal(one.d, many.d) and np.array_equal(one.km, many.km)
+        for check_time, inner_only in ((True, False), (False, False), (False, True)):  # (the ladder's searches too)
+            one = candidate_pairs(arr, check_time=check_time, inner_only=inner_only, workers=1)
+            many = candidate_pairs(arr, check_time=check_time, inner_only=inner_only, workers=workers)
+            assert np.array_equal(one.v, many.v) and np.array_equal(one.d, many.d)
+            assert np.array_equal(one.km, many.km)
 
 
 def test_distinct_rows_are_numpys_groups() -> None:
