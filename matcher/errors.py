@@ -29,6 +29,10 @@ class ProblemError(MatcherError, ValueError):
         text = "; ".join(shown) + (f"; ... and {more} more" if more > 0 else "")
         super().__init__(text)
 
+    def __reduce__(self) -> tuple[type[ProblemError], tuple[list[str]]]:
+        """Pickled by its list of problems (an exception pickles its message by default, which this reads as one)."""
+        return type(self), (self.errors,)
+
 
 class PinnedError(ProblemError):
     """A pinned assignment breaks a hard rule (SPEC.md rule 9)."""

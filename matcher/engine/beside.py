@@ -22,14 +22,18 @@ answer must pickle; it takes the usual signals' default actions, so Ctrl-C stops
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import multiprocessing
 import os
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any, Generic, TypeVar
+
+from matcher.engine.context import HELD_SIGNALS, held_signals
 
 __all__ = ["Beside", "fork_beside"]
 
@@ -42,7 +46,9 @@ def fork_beside(on: bool = True) -> None:
     """Let :class:`Beside` run its work in a forked child process (Linux only), or stop it.
 
     For a process that runs no threads which could hold a lock while it forks (the command line: its own
-    threads only wait on events). Off by default.
+    threads only wait on events). Off by default. A child dies with the thread that forked it (Linux's
+    parent-death signal): one forked from a thread that ends before the answer is read has its work done again
+    by :meth:`Beside.result`.
     """
     _FORK[0] = on
 
@@ -73,16 +79,10 @@ class Beside(Generic[T]):
         args: tuple[Any, ...] = (fn,)
         if fork and _forking():
             try:
-                ctx = multiprocessing.get_context("fork")
-                receive, send = ctx.Pipe(duplex=False)
-                for stream in (sys.stdout, sys.stderr):  # (else the child may write what was buffered again)
-                    stream.flush()
-                child = ctx.Process(target=_answer, args=(fn, send), name=f"matcher-{name}", daemon=True)
-                child.start()
+                child, receive = _fork(fn, name)
             except OSError:
                 pass  # (no fork to be had: a thread does the work)
             else:
-                send.close()
                 target, args, self.forked = self._receive, (receive, child), True
         self._thread = threading.Thread(target=target, args=args, name=f"matcher-{name}", daemon=True)
         self._thread.start()
@@ -97,7 +97,7 @@ class Beside(Generic[T]):
         """Wait (without the GIL) for the child's answer, then for the child."""
         try:
             ok, value = receive.recv()
-        except (EOFError, OSError):  # the child stopped without answering
+        except Exception:  # the child stopped without answering, or its answer does not unpickle
             self._lost = True
         else:
             if ok:
@@ -119,17 +119,57 @@ class Beside(Generic[T]):
         return self._value[0]
 
 
-def _answer(fn: Callable[[], Any], send: Connection) -> None:
+def _fork(fn: Callable[[], Any], name: str) -> tuple[Any, Connection]:
+    """Start the child that runs ``fn``; its process and the end of the pipe it answers through.
+
+    Ctrl-C and SIGTERM are held back over the fork: the command line's handler raises, and raised inside
+    Python's after-fork hooks it would be swallowed there (the parent would go on as if cancelled, and publish).
+    In the parent the held signals are delivered once the child runs (:func:`~matcher.engine.context.held_signals`);
+    the child starts with them blocked, and takes them with their default action once it has let go of the
+    parent's handlers and wake-up descriptor (:func:`_answer`), so a signal meant for the child does not reach
+    the parent's solve.
+    """
+    ctx = multiprocessing.get_context("fork")
+    receive, send = ctx.Pipe(duplex=False)
+    for stream in (sys.stdout, sys.stderr):  # (else the child may write what was buffered again)
+        if stream is not None:
+            stream.flush()
+    child = ctx.Process(target=_answer, args=(fn, send, receive, os.getpid()), name=f"matcher-{name}", daemon=True)
+    with held_signals(), warnings.catch_warnings():
+        # Python 3.12+ warns of forking a process with threads: the command line's own threads wait on a pipe
+        # or an event and hold no lock the child takes (it runs fn, pickles and writes to its pipe)
+        warnings.filterwarnings("ignore", message=r".*use of fork\(\) may lead to deadlocks",
+                                category=DeprecationWarning)
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, HELD_SIGNALS)
+        try:
+            child.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+    send.close()
+    return child, receive
+
+
+def _answer(fn: Callable[[], Any], send: Connection, receive: Connection, parent: int) -> None:
     """In the child: run ``fn`` and send ``(True, answer)`` or ``(False, error)``.
 
-    The child takes the default action of SIGINT and SIGTERM, and lets go of the parent's wake-up descriptor
-    (:func:`signal.set_wakeup_fd`, which the command line watches for signals meant for itself).
+    First the child lets go of what it shares with the parent: its copy of the pipe's reading end (so that a
+    parent gone makes the answer fail instead of filling the pipe), the parent's wake-up descriptor
+    (:func:`signal.set_wakeup_fd`, which the command line watches for signals meant for itself), and the
+    parent's standard output and error (so that a caller reading them sees the command end when the parent
+    does). It dies with the parent (``PR_SET_PDEATHSIG``), takes SIGINT and SIGTERM with their default action,
+    and only then unblocks them.
     """
-    for s in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(s, signal.SIG_DFL)
+    receive.close()
     wakeup = signal.set_wakeup_fd(-1)
     if wakeup != -1:
         os.close(wakeup)
+    for s in HELD_SIGNALS:
+        signal.signal(s, signal.SIG_DFL)
+    with open(os.devnull, "wb") as null:
+        for fd in (1, 2):
+            os.dup2(null.fileno(), fd)
+    _die_with_parent(parent)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, HELD_SIGNALS)
     try:
         reply: tuple[bool, Any] = (True, fn())
     except BaseException as exc:  # sent to the parent, which raises it from result()
@@ -143,3 +183,18 @@ def _answer(fn: Callable[[], Any], send: Connection) -> None:
             send.send((False, RuntimeError(f"the answer beside the solve cannot be sent back: {exc!r}")))
     finally:
         send.close()
+
+
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux to kill this process when the thread that forked it ends (prctl(2), ``PR_SET_PDEATHSIG``).
+
+    A ``parent`` (its pid) that ended before the request has left this process to another: it ends now.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(0)
+
+
+_PR_SET_PDEATHSIG = 1
+"""prctl(2)'s option number (``linux/prctl.h``)."""
