@@ -52,8 +52,12 @@ for 1.62 M)."""
 
 REPORT_BASE_S = 0.3
 
-CANDIDATES_S_PER_PAIR = 0.6e-6
-"""The candidate search's time per pair on a quiet machine (district: 1.1-1.3 s for 2.08 M pairs, two threads)."""
+CANDIDATES_S_PER_PAIR = 0.85e-6
+"""The candidate search's time per pair up to which the machine counts as calibrated (:func:`slowness`): 1.77 s
+on the district (2.08 M pairs). Its two threads take 1.1-1.3 s in a quiet hour and 1.7-2.2 s in a slow one, when
+the other core is busy too; the single-threaded tiers after the LP slow down less. Counted from 0.6 µs (a quiet
+hour's search), a slow run's reserve after the LP came to 5.5 s where its bound, primal and report took 4.1 s,
+and the LP stopped a round short of converging (0.425%) with 1.3 s of the limit unused."""
 
 BOUND_S_PER_PAIR = 0.75e-6
 """The Lagrangian bound's wall time per candidate pair, kept back from the LP (district: 1.0-1.2 s at a quiet
