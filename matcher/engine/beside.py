@@ -1,6 +1,6 @@
 """Work beside the solve: a thread, or a forked process where the caller lets the solve fork.
 
-Some work's answer is needed only at the end of a solve: the unmet ladder's counts (about 1 s on a district)
+Some work's answer is needed only at the end of a solve: the unmet ladder's counts (0.6-0.8 s on a district)
 and the input's fingerprint (0.6 s). :class:`Beside` starts it at once and hands its answer over when asked.
 
 In a thread, the work is hidden only while the solve itself lets go of the GIL (HiGHS and big numpy
