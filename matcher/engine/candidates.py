@@ -100,8 +100,8 @@ def candidate_pairs(
         enough for a cheap lower bound on how many there are.
     workers
         Threads that search at once, each over a part of the demands (numpy lets go of the GIL in the
-        big array operations; two threads take a district's search from 1.0-1.4 s to 0.6-0.7 s). The
-        pairs are the same for any number.
+        big array operations; two threads take a district's search from 1.45 s to 1.10 s, medians on the
+        shared 2-core machine). The pairs are the same for any number.
 
     Returns
     -------

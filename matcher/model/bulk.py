@@ -246,7 +246,12 @@ def _table(model: type[BaseModel], columns: Mapping[str, list[Any]], n: int, tz:
     # changes it, in model_copy: the only change a frozen record sees)
     given = {f for f in order if f in columns}
     shared: dict[tuple[str, ...], set[str]] = {}
-    fields_of = {i: shared.setdefault(tuple(left_out), given.difference(left_out)) for i, left_out in unset.items()}
+    fields_of: dict[int, set[str]] = {}
+    for i, left_out in unset.items():
+        key = tuple(left_out)
+        if key not in shared:
+            shared[key] = given.difference(key)
+        fields_of[i] = shared[key]
     out: list[Any] = []
     new, put = _new, _set
     for i, row in enumerate(zip(*cols)):  # (:func:`_lean`, inlined: this loop makes every record of a district)
