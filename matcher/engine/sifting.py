@@ -44,6 +44,7 @@ import numpy as np
 from matcher.engine.context import SolveContext, held_signals
 from matcher.engine.intervals import max_clique_rows
 from matcher.engine.sequencing import sequence_conflicts
+from matcher.engine.sorting import stable_order_by
 from matcher.engine.types import F64, I64, US_PER_HOUR, B
 from matcher.engine.working_set import WorkingSet
 
@@ -182,14 +183,15 @@ def _dual_value(ctx: SolveContext, duals: DualPrices) -> float:
 def _seed(ctx: SolveContext, extra: B | None) -> B:
     """Each demand's nearest candidates (:data:`SEED_PER_SEAT` per seat, plus 2), and the ``extra`` pairs."""
     rp = ctx.rp
-    far = float(rp.km.max(initial=0.0)) + 1.0
-    order = np.argsort(rp.d + rp.km / far, kind="stable")  # by demand, then distance (one float sort)
+    # distances in steps of (the longest + 1 km) / 2**26 (0.1 mm on a district): by demand, then distance, as integers
+    steps = np.floor(rp.km * (2.0**26 / (float(rp.km.max(initial=0.0)) + 1.0))).astype(np.int64)
+    order = stable_order_by(steps, rp.d)
     d_sorted = rp.d[order]
     rank = np.arange(len(order)) - np.searchsorted(d_sorted, d_sorted, side="left")
     ws = np.zeros(len(rp), dtype=bool)
     ws[order[rank < SEED_PER_SEAT * ctx.res.seats[d_sorted] + 2]] = True
     if SEED_PER_VOLUNTEER:  # and each volunteer's nearest demands (rp is sorted by volunteer)
-        by_v = np.argsort(rp.v + rp.km / far, kind="stable")
+        by_v = stable_order_by(steps, rp.v)
         v_sorted = rp.v[by_v]
         ws[by_v[np.arange(len(by_v)) - np.searchsorted(v_sorted, v_sorted, side="left") < SEED_PER_VOLUNTEER]] = True
     if extra is not None:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from matcher.errors import ProblemError
 from matcher.io.files import read_text
+
+if TYPE_CHECKING:  # PyYAML is imported when a file is read (0.02 s that every command would pay)
+    import yaml
 
 __all__ = ["YamlDoc", "read_yaml"]
 
@@ -61,6 +62,8 @@ def read_yaml(path: str | Path) -> YamlDoc:
         non-standard tag or an alias, or repeats a key (each naming file and line).
 
     """
+    import yaml
+
     path = Path(path)
     text = read_text(path)
     if not text.strip():
@@ -83,6 +86,8 @@ def read_yaml(path: str | Path) -> YamlDoc:
 def _build(path: Path, node: yaml.Node, loc: tuple[str, ...], lines: dict[tuple[str, ...], int],
            count: list[int], seen: set[int]) -> Any:
     """Construct plain data from a node tree (scalars through the safe constructor)."""
+    import yaml
+
     count[0] += 1
     if count[0] > MAX_NODES:
         raise ProblemError([f"{path}: more than {MAX_NODES} values; a scenario or options file is small"])
