@@ -329,9 +329,11 @@ def v2_fields(problem: Problem, vidx: dict[str, int], categories: list[str], d_l
         gap[v] = 5.0 - sum(got) / len(got)
     tax = problem.resolved_taxonomy()
     parent = {s.code: c.code for c in tax.categories for s in c.subcategories} if tax else {}
-    cidx = {c: i for i, c in enumerate(categories)}
-    liked = sorted({(i, cidx[c]) for i, v in enumerate(vols) if v.preferred_categories
-                    for c in categories if c in v.preferred_categories or parent.get(c) in v.preferred_categories})
+    covers: dict[str, list[int]] = {}  # a category a volunteer may name -> the problem's categories it covers
+    for k, c in enumerate(categories):
+        for named in {c, parent.get(c, c)}:
+            covers.setdefault(named, []).append(k)
+    liked = sorted({(i, k) for i, v in enumerate(vols) for c in v.preferred_categories for k in covers.get(c, ())})
     return {
         "travel": model,
         "v_speed_kmh": speed,
