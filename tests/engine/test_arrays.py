@@ -31,3 +31,28 @@ def test_merge_joins_overlapping_and_touching_windows_per_volunteer() -> None:
     v, s, e = merge_windows(vol, start, end)
     # volunteer 0: [0,4] stays apart from [5,10] (a gap), [5,10] and [10,12] touch and join
     assert list(zip(v.tolist(), s.tolist(), e.tolist())) == [(0, 0, 4), (0, 5, 12), (1, 0, 2), (1, 3, 4)]
+
+
+def test_a_liked_category_covers_its_subcategories_and_only_them() -> None:
+    from matcher.engine.arrays import build_arrays
+    from matcher.model import Problem
+
+    when = {"start": "2026-03-02T09:00:00+08:00", "end": "2026-03-02T10:00:00+08:00"}
+    likes = {"v-parent": ["elder_care"], "v-sub": ["home_visit"], "v-other": ["health"], "v-none": [],
+             "v-unknown-here": ["free_clinic"], "v-both": ["elder_care", "meal_help"]}
+    problem = Problem.model_validate({
+        "taxonomy": "builtin",
+        "volunteers": [{"id": v, "lat": 31.2, "lon": 121.4, "availability": [when], "preferred_categories": c}
+                       for v, c in likes.items()],
+        "demands": [{"id": f"d-{c}", "lat": 31.2, "lon": 121.4, "category": c, "headcount": 1, "priority": 1, **when}
+                    for c in ("meal_help", "home_visit", "elder_care", "health_check")],
+    })
+    arr = build_arrays(problem)
+    got = {(arr.volunteer_ids[v], arr.categories[c]) for v, c in zip(*arr.liked, strict=True)}
+    assert got == {
+        ("v-parent", "elder_care"), ("v-parent", "meal_help"), ("v-parent", "home_visit"),
+        ("v-sub", "home_visit"), ("v-other", "health_check"),
+        ("v-both", "elder_care"), ("v-both", "meal_help"), ("v-both", "home_visit"),
+    }
+    assert arr.v_says_likes is not None
+    assert [bool(x) for x in arr.v_says_likes] == [bool(c) for c in likes.values()]
