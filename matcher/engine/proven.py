@@ -36,7 +36,7 @@ from matcher.engine.greedy import fill_open_seats, greedy_take, value_order
 from matcher.engine.lagrangian import LagrangianBound, lagrangian_bound
 from matcher.engine.primal import fractional_chunks, fractional_region, lp_primal
 from matcher.engine.sequencing import sequence_conflicts
-from matcher.engine.sifting import sift_lp
+from matcher.engine.sifting import ADD_PER_ROUND, V2_ADD_PER_ROUND, sift_lp
 from matcher.engine.types import F64, B
 from matcher.model import LagrangianStats, RegionStats, SiftingStats
 
@@ -212,6 +212,7 @@ def proven_tiers(ctx: SolveContext, extra: B | None = None) -> ProvenResult | No
     # the seats each demand has candidates for: a bound too, and the better one when the LP was cut early
     seats = ctx.seats_bound()
     lp = sift_lp(ctx, clock.left() - budget.after_lp_s, extra, stop_gap=V2_STOP_GAP if v2 else None,
+                 add_per_round=V2_ADD_PER_ROUND if v2 else ADD_PER_ROUND,
                  first_wall_s=clock.left() - budget.report_s - budget.fallback_s,
                  early_wall_s=clock.left() - budget.report_s - budget.least_after_s, useless_from=seats)
     clock.done("sifting")
