@@ -24,8 +24,8 @@ from matcher.engine.types import F64, I64, U64, B, hours_cap_us, minutes_cap_us,
 from matcher.model import Area, Demand, Problem, Volunteer
 
 __all__ = ["DEMAND_ROW_FIELDS", "V1_DEFAULTS", "ProblemArrays", "build_arrays", "demand_rows", "distinct_rows",
-           "given_pairs", "member", "problem_wide", "time_ranks", "uses_v2", "v2_fields", "volunteer_rows",
-           "with_indexes"]
+           "given_pairs", "member", "problem_wide", "time_ranks", "time_values", "uses_v2", "v2_fields",
+           "volunteer_rows", "with_indexes"]
 
 
 
@@ -263,9 +263,15 @@ def given_pairs(problem: Problem, vidx: dict[str, int], didx: dict[str, int]) ->
     return {name: _pairs(problem, name, vidx, didx) for name in ("pinned", "forbidden", "previous")}
 
 
+def time_values(w_start_us: I64, w_end_us: I64, d_start: I64, d_end: I64) -> I64:
+    """Every time value of a problem (µs), sorted, once each: what :func:`time_ranks` ranks against."""
+    values: I64 = np.unique(np.concatenate([w_start_us, w_end_us, d_start, d_end]))
+    return values
+
+
 def time_ranks(w_start_us: I64, w_end_us: I64, d_start: I64, d_end: I64) -> dict[str, Any]:
     """Order-preserving ranks of every time value: containment tests stay exact and keys stay small."""
-    values = np.unique(np.concatenate([w_start_us, w_end_us, d_start, d_end]))
+    values = time_values(w_start_us, w_end_us, d_start, d_end)
     return {name: np.searchsorted(values, x).astype(np.int64) for name, x in
             (("w_start", w_start_us), ("w_end", w_end_us), ("d_start_rank", d_start), ("d_end_rank", d_end))}
 

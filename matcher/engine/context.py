@@ -18,16 +18,17 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol
 
 import numpy as np
 
 from matcher.engine import costs
-from matcher.engine.arrays import ProblemArrays, member
+from matcher.engine.arrays import ProblemArrays, member, time_values
 from matcher.engine.candidates import Pairs
 from matcher.engine.intervals import overlaps_fixed
 from matcher.engine.rules import first_broken, task_clashes
-from matcher.engine.sequencing import sequence_conflicts
+from matcher.engine.sequencing import clique_ends, sequence_conflicts
 from matcher.engine.types import I64, B
 from matcher.errors import PinnedError
 from matcher.model import SolveOptions
@@ -272,6 +273,20 @@ class SolveContext:
     def rp(self) -> Pairs:
         """The residual candidate pairs."""
         return self.res.pairs
+
+    @cached_property
+    def clique_end_rank(self) -> I64:
+        """Where each residual pair's interval ends in the LP's no-overlap rows, as a time rank (int64, one per pair).
+
+        The demand's end rank (``arr.d_end_rank``), or with travel the later end of
+        :func:`~matcher.engine.sequencing.clique_ends`: the rows then hold most of rule 7b too. A rank compares
+        with the start ranks as the times do: a start ``s`` lies before the end ``E`` exactly when its rank does.
+        """
+        arr, rp = self.arr, self.rp
+        if arr.travel is None:
+            return arr.d_end_rank[rp.d]
+        values = time_values(arr.w_start_us, arr.w_end_us, arr.d_start, arr.d_end)
+        return np.searchsorted(values, clique_ends(arr, rp.v, rp.d), side="left").astype(np.int64)
 
     @classmethod
     def build(cls, arr: ProblemArrays, pairs: Pairs, opts: SolveOptions, clock: Clock) -> SolveContext:

@@ -183,7 +183,7 @@ def lagrangian_bound(ctx: SolveContext, duals: DualPrices, x: F64, det_budget: f
     core_vol[rp.v[dc[rp.d] & positive]] = True
     priced = weight - paid
     dp = priced > 0
-    owners, values = schedule_values(rp.v[dp], arr.d_start_rank[rp.d[dp]], arr.d_end_rank[rp.d[dp]], priced[dp],
+    owners, values = schedule_values(rp.v[dp], arr.d_start_rank[rp.d[dp]], ctx.clique_end_rank[dp], priced[dp],
                                      res.tasks)
     total = int((y * res.seats).sum()) + int(earned[~core_vol].sum()) + int(values[~core_vol[owners]].sum())
     # the core with its seat rows dropped and its hour rows priced: a fallback bound for it

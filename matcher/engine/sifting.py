@@ -166,7 +166,7 @@ class PairTerms:
         """The terms of ``ctx.rp``."""
         arr, rp = ctx.arr, ctx.rp
         base = rp.v * span
-        return cls(arr.d_duration_us[rp.d] / US_PER_HOUR, base + arr.d_start_rank[rp.d], base + arr.d_end_rank[rp.d])
+        return cls(arr.d_duration_us[rp.d] / US_PER_HOUR, base + arr.d_start_rank[rp.d], base + ctx.clique_end_rank)
 
 
 def _best_per_demand(ctx: SolveContext, new: I64, rc: F64, most: int) -> I64:
@@ -217,7 +217,7 @@ def _rows(ctx: SolveContext, idx: I64, span: int) -> tuple[csr_matrix, F64, tupl
 
     arr, rp, res = ctx.arr, ctx.rp, ctx.res
     v, d = rp.v[idx], rp.d[idx]
-    s, e = arr.d_start_rank[d], arr.d_end_rank[d]
+    s, e = arr.d_start_rank[d], ctx.clique_end_rank[idx]
     dur = arr.d_duration_us[d]
     n = len(idx)
     dems, d_row = np.unique(d, return_inverse=True)
@@ -308,7 +308,7 @@ def sift_lp(ctx: SolveContext, wall_s: float, extra: B | None = None, engine: st
     t0 = time.perf_counter()
     arr, rp = ctx.arr, ctx.rp
     c = lp_objective(ctx)
-    span = int(max(int(arr.d_end_rank.max(initial=0)), int(arr.d_start_rank.max(initial=0)))) + 1
+    span = int(max(int(ctx.clique_end_rank.max(initial=0)), int(arr.d_start_rank.max(initial=0)))) + 1
     ws = _seed(ctx, extra)
     terms = PairTerms.of(ctx, span)
     warm = WorkingSet(ctx, c, span, ctx.opts.threads) if engine == "highs" else None
