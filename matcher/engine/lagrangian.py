@@ -30,6 +30,8 @@ the core take from the same demands.)
 
 ``DP_v`` keeps ``v``'s task cap and no-overlap rule exactly and drops its hour
 row (priced already), by dynamic programming over its intervals by end time
+(with travel, the intervals stretched by :func:`~matcher.engine.sequencing.clique_ends`:
+two that overlap clash by rule 7 or 7b, so forbidding it is still a relaxation)
 (weighted interval scheduling with a cardinality cap; Kolen et al., "Interval
 scheduling: a survey", NRL 54, 2007). ``CORE`` is an integer program over the
 core's pairs, solved by CP-SAT (:mod:`matcher.engine.solvers.core_mip`), whose

@@ -24,9 +24,13 @@ Rows at working start points dominate every other clique of the working set,
 so the restricted LP is exactly the full LP on the working columns, and zero
 duals for the rows it leaves out are dual feasible.
 
-SPEC v2: with travel, the pairs of a volunteer's columns that break rule 7b in
-a round's solution get a cut ``x_i + x_j <= 1`` (valid for every plan) and the
-LP is solved again; rule 11 (crews) stays out of the rows. Both keep the LP a
+SPEC v2: with travel, each pair's interval runs from its start to
+``ctx.clique_end_rank`` (:func:`~matcher.engine.sequencing.clique_ends`): past its
+end, over the time in which its volunteer's later tasks cannot be reached, so the
+no-overlap rows over these intervals are cliques of rule 7 and 7b together and
+hold most of rule 7b from the first round. The pairs of a volunteer's columns that
+still break rule 7b in a converged round's solution get a cut ``x_i + x_j <= 1``
+(valid for every plan) and the LP is solved again; rule 11 (crews) stays out of the rows. Both keep the LP a
 relaxation, so its bound stands; the primal tier states them exactly. Sources: the sifting /
 "sprint" method (Forrest, 1989; the Gurobi and CPLEX manuals' *sifting*), and
 Dantzig-Wolfe pricing (Chvátal, *Linear Programming*, 1983, ch. 26).
