@@ -16,7 +16,8 @@ entries in every row, old and new. A row, once made, stays (a dominated clique
 row is redundant, never wrong).
 
 A column's interval ends at ``ctx.clique_end_rank`` (with travel, past the demand's end: see
-:mod:`matcher.engine.sifting`). The rest of SPEC v2's rule 7b comes in as cuts (:meth:`WorkingSet.add_travel_rows`): a row
+:mod:`matcher.engine.sifting`). The rest of SPEC v2's rule 7b comes in as cuts
+(:meth:`WorkingSet.add_travel_rows`): a row
 ``x_i + x_j <= 1`` for two working columns of one volunteer with too little
 time to travel between them, added when the LP's solution breaks it. Such a row
 holds for every feasible plan, so the LP stays a relaxation; columns outside
