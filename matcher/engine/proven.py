@@ -108,9 +108,10 @@ V2_REGION_MIP_PAIRS = 6_000
 second (district, rule 7b's rows in), one of 20,000 pairs not in 6 s; small regions one after another gain more."""
 
 V2_MIPS = 3
-"""Region MIPs the LP leaves time for with travel times or crews (one without): the LP's plan breaks rule 7b in
-many places, and each region of :data:`V2_REGION_MIP_PAIRS` pairs wins back 250-600 points of the district's
-coverage in 0.2 s, more than a last LP round does."""
+"""Region MIPs the LP leaves time for with travel times or crews (one without): the LP's plan may break rules 7b
+and 11, and each region of :data:`V2_REGION_MIP_PAIRS` pairs wins back part of what that lost. On the district
+a region won back 250-600 points in 0.2 s while the LP's rows left rule 7b out, more than a last LP round did;
+since they hold most of it (:func:`~matcher.engine.sequencing.clique_ends`), the first regions win 75-82."""
 
 V2_MIN_MIP_S = 0.5
 """:data:`MIN_MIP_S` with travel times or crews (regions of :data:`V2_REGION_MIP_PAIRS` pairs)."""
@@ -246,16 +247,18 @@ def proven_tiers(ctx: SolveContext, extra: B | None = None) -> ProvenResult | No
 
 
 def has_v2_rules(ctx: SolveContext) -> bool:
-    """Whether the problem has SPEC v2's rules between tasks that the LP leaves out: travel times (7b) or crews (11)."""
+    """Whether the problem has SPEC v2's rules between tasks that the LP holds only in part: travel (7b), crews (11)."""
     return ctx.arr.travel is not None or bool((ctx.res.crew > 1).any())
 
 
 def with_v2_conflicts(ctx: SolveContext, x: F64) -> F64:
     """The LP's solution with the columns that break SPEC v2's rules marked fractional (0.5), for the primal.
 
-    The LP's rows leave out rule 7b (time to travel between tasks) and rule 11 (crews), so its integral part
-    may break them: the columns of a volunteer's pairs of tasks with too little time between them, and those
-    of a crew the LP staffs short, are handed to the region MIPs (which state both rules) as if fractional.
+    The LP's rows hold rule 7b (time to travel between tasks) only in part (the stretched intervals of
+    :func:`~matcher.engine.sequencing.clique_ends`, and cuts once it converges) and leave out rule 11 (crews),
+    so its integral part may break them: the columns of a volunteer's pairs of tasks with too little time
+    between them, and those of a crew the LP staffs short, are handed to the region MIPs (which state both
+    rules) as if fractional.
     """
     arr, rp = ctx.arr, ctx.rp
     if not has_v2_rules(ctx):
