@@ -43,8 +43,9 @@ the LP's floats only choose ``Y``, and weak duality holds for every ``Y >= 0``
 
 When ``Dc`` covers the LP's fractional part, ``DP`` equals the LP's own
 contribution for almost every volunteer (an interval matrix with a cardinality
-row is totally unimodular), so the bound starts at the LP's value and the core
-takes off what integrality costs there.
+row is totally unimodular; the LP's travel cuts, which ``DP`` leaves out, aside),
+so the bound starts at the LP's value and the core takes off what integrality
+costs there.
 """
 
 from __future__ import annotations

@@ -71,7 +71,9 @@ STOP_GAP = 0.5
 
 SEED_PER_SEAT = 2
 SEED_PER_VOLUNTEER = 0
-MAX_ROUNDS = 30
+MAX_ROUNDS = 200
+"""A guard against a loop that never ends; the time limit stops sifting first (with travel or crews a round adds
+at most :data:`V2_ADD_PER_ROUND` columns, and the district's LP takes 7-14 rounds at 60 s)."""
 ADD_PER_SEAT = 2
 """A round adds at most this many columns per seat (plus as many) of each demand, the best by reduced cost."""
 CUT_ROUND_SHARE = 1.0
@@ -194,8 +196,11 @@ def _dual_value(ctx: SolveContext, duals: DualPrices) -> float:
 def _seed(ctx: SolveContext, extra: B | None) -> B:
     """Each demand's nearest candidates (:data:`SEED_PER_SEAT` per seat, plus 2), and the ``extra`` pairs."""
     rp = ctx.rp
-    # distances in steps of (the longest + 1 km) / 2**26 (0.1 mm on a district): by demand, then distance, as integers
-    steps = np.floor(rp.km * (2.0**26 / (float(rp.km.max(initial=0.0)) + 1.0))).astype(np.int64)
+    # distances in steps of (the longest + 1 km) / 2**bits (0.1 mm on a district), so that demand, distance and
+    # pair number pack into one int64 (stable_order_by) also on bigger problems: by demand, then distance
+    room = 62 - len(rp).bit_length() - ctx.arr.nd.bit_length()
+    bits = max(8, min(26, room))
+    steps = np.floor(rp.km * (2.0**bits / (float(rp.km.max(initial=0.0)) + 1.0))).astype(np.int64)
     order = stable_order_by(steps, rp.d)
     d_sorted = rp.d[order]
     rank = np.arange(len(order)) - np.searchsorted(d_sorted, d_sorted, side="left")
