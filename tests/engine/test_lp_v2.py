@@ -100,3 +100,35 @@ def test_filling_open_seats_sorts_only_what_it_can_take(seed: int) -> None:
     assert start.any()
     got = fill_open_seats(ctx, start)
     assert (got == refill(ctx, start, _by_value(ctx))).all() and ctx.coverage(got) > ctx.coverage(start)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_crews_region_frees_its_near_volunteers_other_tasks(seed: int) -> None:
+    from matcher.engine.greedy import hurried
+    from matcher.engine.primal import fractional_region
+
+    ctx = _context(v2_problem(seed))
+    rp = ctx.rp
+    chosen, _ = hurried(ctx)
+    crews = np.flatnonzero(ctx.res.crew > 1)
+    assert len(crews)  # the instances have crews
+    x = chosen.astype(float)
+    c = int(crews[0])
+    on_c = np.flatnonzero(rp.d == c)
+    x[on_c[0]] = 0.5  # the crew's demand has a fractional column
+    region = fractional_region(ctx, x)
+    near = region & (rp.d == c) & (x == 0)  # the candidates the region offers the crew (not yet on it)
+    near_vols = np.unique(rp.v[near])
+    # each of them may leave the tasks it holds in the plan for it
+    held = chosen & np.isin(rp.v, near_vols)
+    assert held.any()
+    assert region[held].all()
+    # a demand that is no crew frees only its candidates' pairs into it (and the fractional volunteers' pairs)
+    x2 = chosen.astype(float)
+    plain = np.flatnonzero(ctx.res.crew <= 1)
+    p = int(plain[np.isin(plain, rp.d)][0])
+    x2[np.flatnonzero(rp.d == p)[0]] = 0.5
+    frac_vols = np.unique(rp.v[(x2 > 0) & (x2 < 1)])
+    region2 = fractional_region(ctx, x2)
+    outside = region2 & (rp.d != p) & ~np.isin(rp.v, frac_vols)
+    assert not (outside & chosen).any()
