@@ -135,8 +135,9 @@ V2_MIP_OVERHEAD_S = 0.4
 
 V2_STOP_GAP = 150.0
 """Sifting's :data:`~matcher.engine.sifting.STOP_GAP` with travel times or crews. The bound is the Lagrangian
-one with rules 7b and 11 in its core, below the LP anyway: on the district the LP stopped 90 points short of
-its prices' dual bound gives the same bound (128,485) as the LP to 0.5 points, a second sooner for the MIPs."""
+one, whose integral core keeps SPEC v1's rules (leaving 7b and 11 out only loosens it): on the district the LP
+stopped 90 points short of its prices' dual bound gave the same bound (128,485) as the LP to 0.5 points, a
+second sooner for the MIPs (measured before the LP's rows held rule 7b)."""
 
 
 @dataclass(frozen=True, eq=False)
