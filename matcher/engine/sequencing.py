@@ -68,7 +68,7 @@ def sequence_conflicts(arr: ProblemArrays, v: I64, d: I64) -> tuple[I64, I64]:
     n = len(v)
     if arr.travel is None or n < 2:
         return empty, empty.copy()
-    order = np.lexsort((arr.d_start[d], v))
+    order = stable_order_by(arr.d_start_rank[d], v)  # (ranks order as the times do)
     vo, do = v[order], d[order]
     so, eo = arr.d_start[do], arr.d_end[do]
     trip = longest_trip_us(arr)
