@@ -149,6 +149,17 @@ class Residual:
         short: B = (count < self.crew) & ((count > 0) | self.crew_held)
         return short
 
+    @property
+    def open_crew(self) -> I64:
+        """Seats each crew no pinned volunteer holds still needs, where rule 11 binds (int64 per demand, else 0).
+
+        A crew needing 2 or more can be left empty or staffed with at least that many: the LP's crew rows
+        (:class:`~matcher.engine.working_set.WorkingSet`). A held crew must be filled, a row that could make a
+        restricted LP infeasible; the LP leaves it out (a relaxation still).
+        """
+        need: I64 = np.where((self.crew > 1) & ~self.crew_held, self.crew, 0)
+        return need
+
 
 def overlaps_tasks(arr: ProblemArrays, pairs: Pairs, sv: I64, sd: I64) -> B:
     """Pairs whose window overlaps a fixed task of the same volunteer (tasks ``sv, sd`` sorted by volunteer, start)."""

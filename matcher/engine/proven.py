@@ -248,7 +248,7 @@ def proven_tiers(ctx: SolveContext, extra: B | None = None) -> ProvenResult | No
 
 
 def has_v2_rules(ctx: SolveContext) -> bool:
-    """Whether the problem has SPEC v2's rules between tasks that the LP holds only in part: travel (7b), crews (11)."""
+    """Whether the problem has SPEC v2's rules between tasks that the LP relaxes: travel (7b), crews (11)."""
     return ctx.arr.travel is not None or bool((ctx.res.crew > 1).any())
 
 
@@ -256,8 +256,9 @@ def with_v2_conflicts(ctx: SolveContext, x: F64) -> F64:
     """The LP's solution with the columns that break SPEC v2's rules marked fractional (0.5), for the primal.
 
     The LP's rows hold rule 7b (time to travel between tasks) only in part (the stretched intervals of
-    :func:`~matcher.engine.sequencing.clique_ends`, and cuts once it converges) and leave out rule 11 (crews),
-    so its integral part may break them: the columns of a volunteer's pairs of tasks with too little time
+    :func:`~matcher.engine.sequencing.clique_ends`, and cuts once it converges) and rule 11 (crews) as a
+    relaxation (a crew's ``y`` may be fractional, and a crew that pinned volunteers hold has no row), so its
+    integral part may break them: the columns of a volunteer's pairs of tasks with too little time
     between them, and those of a crew the LP staffs short, are handed to the region MIPs (which state both
     rules) as if fractional.
     """

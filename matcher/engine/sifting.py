@@ -30,8 +30,14 @@ end, over the time in which its volunteer's later tasks cannot be reached, so th
 no-overlap rows over these intervals are cliques of rule 7 and 7b together and
 hold most of rule 7b from the first round. The pairs of a volunteer's columns that
 still break rule 7b in a converged round's solution get a cut ``x_i + x_j <= 1``
-(valid for every plan) and the LP is solved again; rule 11 (crews) stays out of the rows. Both keep the LP a
-relaxation, so its bound stands; the primal tier states them exactly. Sources: the sifting /
+(valid for every plan) and the LP is solved again. Rule 11 (crews): each crew no pinned volunteer holds gets a
+column ``y`` in [0, 1] ("the crew is staffed"), a row ``need·y - sum x <= 0`` and a row ``x - y <= 0`` for
+each of its working columns (:class:`~matcher.engine.working_set.WorkingSet`). Every plan satisfies them with
+``y`` 0 or 1, so the LP stays a relaxation; they leave out the points where a few volunteers staff a crew in
+part (one volunteer at 1 needs the crew staffed, so ``need`` of them in all). On the district's v2 world
+without travel the LP fell from 124,743.9 to 124,691.2 and its Lagrangian bound from 124,697 to 124,652.
+A pair of a crew prices in with the crew row's dual added (its entry there is -1; a link row exists only for
+a working column). The primal tier states every rule exactly. Sources: the sifting /
 "sprint" method (Forrest, 1989; the Gurobi and CPLEX manuals' *sifting*), and
 Dantzig-Wolfe pricing (Chvátal, *Linear Programming*, 1983, ch. 26).
 """
@@ -50,7 +56,7 @@ from matcher.engine.intervals import max_clique_rows
 from matcher.engine.sequencing import sequence_conflicts
 from matcher.engine.sorting import stable_order_by
 from matcher.engine.types import F64, I64, US_PER_HOUR, B
-from matcher.engine.working_set import WorkingSet
+from matcher.engine.working_set import DualPrices, WorkingSet
 
 if TYPE_CHECKING:  # scipy is imported when first used (0.3 s)
     from scipy.sparse import csr_matrix
@@ -87,24 +93,6 @@ V2_ADD_PER_ROUND = 2_500
 smaller rounds reach more of them: at ``--time-limit 20``, gap 1.32% with 2,500 (3 rounds) against 1.44-1.46%
 with 5,000 and 1.93% with 30,000 (2 rounds each). The v1 world's rounds add fewer than 10,000 (the per-demand
 cap decides), and smaller ones measured no better there."""
-
-
-@dataclass(frozen=True, eq=False)
-class DualPrices:
-    """Dual prices of the LP's rows (each ``>= 0``), in coverage points.
-
-    ``seat`` (float64, one per demand row), ``task`` and ``hour`` (float64, one
-    per volunteer row; ``hour`` per hour of service), and the clique rows as
-    sorted keys ``clique_key = v * span + point`` (int64, time points as ranks)
-    with their prices ``clique`` (float64).
-    """
-
-    seat: F64
-    task: F64
-    hour: F64
-    clique_key: I64
-    clique: F64
-    span: int
 
 
 @dataclass(frozen=True, eq=False)
@@ -146,6 +134,9 @@ def price(ctx: SolveContext, c: F64, duals: DualPrices, terms: PairTerms | None 
     t = terms or PairTerms.of(ctx, duals.span)
     rp = ctx.rp
     rc = c - duals.seat[rp.d] - duals.task[rp.v] - duals.hour[rp.v] * t.hours
+    if len(duals.crew):  # rule 11: a crew's pair enters need·y - sum x <= 0 with -1, its own x - y <= 0 with +1
+        rc += duals.crew[rp.d]
+        rc[duals.link_pair] -= duals.link
     priced = duals.clique > 0
     if priced.any():
         keys, prices = duals.clique_key[priced], duals.clique[priced]
@@ -187,10 +178,14 @@ def _best_per_demand(ctx: SolveContext, new: I64, rc: F64, most: int) -> I64:
 
 
 def _dual_value(ctx: SolveContext, duals: DualPrices) -> float:
-    """``sum(upper · y)`` over the priced rows: seats, tasks, hours (in hours) and cliques (upper 1)."""
+    """``sum(upper · y)`` over the priced rows (seats, tasks, hours in hours, cliques of upper 1).
+
+    With each crew's ``max(0, rc(y))`` (its ``y <= 1``; the crew rows' upper bounds are 0).
+    """
     res = ctx.res
+    crews = float(np.maximum(duals.crew_values(res.open_crew, ctx.rp.d), 0.0).sum())
     return float(duals.seat @ res.seats + duals.task @ res.tasks + duals.hour @ (res.hours / US_PER_HOUR)
-                 + duals.clique.sum())
+                 + duals.clique.sum()) + crews
 
 
 def _seed(ctx: SolveContext, extra: B | None) -> B:
@@ -342,8 +337,8 @@ def sift_lp(ctx: SolveContext, wall_s: float, extra: B | None = None, engine: st
             sol = warm.solve(left, primal=rounds > 1 and cuts == 0)
             if sol is None:
                 break
-            x_ws, value, idx, n_rows = sol.x, sol.value, warm.cols, warm.lp.rows
-            duals = DualPrices(*warm.dual_parts(sol.row_dual), span)
+            x_ws, value, idx, n_rows = sol.x[warm.pair_col], sol.value, warm.cols, warm.lp.rows
+            duals = warm.dual_prices(sol.row_dual)
         else:
             idx = np.flatnonzero(ws)
             idx = idx[np.lexsort((arr.d_start_rank[rp.d[idx]], rp.v[idx]))]

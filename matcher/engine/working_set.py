@@ -11,6 +11,11 @@ they join. Rows are created when they can first bind:
   overlap). Rows at the working start points dominate every other clique of the
   working intervals (see :mod:`matcher.engine.sifting`).
 
+- with crews (SPEC rule 11, :attr:`~matcher.engine.context.Residual.open_crew`), a crew row
+  ``need·y - sum x <= 0`` and the crew's column ``y`` in [0, 1] when the crew gets its first working column,
+  and a link row ``x - y <= 0`` with each working column of a crew (see :mod:`matcher.engine.sifting`).
+  The LP's columns are then the working pairs with the crews' ``y`` between them (:attr:`WorkingSet.pair_col`).
+
 New rows get their entries for the columns already in; new columns get their
 entries in every row, old and new. A row, once made, stays (a dominated clique
 row is redundant, never wrong).
@@ -26,6 +31,7 @@ it have no entry in it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -37,7 +43,42 @@ from matcher.engine.types import F64, I64, US_PER_HOUR
 if TYPE_CHECKING:  # highspy is imported when first used (it costs a few tenths of a second)
     from matcher.engine.solvers.warm_lp import WarmSolution
 
-__all__ = ["WorkingSet", "expand_ranges"]
+__all__ = ["DualPrices", "WorkingSet", "expand_ranges"]
+
+
+@dataclass(frozen=True, eq=False)
+class DualPrices:
+    """Dual prices of the LP's rows (each ``>= 0``), in coverage points.
+
+    ``seat`` (float64, one per demand row), ``task`` and ``hour`` (float64, one
+    per volunteer row; ``hour`` per hour of service), and the clique rows as
+    sorted keys ``clique_key = v * span + point`` (int64, time points as ranks)
+    with their prices ``clique`` (float64). Rule 11's rows, when the LP has
+    crews: ``crew`` (float64 per demand row, or empty) prices ``need·y - sum x
+    <= 0``, and ``link`` (float64) the rows ``x - y <= 0`` of the residual pairs
+    ``link_pair`` (int64).
+    """
+
+    seat: F64
+    task: F64
+    hour: F64
+    clique_key: I64
+    clique: F64
+    span: int
+    crew: F64 = field(default_factory=lambda: np.zeros(0))
+    link_pair: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    link: F64 = field(default_factory=lambda: np.zeros(0))
+
+    def crew_values(self, need: I64, pair_d: I64) -> F64:
+        """Each crew's ``y`` reduced cost ``sum(link) - need·crew`` (float64 per demand; 0 without crew rows).
+
+        ``need``: the LP's crews (:attr:`~matcher.engine.context.Residual.open_crew`); ``pair_d``: each
+        residual pair's demand row.
+        """
+        if len(self.crew) == 0:
+            return np.zeros(len(need))
+        out: F64 = np.bincount(pair_d[self.link_pair], weights=self.link, minlength=len(need)) - need * self.crew
+        return out
 
 
 def expand_ranges(keys: I64, lo_key: I64, hi_key: I64) -> tuple[I64, I64]:
@@ -73,6 +114,13 @@ class WorkingSet:
         self.upper: list[F64] = []
         self.travel_keys = np.zeros(0, dtype=np.int64)
         self.travel_rows = np.zeros(0, dtype=np.int64)
+        self.pair_col = np.zeros(0, dtype=np.int64)
+        """The LP column of each working pair (the crews' ``y`` columns come between them)."""
+        self.need = ctx.res.open_crew
+        self.crew_row = np.full(arr.nd, -1, dtype=np.int64)
+        self.crew_col = np.full(arr.nd, -1, dtype=np.int64)
+        self.link_row = np.zeros(0, dtype=np.int64)
+        """The row ``x - y <= 0`` of each working pair of a crew (-1 for the others)."""
 
     def _col_data(self, idx: I64) -> tuple[I64, I64, I64, I64, I64]:
         arr, rp = self.ctx.arr, self.ctx.rp
@@ -110,7 +158,7 @@ class WorkingSet:
             upper.append(cap_up[needs & (np.isin(touched, vols))])
             sel = np.flatnonzero(old_of & (table[v[:n_old]] >= nxt))
             rows_r.append(table[v[sel]] - base)
-            rows_c.append(sel)
+            rows_c.append(self.pair_col[sel])
             rows_v.append(np.ones(len(sel)) if coef is None else coef[sel])
             nxt += len(vols)
         # clique points of the touched volunteers contained in two or more of their working columns
@@ -126,8 +174,21 @@ class WorkingSet:
         if len(p_key) and n_old:
             q, pos = expand_ranges(p_key, v[:n_old] * self.span + s[:n_old], v[:n_old] * self.span + e[:n_old])
             rows_r.append(clique_new_row[pos] - base)
-            rows_c.append(q)
+            rows_c.append(self.pair_col[q])
             rows_v.append(np.ones(len(q)))
+        nxt += len(p_key)
+        # rule 11: a crew's row need·y - sum x <= 0 with its first column, a row x - y <= 0 with each column
+        crew_new = np.unique(nd_[(self.need[nd_] > 0) & (self.crew_row[nd_] < 0)])
+        self.crew_row[crew_new] = nxt + np.arange(len(crew_new))
+        nxt += len(crew_new)
+        on_crew = self.need[nd_] > 0
+        link_new = np.full(len(new), -1, dtype=np.int64)
+        link_new[on_crew] = nxt + np.arange(int(on_crew.sum()))
+        upper += [np.zeros(len(crew_new)), np.zeros(int(on_crew.sum()))]
+        y_old = on_crew & (self.crew_col[nd_] >= 0)  # (a new crew's y comes after its columns)
+        rows_r.append(link_new[y_old] - base)
+        rows_c.append(self.crew_col[nd_[y_old]])
+        rows_v.append(-np.ones(int(y_old.sum())))
         self.clique_key = np.concatenate([self.clique_key, p_key])
         self.clique_row = np.concatenate([self.clique_row, clique_new_row])
         order = np.argsort(self.clique_key, kind="stable")
@@ -142,10 +203,20 @@ class WorkingSet:
         cols_r = [self.seat_row[nd_], self.task_row[nv_][has_t], self.hour_row[nv_][has_h]]
         cols_v = [np.ones(len(k)), np.ones(int(has_t.sum())), (dur[n_old:] / US_PER_HOUR)[has_h]]
         q, pos = expand_ranges(self.clique_key, nv_ * self.span + sn, nv_ * self.span + en)
-        cols_c.append(q)
-        cols_r.append(self.clique_row[pos])
-        cols_v.append(np.ones(len(q)))
+        cols_c += [q, k[on_crew], k[on_crew]]
+        cols_r += [self.clique_row[pos], self.crew_row[nd_[on_crew]], link_new[on_crew]]
+        cols_v += [np.ones(len(q)), -np.ones(int(on_crew.sum())), np.ones(int(on_crew.sum()))]
+        first = self.lp.cols
         self.lp.add_cols(self.c[new], np.concatenate(cols_c), np.concatenate(cols_r), np.concatenate(cols_v))
+        # each new crew's y in [0, 1] (cost 0), with its entries in the crew's rows
+        mine = on_crew & member(nd_, crew_new)
+        at = np.searchsorted(crew_new, nd_[mine])
+        self.crew_col[crew_new] = self.lp.cols + np.arange(len(crew_new))
+        self.lp.add_cols(np.zeros(len(crew_new)), np.concatenate([np.arange(len(crew_new)), at]),
+                         np.concatenate([self.crew_row[crew_new], link_new[mine]]),
+                         np.concatenate([self.need[crew_new].astype(float), -np.ones(len(at))]))
+        self.pair_col = np.concatenate([self.pair_col, first + k])
+        self.link_row = np.concatenate([self.link_row, link_new])
         self.cols = allc
 
     def add_travel_rows(self, i: I64, j: I64) -> int:
@@ -157,8 +228,8 @@ class WorkingSet:
         if len(key) == 0:
             return 0
         order = np.argsort(self.cols, kind="stable")
-        at_i = order[np.searchsorted(self.cols[order], key // n)]
-        at_j = order[np.searchsorted(self.cols[order], key % n)]
+        at_i = self.pair_col[order[np.searchsorted(self.cols[order], key // n)]]
+        at_j = self.pair_col[order[np.searchsorted(self.cols[order], key % n)]]
         k = len(key)
         first = self.lp.rows
         self.lp.add_rows(np.ones(k), np.repeat(np.arange(k, dtype=np.int64), 2),
@@ -171,17 +242,17 @@ class WorkingSet:
         """Solve warm (by the primal simplex when ``primal``); ``None`` when the time ran out first."""
         return self.lp.solve(wall_s, primal)
 
-    def dual_parts(self, row_dual: F64) -> tuple[F64, F64, F64, I64, F64]:
-        """Split row duals (clipped at 0) into seat (per demand), task and hour (per volunteer), and clique prices.
-
-        The clique prices come with their keys ``v * span + point``, sorted.
-        """
+    def dual_prices(self, row_dual: F64) -> DualPrices:
+        """The rows' duals (clipped at 0) by what they price: seats, tasks, hours, cliques, crews and links."""
         y = np.maximum(row_dual, 0.0)
         arr = self.ctx.arr
         out = []
-        for table, n in ((self.seat_row, arr.nd), (self.task_row, arr.nv), (self.hour_row, arr.nv)):
+        for table, n in ((self.seat_row, arr.nd), (self.task_row, arr.nv), (self.hour_row, arr.nv),
+                         (self.crew_row, arr.nd)):
             part = np.zeros(n)
             has = table >= 0
             part[has] = y[table[has]]
             out.append(part)
-        return out[0], out[1], out[2], self.clique_key, y[self.clique_row]
+        linked = self.link_row >= 0
+        return DualPrices(out[0], out[1], out[2], self.clique_key, y[self.clique_row], self.span, out[3],
+                          self.cols[linked], y[self.link_row[linked]])

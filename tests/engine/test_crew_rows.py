@@ -1,0 +1,111 @@
+"""Rule 11 (crews) in the sifting LP's rows and in the Lagrangian bound, against the oracle's exact MIP.
+
+The LP gets, for each crew no pinned volunteer holds, a column ``y`` in [0, 1], a row ``need·y - sum x <= 0``
+and a row ``x - y <= 0`` per working column of the crew (:class:`~matcher.engine.working_set.WorkingSet`).
+Every plan satisfies them (``y`` = "the crew is staffed"), so the LP stays a relaxation; the tests hold its value
+and the Lagrangian bound priced from its duals (or from any prices) at or above the exact optimum, and show
+that the rows tighten the LP where crews are staffed short without them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from instances import v2_problem
+from oracle import mip_max_coverage
+
+from matcher import Problem, SolveOptions
+from matcher.engine.arrays import build_arrays
+from matcher.engine.candidates import candidate_pairs
+from matcher.engine.context import Clock, Residual, SolveContext
+from matcher.engine.lagrangian import lagrangian_bound
+from matcher.engine.sifting import DualPrices, sift_lp
+
+
+def crew_problem(seed: int, travel: bool = False) -> Problem:
+    """:func:`v2_problem` with bigger crews (4-8 seats, at least half of them needed), travel optional."""
+    rng = np.random.default_rng(20_000 + seed)
+    base = v2_problem(seed).model_dump(mode="json", exclude_none=True)
+    for d in base["demands"]:
+        if "series_id" not in d and rng.random() < 0.25:
+            d["headcount"] = int(rng.integers(4, 9))
+            d["min_headcount"] = int(rng.integers((d["headcount"] + 1) // 2, d["headcount"] + 1))
+    if not travel:
+        base.pop("travel")
+        for v in base["volunteers"]:
+            v.pop("max_travel_minutes", None)
+            v.pop("speed_kmh", None)
+    return Problem.from_dict(base)
+
+
+def _context(p: Problem) -> SolveContext:
+    arr = build_arrays(p)
+    return SolveContext.build(arr, candidate_pairs(arr), SolveOptions(time_limit_s=20), Clock())
+
+
+def _no_crew_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Residual, "open_crew", property(lambda self: np.zeros_like(self.crew)))
+
+
+@pytest.mark.parametrize("travel", [False, True])
+def test_crew_rows_tighten_the_lp_and_keep_it_a_relaxation(monkeypatch: pytest.MonkeyPatch, travel: bool) -> None:
+    tighter = 0
+    for seed in range(4):
+        p = crew_problem(seed, travel)
+        ctx = _context(p)
+        assert (ctx.res.open_crew > 0).any()
+        best = mip_max_coverage(p)
+        with_rows = sift_lp(ctx, 60.0)
+        with monkeypatch.context() as m:
+            _no_crew_rows(m)
+            without = sift_lp(_context(p), 60.0)
+        assert with_rows is not None and without is not None and with_rows.converged and without.converged
+        cover = float((ctx.dem_weight[ctx.rp.d] * with_rows.x).sum())
+        assert cover >= best - 0.5  # a relaxation (the secondary term moves the value by under half a point)
+        assert with_rows.value <= without.value + 1e-6
+        tighter += with_rows.value < without.value - 0.5
+        assert len(with_rows.duals.crew) == ctx.arr.nd and len(with_rows.duals.link_pair) > 0
+    assert tighter  # the instances have crews the plain LP staffs short
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_bound_holds_for_any_crew_prices(seed: int) -> None:
+    """Weak duality with rule 11's rows priced: the LP's duals, random crew and link prices, both cores."""
+    p = crew_problem(seed, travel=seed % 2 == 1)
+    ctx = _context(p)
+    best = mip_max_coverage(p)
+    lp = sift_lp(ctx, 60.0)
+    assert lp is not None
+    rng = np.random.default_rng(seed)
+    rp, nd = ctx.rp, ctx.arr.nd
+    on_crew = np.flatnonzero(ctx.res.open_crew[rp.d] > 0)
+    link_pair = np.sort(rng.choice(on_crew, size=len(on_crew) // 2, replace=False))
+    random = DualPrices(rng.uniform(0, 8, nd) * (rng.random(nd) < 0.3), np.zeros(ctx.arr.nv), np.zeros(ctx.arr.nv),
+                        np.zeros(0, dtype=np.int64), np.zeros(0), 1,
+                        rng.uniform(0, 6, nd) * (ctx.res.open_crew > 0), link_pair,
+                        rng.uniform(0, 20, len(link_pair)))
+    for duals, x in ((lp.duals, lp.x), (random, np.full(len(rp), 0.5))):
+        for priced in (True, False):
+            b = lagrangian_bound(ctx, duals, x, det_budget=5.0, wall_s=20.0, price_contested=priced)
+            assert b is not None and b.bound >= best
+    got = lagrangian_bound(ctx, lp.duals, lp.x, det_budget=5.0, wall_s=20.0)
+    assert got is not None and got.bound <= np.floor(lp.value + 0.5)
+
+
+def test_a_crew_price_moves_the_bound_only_by_what_y_can_earn() -> None:
+    """Link prices alone (no crew price) only lower the pairs' weights; each crew's y earns them back in full."""
+    p = crew_problem(1)
+    ctx = _context(p)
+    lp = sift_lp(ctx, 60.0)
+    assert lp is not None
+    d = lp.duals
+    on_crew = np.flatnonzero(ctx.res.open_crew[ctx.rp.d] > 0)
+    priced = DualPrices(d.seat, d.task, d.hour, d.clique_key, d.clique, d.span, np.zeros(ctx.arr.nd), on_crew,
+                        np.full(len(on_crew), 5.0))
+    plain = DualPrices(d.seat, d.task, d.hour, d.clique_key, d.clique, d.span)
+    a = lagrangian_bound(ctx, priced, lp.x, det_budget=5.0, wall_s=20.0)
+    b = lagrangian_bound(ctx, plain, lp.x, det_budget=5.0, wall_s=20.0)
+    assert a is not None and b is not None
+    assert a.bound >= b.bound  # y = 1 gives back every link price a pair paid, and more where it paid none
+
+
