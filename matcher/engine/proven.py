@@ -280,7 +280,9 @@ def with_v2_conflicts(ctx: SolveContext, x: F64) -> F64:
 def _primal(ctx: SolveContext, x: F64, bound: int, reserve: float) -> tuple[B, list[RegionStats], bool]:
     """The primal tier: a feasible choice (bool over ``ctx.rp``), the region MIPs run, and whether the clock cut one.
 
-    The LP's integral part, then region MIPs (coverage) chunk by chunk, widened
+    The LP's integral part (columns it could not keep, e.g. a crew left short when a crew formed before it took
+    one of its volunteers, count as fractional: a region decides them; district v2 at 60 s: 123,938 against
+    123,932), then region MIPs (coverage) chunk by chunk, widened
     while the gap stays open; then the secondary cost with coverage held on the
     last region; a greedy refill of what no MIP reached.
     """
@@ -294,6 +296,13 @@ def _primal(ctx: SolveContext, x: F64, bound: int, reserve: float) -> tuple[B, l
         before = ctx.coverage(chosen)
         chosen = fill_open_seats(ctx, chosen)
         log.info("LP rounded under rules 7b and 11: coverage %d, refilled to %d", before, ctx.coverage(chosen))
+    # the LP's integral columns the rounding could not keep (a crew formed first took one of a later crew's
+    # volunteers, leaving that crew short): the regions decide them too
+    lost = (marked > 1 - 1e-6) & ~chosen
+    if lost.any():
+        marked = marked.copy() if marked is x else marked
+        marked[lost] = 0.5
+        log.info("LP rounded: %d of its integral columns lost, handed to the regions", int(lost.sum()))
     x = marked
     regions: list[RegionStats] = []
     wall_cut = False
