@@ -65,6 +65,24 @@ def test_small_v2_regions_keep_the_rules(lp_always: None, monkeypatch: pytest.Mo
         assert s.coverage == best
 
 
+def test_the_whole_region_after_its_parts_wins_what_crosses_them(lp_always: None,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """With every part's region MIP proven and time left, the whole fractional region is solved at once from the
+    parts' plan: never worse, better where a crew's or a volunteer's best move crosses parts, and within the rules."""
+    monkeypatch.setattr(proven, "V2_REGION_MIP_PAIRS", 40)
+    gained = 0
+    for seed in (0, 2, 4):  # seeds whose parts leave a gap the whole region closes in part
+        p = v2_problem(seed)
+        monkeypatch.setattr(proven, "WHOLE_REGION_S", 1e9)
+        parts = solve(p, SolveOptions(time_limit_s=20, seed=1))
+        monkeypatch.setattr(proven, "WHOLE_REGION_S", 1.5)
+        whole = solve(p, SolveOptions(time_limit_s=20, seed=1))
+        best = mip_max_coverage(p)
+        assert violations(p, whole) == [] and parts.coverage <= whole.coverage <= best <= whole.coverage_bound
+        gained += int(whole.coverage - parts.coverage)
+    assert gained > 0
+
+
 @pytest.mark.parametrize("seed", range(2))
 def test_a_v2_lp_stopped_early_still_bounds(lp_always: None, monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
     """Sifting stopped after its first round (v2's looser stop, no cuts): the bound holds, the plan keeps the rules."""
