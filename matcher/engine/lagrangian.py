@@ -43,10 +43,11 @@ the LP's floats only choose ``Y``, and weak duality holds for every ``Y >= 0``
 
 With crews (SPEC rule 11), the LP's crew rows ``need_d·y_d - sum x <= 0`` and link rows ``x_p - y_d <= 0``
 (:mod:`matcher.engine.sifting`) are dualised too, at ``C_d = round(SCALE · c_d)`` and ``M_p = round(SCALE ·
-m_p)``: every plan satisfies them with ``y_d`` = "crew ``d`` is staffed", so it gains ``C_d (sum x - need_d
-y_d) >= 0`` and ``M_p (y_d - x_p) >= 0``. A crew's pair then weighs ``SCALE·w - Y_d + C_d - M_p`` (in the
-schedules and the core alike), and each crew adds ``max(0, sum_p M_p - need_d C_d)``, the most its ``y_d`` in
-{0, 1} can earn: integers again, and valid for any prices ``C, M >= 0``.
+m_p)``, and a crew's seat row is ``sum x - seats_d·y_d <= 0``: every plan satisfies them with ``y_d`` = "crew
+``d`` is staffed", so it gains ``C_d (sum x - need_d y_d) >= 0``, ``M_p (y_d - x_p) >= 0`` and ``Y_d (seats_d
+y_d - sum x) >= 0``. A crew's pair then weighs ``SCALE·w - Y_d + C_d - M_p`` (in the schedules and the core
+alike), and each crew adds ``max(0, sum_p M_p + seats_d Y_d - need_d C_d)``, the most its ``y_d`` in {0, 1}
+can earn, in place of ``seats_d Y_d``: integers again, and valid for any prices ``C, M, Y >= 0``.
 
 When ``Dc`` covers the LP's fractional part, ``DP`` equals the LP's own
 contribution for almost every volunteer (an interval matrix with a cardinality
@@ -188,15 +189,19 @@ def lagrangian_bound(ctx: SolveContext, duals: DualPrices, x: F64, det_budget: f
     paid = (hour_price[rp.v] * (arr.d_duration_us[rp.d] // US_PER_S)) // S_PER_HOUR
     earned = -((-hour_price * -(-res.hours // US_PER_S)) // S_PER_HOUR)
     weight = SCALE * ctx.dem_weight[rp.d] - y[rp.d]  # the core keeps its hour rows unpriced
-    crews = 0
+    crews, seats = 0, res.seats
     if len(duals.crew):  # rule 11's rows priced too (module docstring): crew pairs earn C_d and pay M_p
         c_price = np.rint(np.maximum(duals.crew, 0.0) * SCALE).astype(np.int64)
         m_price = np.zeros(len(rp), dtype=np.int64)
         m_price[duals.link_pair] = np.rint(np.maximum(duals.link, 0.0) * SCALE).astype(np.int64)
         weight += c_price[rp.d] - m_price
-        y_value = -res.open_crew * c_price  # each crew's y in [0, 1] earns max(0, sum M - need·C), in integers
+        # each crew's y in [0, 1] earns max(0, sum M + seats·Y - need·C), in integers: its seat row is
+        # sum x - seats·y <= 0, whose Y·seats its y earns instead of the seat row's upper bound
+        crew = res.open_crew > 0
+        y_value = np.where(crew, res.seats * y - res.open_crew * c_price, 0)
         np.add.at(y_value, rp.d[duals.link_pair], m_price[duals.link_pair])
         crews = int(np.maximum(y_value, 0).sum())
+        seats = np.where(crew, 0, res.seats)
     positive = weight > 0
     core_vol = np.zeros(arr.nv, dtype=bool)
     core_vol[rp.v[dc[rp.d] & positive]] = True
@@ -204,7 +209,7 @@ def lagrangian_bound(ctx: SolveContext, duals: DualPrices, x: F64, det_budget: f
     dp = priced > 0
     owners, values = schedule_values(rp.v[dp], arr.d_start_rank[rp.d[dp]], ctx.clique_end_rank[dp], priced[dp],
                                      res.tasks)
-    total = int((y * res.seats).sum()) + crews + int(earned[~core_vol].sum()) + int(values[~core_vol[owners]].sum())
+    total = int((y * seats).sum()) + crews + int(earned[~core_vol].sum()) + int(values[~core_vol[owners]].sum())
     # the core with its seat rows dropped and its hour rows priced: a fallback bound for it
     relaxed_core = int(earned[core_vol].sum()) + int(values[core_vol[owners]].sum())
     idx = np.flatnonzero(core_vol[rp.v] & positive)

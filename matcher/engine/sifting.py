@@ -31,13 +31,15 @@ no-overlap rows over these intervals are cliques of rule 7 and 7b together and
 hold most of rule 7b from the first round. The pairs of a volunteer's columns that
 still break rule 7b in a converged round's solution get a cut ``x_i + x_j <= 1``
 (valid for every plan) and the LP is solved again. Rule 11 (crews): each crew no pinned volunteer holds gets a
-column ``y`` in [0, 1] ("the crew is staffed"), a row ``need·y - sum x <= 0`` and a row ``x - y <= 0`` for
-each of its working columns (:class:`~matcher.engine.working_set.WorkingSet`). Every plan satisfies them with
-``y`` 0 or 1, so the LP stays a relaxation; they leave out the points where a few volunteers staff a crew in
-part (one volunteer at 1 needs the crew staffed, so ``need`` of them in all). On the district's v2 world
-without travel the LP fell from 124,743.9 to 124,691.2 and its Lagrangian bound from 124,697 to 124,652.
-A pair of a crew prices in with the crew row's dual added (its entry there is -1; a link row exists only for
-a working column). The primal tier states every rule exactly. Sources: the sifting /
+column ``y`` in [0, 1] ("the crew is staffed"), a row ``need·y - sum x <= 0``, a row ``x - y <= 0`` for
+each of its working columns, and its seat row becomes ``sum x - seats·y <= 0``
+(:class:`~matcher.engine.working_set.WorkingSet`). Every plan satisfies them with ``y`` 0 or 1, so the LP
+stays a relaxation; they leave out the points where a few volunteers staff a crew in part (one volunteer at
+1 needs the crew staffed, so ``need`` of them in all), or many in part each (``y`` = 1/2 lets at most half
+the seats be filled). On the district's v2 world without travel the LP fell from 124,743.9 to 124,691.2 and
+its Lagrangian bound from 124,697 to 124,652 (the seat rows' ``y``: a further 3 points of bound). A pair of a
+crew prices in with the crew row's dual added (its entry there is -1; a link row exists only for a working
+column). The primal tier states every rule exactly. Sources: the sifting /
 "sprint" method (Forrest, 1989; the Gurobi and CPLEX manuals' *sifting*), and
 Dantzig-Wolfe pricing (Chvátal, *Linear Programming*, 1983, ch. 26).
 """
@@ -183,8 +185,10 @@ def _dual_value(ctx: SolveContext, duals: DualPrices) -> float:
     With each crew's ``max(0, rc(y))`` (its ``y <= 1``; the crew rows' upper bounds are 0).
     """
     res = ctx.res
-    crews = float(np.maximum(duals.crew_values(res.open_crew, ctx.rp.d), 0.0).sum())
-    return float(duals.seat @ res.seats + duals.task @ res.tasks + duals.hour @ (res.hours / US_PER_HOUR)
+    need = res.open_crew if len(duals.crew) else np.zeros(ctx.arr.nd, dtype=np.int64)
+    crews = float(np.maximum(duals.crew_values(need, res.seats, ctx.rp.d), 0.0).sum())
+    seats = np.where(need > 0, 0, res.seats)  # a crew's seat row is sum x - seats·y <= 0
+    return float(duals.seat @ seats + duals.task @ res.tasks + duals.hour @ (res.hours / US_PER_HOUR)
                  + duals.clique.sum()) + crews
 
 

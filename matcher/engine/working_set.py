@@ -13,7 +13,8 @@ they join. Rows are created when they can first bind:
 
 - with crews (SPEC rule 11, :attr:`~matcher.engine.context.Residual.open_crew`), a crew row
   ``need·y - sum x <= 0`` and the crew's column ``y`` in [0, 1] when the crew gets its first working column,
-  and a link row ``x - y <= 0`` with each working column of a crew (see :mod:`matcher.engine.sifting`).
+  and a link row ``x - y <= 0`` with each working column of a crew; the crew's seat row is then
+  ``sum x - seats·y <= 0`` (see :mod:`matcher.engine.sifting`).
   The LP's columns are then the working pairs with the crews' ``y`` between them (:attr:`WorkingSet.pair_col`).
 
 New rows get their entries for the columns already in; new columns get their
@@ -69,15 +70,17 @@ class DualPrices:
     link_pair: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     link: F64 = field(default_factory=lambda: np.zeros(0))
 
-    def crew_values(self, need: I64, pair_d: I64) -> F64:
-        """Each crew's ``y`` reduced cost ``sum(link) - need·crew`` (float64 per demand; 0 without crew rows).
+    def crew_values(self, need: I64, seats: I64, pair_d: I64) -> F64:
+        """Each crew's ``y`` reduced cost ``sum(link) + seats·seat - need·crew`` (float64 per demand; 0 elsewhere).
 
-        ``need``: the LP's crews (:attr:`~matcher.engine.context.Residual.open_crew`); ``pair_d``: each
-        residual pair's demand row.
+        ``need``: the LP's crews (:attr:`~matcher.engine.context.Residual.open_crew`), ``seats`` (int64 per
+        demand) their open seats, whose row is ``sum x - seats·y <= 0``; ``pair_d``: each residual pair's demand
+        row.
         """
         if len(self.crew) == 0:
             return np.zeros(len(need))
-        out: F64 = np.bincount(pair_d[self.link_pair], weights=self.link, minlength=len(need)) - need * self.crew
+        linked = np.bincount(pair_d[self.link_pair], weights=self.link, minlength=len(need))
+        out: F64 = np.where(need > 0, linked + seats * self.seat - need * self.crew, 0.0)
         return out
 
 
@@ -140,7 +143,8 @@ class WorkingSet:
         # seat rows: demands with their first column (no old column is in them)
         seat_new = np.unique(nd_[self.seat_row[nd_] < 0])
         self.seat_row[seat_new] = base + np.arange(len(seat_new))
-        upper = [res.seats[seat_new].astype(float)]
+        # (a crew's seat row holds sum x - seats·y <= 0: its y column, made below, has -seats there)
+        upper = [np.where(self.need[seat_new] > 0, 0, res.seats[seat_new]).astype(float)]
         rows_r: list[I64] = []
         rows_c: list[I64] = []
         rows_v: list[F64] = []
@@ -212,9 +216,11 @@ class WorkingSet:
         mine = on_crew & member(nd_, crew_new)
         at = np.searchsorted(crew_new, nd_[mine])
         self.crew_col[crew_new] = self.lp.cols + np.arange(len(crew_new))
-        self.lp.add_cols(np.zeros(len(crew_new)), np.concatenate([np.arange(len(crew_new)), at]),
-                         np.concatenate([self.crew_row[crew_new], link_new[mine]]),
-                         np.concatenate([self.need[crew_new].astype(float), -np.ones(len(at))]))
+        n_crew = np.arange(len(crew_new))
+        self.lp.add_cols(np.zeros(len(crew_new)), np.concatenate([n_crew, n_crew, at]),
+                         np.concatenate([self.crew_row[crew_new], self.seat_row[crew_new], link_new[mine]]),
+                         np.concatenate([self.need[crew_new].astype(float), -res.seats[crew_new].astype(float),
+                                         -np.ones(len(at))]))
         self.pair_col = np.concatenate([self.pair_col, first + k])
         self.link_row = np.concatenate([self.link_row, link_new])
         self.cols = allc

@@ -1,7 +1,8 @@
 """Rule 11 (crews) in the sifting LP's rows and in the Lagrangian bound, against the oracle's exact MIP.
 
-The LP gets, for each crew no pinned volunteer holds, a column ``y`` in [0, 1], a row ``need·y - sum x <= 0``
-and a row ``x - y <= 0`` per working column of the crew (:class:`~matcher.engine.working_set.WorkingSet`).
+The LP gets, for each crew no pinned volunteer holds, a column ``y`` in [0, 1], a row ``need·y - sum x <= 0``,
+a row ``x - y <= 0`` per working column of the crew, and its seat row ``sum x - seats·y <= 0``
+(:class:`~matcher.engine.working_set.WorkingSet`).
 Every plan satisfies them (``y`` = "the crew is staffed"), so the LP stays a relaxation; the tests hold its value
 and the Lagrangian bound priced from its duals (or from any prices) at or above the exact optimum, and show
 that the rows tighten the LP where crews are staffed short without them.
@@ -63,6 +64,7 @@ def test_crew_rows_tighten_the_lp_and_keep_it_a_relaxation(monkeypatch: pytest.M
         cover = float((ctx.dem_weight[ctx.rp.d] * with_rows.x).sum())
         assert cover >= best - 0.5  # a relaxation (the secondary term moves the value by under half a point)
         assert with_rows.value <= without.value + 1e-6
+        assert with_rows.dual_bound >= with_rows.value - 1e-6  # the crews' y priced in sifting's dual bound too
         tighter += with_rows.value < without.value - 0.5
         assert len(with_rows.duals.crew) == ctx.arr.nd and len(with_rows.duals.link_pair) > 0
     assert tighter  # the instances have crews the plain LP staffs short
