@@ -139,6 +139,8 @@ def price(ctx: SolveContext, c: F64, duals: DualPrices, terms: PairTerms | None 
     if len(duals.crew):  # rule 11: a crew's pair enters need·y - sum x <= 0 with -1, its own x - y <= 0 with +1
         rc += duals.crew[rp.d]
         rc[duals.link_pair] -= duals.link
+    if len(duals.cut):  # rule 7b's cuts x_i + x_j <= 1
+        np.subtract.at(rc, duals.cut_pairs.ravel(), np.repeat(duals.cut, 2))
     priced = duals.clique > 0
     if priced.any():
         keys, prices = duals.clique_key[priced], duals.clique[priced]
@@ -180,7 +182,7 @@ def _best_per_demand(ctx: SolveContext, new: I64, rc: F64, most: int) -> I64:
 
 
 def _dual_value(ctx: SolveContext, duals: DualPrices) -> float:
-    """``sum(upper · y)`` over the priced rows (seats, tasks, hours in hours, cliques of upper 1).
+    """``sum(upper · y)`` over the priced rows (seats, tasks, hours in hours, cliques and cuts of upper 1).
 
     With each crew's ``max(0, rc(y))`` (its ``y <= 1``; the crew rows' upper bounds are 0).
     """
@@ -189,7 +191,7 @@ def _dual_value(ctx: SolveContext, duals: DualPrices) -> float:
     crews = float(np.maximum(duals.crew_values(need, res.seats, ctx.rp.d), 0.0).sum())
     seats = np.where(need > 0, 0, res.seats)  # a crew's seat row is sum x - seats·y <= 0
     return float(duals.seat @ seats + duals.task @ res.tasks + duals.hour @ (res.hours / US_PER_HOUR)
-                 + duals.clique.sum()) + crews
+                 + duals.clique.sum() + duals.cut.sum()) + crews
 
 
 def _seed(ctx: SolveContext, extra: B | None) -> B:

@@ -57,7 +57,8 @@ class DualPrices:
     with their prices ``clique`` (float64). Rule 11's rows, when the LP has
     crews: ``crew`` (float64 per demand row, or empty) prices ``need·y - sum x
     <= 0``, and ``link`` (float64) the rows ``x - y <= 0`` of the residual pairs
-    ``link_pair`` (int64).
+    ``link_pair`` (int64). Rule 7b's cuts ``x_i + x_j <= 1``: ``cut`` (float64)
+    with their residual pairs ``cut_pairs`` (int64, shape ``(k, 2)``).
     """
 
     seat: F64
@@ -69,6 +70,8 @@ class DualPrices:
     crew: F64 = field(default_factory=lambda: np.zeros(0))
     link_pair: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     link: F64 = field(default_factory=lambda: np.zeros(0))
+    cut_pairs: I64 = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
+    cut: F64 = field(default_factory=lambda: np.zeros(0))
 
     def crew_values(self, need: I64, seats: I64, pair_d: I64) -> F64:
         """Each crew's ``y`` reduced cost ``sum(link) + seats·seat - need·crew`` (float64 per demand; 0 elsewhere).
@@ -240,8 +243,10 @@ class WorkingSet:
         first = self.lp.rows
         self.lp.add_rows(np.ones(k), np.repeat(np.arange(k, dtype=np.int64), 2),
                          np.stack([at_i, at_j], axis=1).ravel(), np.ones(2 * k))
-        self.travel_keys = np.sort(np.concatenate([self.travel_keys, key]))
-        self.travel_rows = np.concatenate([self.travel_rows, first + np.arange(k, dtype=np.int64)])
+        keys = np.concatenate([self.travel_keys, key])
+        order = np.argsort(keys, kind="stable")
+        self.travel_keys = keys[order]
+        self.travel_rows = np.concatenate([self.travel_rows, first + np.arange(k, dtype=np.int64)])[order]
         return k
 
     def solve(self, wall_s: float, primal: bool = False) -> WarmSolution | None:
@@ -249,7 +254,7 @@ class WorkingSet:
         return self.lp.solve(wall_s, primal)
 
     def dual_prices(self, row_dual: F64) -> DualPrices:
-        """The rows' duals (clipped at 0) by what they price: seats, tasks, hours, cliques, crews and links."""
+        """The rows' duals (clipped at 0) by what they price: seats, tasks, hours, cliques, crews, links, cuts."""
         y = np.maximum(row_dual, 0.0)
         arr = self.ctx.arr
         out = []
@@ -260,5 +265,7 @@ class WorkingSet:
             part[has] = y[table[has]]
             out.append(part)
         linked = self.link_row >= 0
+        n = len(self.ctx.rp)
+        cut_pairs = np.stack([self.travel_keys // n, self.travel_keys % n], axis=1)
         return DualPrices(out[0], out[1], out[2], self.clique_key, y[self.clique_row], self.span, out[3],
-                          self.cols[linked], y[self.link_row[linked]])
+                          self.cols[linked], y[self.link_row[linked]], cut_pairs, y[self.travel_rows])

@@ -20,7 +20,7 @@ from matcher.engine.arrays import build_arrays
 from matcher.engine.candidates import candidate_pairs
 from matcher.engine.context import Clock, Residual, SolveContext
 from matcher.engine.lagrangian import lagrangian_bound
-from matcher.engine.sifting import DualPrices, sift_lp
+from matcher.engine.sifting import DualPrices, lp_objective, price, sift_lp
 
 
 def crew_problem(seed: int, travel: bool = False) -> Problem:
@@ -92,6 +92,49 @@ def test_the_bound_holds_for_any_crew_prices(seed: int) -> None:
             assert b is not None and b.bound >= best
     got = lagrangian_bound(ctx, lp.duals, lp.x, det_budget=5.0, wall_s=20.0)
     assert got is not None and got.bound <= np.floor(lp.value + 0.5)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_bound_holds_with_rule_7b_cuts_priced(monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
+    """Weak duality with the LP's travel cuts ``x_i + x_j <= 1`` priced: the duals of an LP made to add cuts,
+    and random prices on pairs that break rule 7b; sifting's dual bound stays above the LP with the cuts in."""
+    from matcher.engine import sifting
+    from matcher.engine.sequencing import sequence_conflicts
+
+    p = crew_problem(seed, travel=True)
+    ctx = _context(p)
+    best = mip_max_coverage(p)
+    monkeypatch.setattr(sifting, "CUT_ROUND_SHARE", 0.0)
+    lp = sift_lp(ctx, 60.0, stop_gap=1e-6)
+    assert lp is not None and lp.converged and lp.dual_bound >= lp.value - 1e-6
+    rng = np.random.default_rng(seed)
+    i, j = sequence_conflicts(ctx.arr, ctx.rp.v, ctx.rp.d)
+    pick = rng.random(len(i)) < 0.5
+    d = lp.duals
+    random = DualPrices(d.seat, d.task, d.hour, d.clique_key, d.clique, d.span, d.crew, d.link_pair, d.link,
+                        np.stack([i[pick], j[pick]], axis=1), rng.uniform(0, 5, int(pick.sum())))
+    assert len(random.cut) > 0
+    for duals in (lp.duals, random):
+        got = lagrangian_bound(ctx, duals, lp.x, det_budget=5.0, wall_s=20.0)
+        assert got is not None and got.bound >= best
+
+
+def test_the_lp_cuts_are_priced_in_the_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An LP that added travel cuts hands their duals to the bound (a cut's pair pays its price there)."""
+    from matcher.engine import sifting
+
+    monkeypatch.setattr(sifting, "CUT_ROUND_SHARE", 0.0)
+    priced = 0
+    for seed in range(6):
+        ctx = _context(crew_problem(seed, travel=True))
+        lp = sift_lp(ctx, 60.0, stop_gap=1e-6)
+        assert lp is not None
+        priced += int((lp.duals.cut > 1e-9).sum())
+        assert lp.duals.cut_pairs.shape == (len(lp.duals.cut), 2)
+        # a basic column (0 < x < 1) has reduced cost 0 when every row it is in is priced, cuts included
+        basic = (lp.x > 1e-6) & (lp.x < 1 - 1e-6)
+        assert np.abs(price(ctx, lp_objective(ctx), lp.duals)[basic]).max(initial=0.0) < 1e-6
+    assert priced > 0
 
 
 def test_a_crew_price_moves_the_bound_only_by_what_y_can_earn() -> None:
