@@ -54,7 +54,7 @@ pays ``T``, the bound adds ``T``); left unpriced, an LP with cuts handed the bou
 
 When ``Dc`` covers the LP's fractional part, ``DP`` equals the LP's own
 contribution for almost every volunteer (an interval matrix with a cardinality
-row is totally unimodular; the LP's travel cuts, which ``DP`` leaves out, aside),
+row is totally unimodular; the LP's crew and cut rows, which ``DP`` prices, aside),
 so the bound starts at the LP's value and the core takes off what integrality
 costs there.
 """

@@ -120,7 +120,8 @@ def test_the_bound_holds_with_rule_7b_cuts_priced(monkeypatch: pytest.MonkeyPatc
 
 
 def test_the_lp_cuts_are_priced_in_the_bound(monkeypatch: pytest.MonkeyPatch) -> None:
-    """An LP that added travel cuts hands their duals to the bound (a cut's pair pays its price there)."""
+    """An LP that added travel cuts hands their duals on (``DualPrices.cut``), and with them in, every basic
+    column prices at 0: the pricing and the bound see every row the LP has."""
     from matcher.engine import sifting
 
     monkeypatch.setattr(sifting, "CUT_ROUND_SHARE", 0.0)
