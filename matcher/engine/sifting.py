@@ -1,7 +1,7 @@
 """The exact model's LP relaxation by sifting: column generation over the existing candidate pairs.
 
 The LP is the one :mod:`matcher.engine.solvers.lp` states (seats, tasks, hours,
-no overlap by maximal cliques; ``0 <= x <= 1``), with objective
+no overlap by maximal cliques; ``0 <= x <= 1``; with SPEC v2, the rows of rule 7b and 11 below), with objective
 ``w(d) - eps·cost`` so that among coverage-equal points the cheaper one wins.
 Sifting solves it on a small *working set* of columns and grows the set:
 

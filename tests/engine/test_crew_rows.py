@@ -138,6 +138,38 @@ def test_the_lp_cuts_are_priced_in_the_bound(monkeypatch: pytest.MonkeyPatch) ->
     assert priced > 0
 
 
+def test_cut_rows_and_their_pairs_stay_in_step_over_batches() -> None:
+    """Cuts added in two batches whose keys interleave: each cut's row in the LP holds exactly its two pairs'
+    columns, and ``DualPrices.cut_pairs`` names those pairs in the order of ``cut``."""
+    from matcher.engine.sequencing import sequence_conflicts
+    from matcher.engine.working_set import WorkingSet
+
+    ctx = _context(crew_problem(1, travel=True))
+    rp = ctx.rp
+    span = int(max(int(ctx.clique_end_rank.max()), int(ctx.arr.d_start_rank.max()))) + 1
+    ws = WorkingSet(ctx, lp_objective(ctx), span)
+    i, j = sequence_conflicts(ctx.arr, rp.v, rp.d)
+    rng = np.random.default_rng(0)
+    sel = rng.choice(len(i), 40, replace=False)
+    cols = np.unique(np.concatenate([i[sel], j[sel]]))
+    half = rng.random(len(cols)) < 0.5
+    ws.add(cols[half])
+    ws.add(cols[~half])
+    by_key = np.argsort(-np.minimum(i[sel], j[sel]), kind="stable")  # the second batch's keys sort first
+    for batch in (by_key[:20], by_key[20:]):
+        assert ws.add_travel_rows(i[sel][batch], j[sel][batch]) > 0
+    sol = ws.solve(10.0)
+    assert sol is not None
+    duals = ws.dual_prices(sol.row_dual)
+    lp = ws.lp.h.getLp()
+    start, index = np.array(lp.a_matrix_.start_), np.array(lp.a_matrix_.index_)
+    col_of = dict(zip(ws.cols.tolist(), ws.pair_col.tolist()))
+    for (p, q), row in zip(duals.cut_pairs, ws.travel_rows, strict=True):
+        in_row = {c for c in range(lp.num_col_) if row in index[start[c]:start[c + 1]]}
+        assert in_row == {col_of[int(p)], col_of[int(q)]}
+    assert np.array_equal(duals.cut, np.maximum(np.array(sol.row_dual)[ws.travel_rows], 0.0))
+
+
 def test_the_prices_before_the_cuts_prove_too(lp_always: None, monkeypatch: pytest.MonkeyPatch) -> None:
     """An LP that added travel cuts keeps its converged round before them; the tiers price both into the bound
     and keep the tighter, which holds against the exact MIP."""
