@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from contexts import solve_context
 from instances import v2_problem
 from oracle import mip_max_coverage
 
 from matcher import Problem, SolveOptions
-from matcher.engine.arrays import build_arrays
-from matcher.engine.candidates import candidate_pairs
-from matcher.engine.context import Clock, Residual, SolveContext
+from matcher.engine.context import Residual
 from matcher.engine.lagrangian import lagrangian_bound
 from matcher.engine.sifting import DualPrices, lp_objective, price, sift_lp
 
@@ -39,10 +38,6 @@ def crew_problem(seed: int, travel: bool = False) -> Problem:
     return Problem.from_dict(base)
 
 
-def _context(p: Problem) -> SolveContext:
-    arr = build_arrays(p)
-    return SolveContext.build(arr, candidate_pairs(arr), SolveOptions(time_limit_s=20), Clock())
-
 
 def _no_crew_rows(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Residual, "open_crew", property(lambda self: np.zeros_like(self.crew)))
@@ -53,13 +48,13 @@ def test_crew_rows_tighten_the_lp_and_keep_it_a_relaxation(monkeypatch: pytest.M
     tighter = 0
     for seed in range(4):
         p = crew_problem(seed, travel)
-        ctx = _context(p)
+        ctx = solve_context(p)
         assert (ctx.res.open_crew > 0).any()
         best = mip_max_coverage(p)
         with_rows = sift_lp(ctx, 60.0)
         with monkeypatch.context() as m:
             _no_crew_rows(m)
-            without = sift_lp(_context(p), 60.0)
+            without = sift_lp(solve_context(p), 60.0)
         assert with_rows is not None and without is not None and with_rows.converged and without.converged
         cover = float((ctx.dem_weight[ctx.rp.d] * with_rows.x).sum())
         assert cover >= best - 0.5  # a relaxation (the secondary term moves the value by under half a point)
@@ -74,7 +69,7 @@ def test_crew_rows_tighten_the_lp_and_keep_it_a_relaxation(monkeypatch: pytest.M
 def test_the_bound_holds_for_any_crew_prices(seed: int) -> None:
     """Weak duality with rule 11's rows priced: the LP's duals, random crew and link prices, both cores."""
     p = crew_problem(seed, travel=seed % 2 == 1)
-    ctx = _context(p)
+    ctx = solve_context(p)
     best = mip_max_coverage(p)
     lp = sift_lp(ctx, 60.0)
     assert lp is not None
@@ -102,7 +97,7 @@ def test_the_bound_holds_with_rule_7b_cuts_priced(monkeypatch: pytest.MonkeyPatc
     from matcher.engine.sequencing import sequence_conflicts
 
     p = crew_problem(seed, travel=True)
-    ctx = _context(p)
+    ctx = solve_context(p)
     best = mip_max_coverage(p)
     monkeypatch.setattr(sifting, "CUT_ROUND_SHARE", 0.0)
     lp = sift_lp(ctx, 60.0, stop_gap=1e-6)
@@ -127,7 +122,7 @@ def test_the_lp_cuts_are_priced_in_the_bound(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(sifting, "CUT_ROUND_SHARE", 0.0)
     priced = 0
     for seed in range(6):
-        ctx = _context(crew_problem(seed, travel=True))
+        ctx = solve_context(crew_problem(seed, travel=True))
         lp = sift_lp(ctx, 60.0, stop_gap=1e-6)
         assert lp is not None
         priced += int((lp.duals.cut > 1e-9).sum())
@@ -144,7 +139,7 @@ def test_cut_rows_and_their_pairs_stay_in_step_over_batches() -> None:
     from matcher.engine.sequencing import sequence_conflicts
     from matcher.engine.working_set import WorkingSet
 
-    ctx = _context(crew_problem(1, travel=True))
+    ctx = solve_context(crew_problem(1, travel=True))
     rp = ctx.rp
     span = int(max(int(ctx.clique_end_rank.max()), int(ctx.arr.d_start_rank.max()))) + 1
     ws = WorkingSet(ctx, lp_objective(ctx), span)
@@ -188,7 +183,7 @@ def test_the_prices_before_the_cuts_prove_too(lp_always: None, monkeypatch: pyte
 
     for seed in range(4):
         p = crew_problem(seed, travel=True)
-        lp = sift_lp(_context(p), 60.0, stop_gap=1e-6)
+        lp = sift_lp(solve_context(p), 60.0, stop_gap=1e-6)
         assert lp is not None
         if lp.before_cuts is None:
             continue
@@ -207,7 +202,7 @@ def test_the_prices_before_the_cuts_prove_too(lp_always: None, monkeypatch: pyte
 def test_a_crew_price_moves_the_bound_only_by_what_y_can_earn() -> None:
     """Link prices alone (no crew price) only lower the pairs' weights; each crew's y earns them back in full."""
     p = crew_problem(1)
-    ctx = _context(p)
+    ctx = solve_context(p)
     lp = sift_lp(ctx, 60.0)
     assert lp is not None
     d = lp.duals
@@ -220,14 +215,6 @@ def test_a_crew_price_moves_the_bound_only_by_what_y_can_earn() -> None:
     assert a is not None and b is not None
     assert a.bound >= b.bound  # y = 1 gives back every link price a pair paid, and more where it paid none
 
-
-@pytest.fixture
-def lp_always(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make the LP tiers run on small instances (they normally wait for problems too big for CP-SAT whole)."""
-    from matcher.engine import regions, relaxation
-
-    monkeypatch.setattr(regions, "REGION_PAIR_BUDGET", 0)
-    monkeypatch.setattr(relaxation, "LP_SHARE", 1e9)
 
 
 @pytest.mark.parametrize("seed", range(3))

@@ -75,12 +75,8 @@ def test_a_failing_lp_tier_leaves_the_flow_answer(monkeypatch: pytest.MonkeyPatc
     assert violations(problem, s) == [] and s.coverage <= s.coverage_bound
 
 
-def test_a_failing_region_mip_keeps_the_rounded_lp(monkeypatch: pytest.MonkeyPatch) -> None:
-    from matcher.engine import relaxation
+def test_a_failing_region_mip_keeps_the_rounded_lp(lp_always: None, monkeypatch: pytest.MonkeyPatch) -> None:
     from matcher.engine.solvers import region_mip
-
-    monkeypatch.setattr(regions, "REGION_PAIR_BUDGET", 0)
-    monkeypatch.setattr(relaxation, "LP_SHARE", 1e9)
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("injected: HiGHS crashed")

@@ -14,14 +14,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+from contexts import solve_context
 from instances import at, tight_problem, v2_problem
 from oracle import coverage, mip_max_coverage, violations
 
 from matcher import Problem, SolveOptions, Status, solve
-from matcher.engine import lagrangian, proven, regions, relaxation, sifting
-from matcher.engine.arrays import build_arrays
-from matcher.engine.candidates import candidate_pairs
-from matcher.engine.context import Clock, SolveContext
+from matcher.engine import lagrangian, proven, sifting
+from matcher.engine.context import SolveContext
 from matcher.engine.intervals import max_clique_rows
 from matcher.engine.lagrangian import lagrangian_bound, schedule_values
 from matcher.engine.sifting import DualPrices, sift_lp
@@ -75,10 +74,6 @@ def test_schedule_values_equal_brute_force(seed: int) -> None:
         assert got == best, (o, got, best)
 
 
-def _context(p: Problem) -> SolveContext:
-    arr = build_arrays(p)
-    return SolveContext.build(arr, candidate_pairs(arr), SolveOptions(time_limit_s=20), Clock())
-
 
 def _full_lp(ctx: SolveContext) -> float:
     """The exact model's LP on every pair, by HiGHS (coverage only)."""
@@ -103,7 +98,7 @@ def _full_lp(ctx: SolveContext) -> float:
 
 @pytest.mark.parametrize("seed", range(4))
 def test_sifting_reaches_the_full_lp(seed: int) -> None:
-    ctx = _context(tight_problem(400 + seed))
+    ctx = solve_context(tight_problem(400 + seed))
     lp = sift_lp(ctx, 60.0)
     assert lp is not None and lp.converged
     cover = float((ctx.dem_weight[ctx.rp.d] * lp.x).sum())
@@ -114,7 +109,7 @@ def test_sifting_reaches_the_full_lp(seed: int) -> None:
 def test_lagrangian_bound_is_valid_for_any_prices(seed: int) -> None:
     """Weak duality: the bound holds for the LP's duals, for random prices, and for an unfinished LP."""
     p = tight_problem(500 + seed)
-    ctx = _context(p)
+    ctx = solve_context(p)
     best = mip_max_coverage(p)
     lp = sift_lp(ctx, 60.0)
     assert lp is not None
@@ -129,7 +124,7 @@ def test_lagrangian_bound_is_valid_for_any_prices(seed: int) -> None:
 
 def test_lagrangian_bound_without_time_for_the_core_stays_valid() -> None:
     p = tight_problem(510)
-    ctx = _context(p)
+    ctx = solve_context(p)
     lp = sift_lp(ctx, 60.0)
     assert lp is not None
     b = lagrangian_bound(ctx, lp.duals, lp.x, det_budget=1e-6, wall_s=1e-6)
@@ -139,7 +134,7 @@ def test_lagrangian_bound_without_time_for_the_core_stays_valid() -> None:
 def test_unfinished_sifting_gives_a_valid_bound(monkeypatch: pytest.MonkeyPatch) -> None:
     p = tight_problem(520)
     monkeypatch.setattr(sifting, "MAX_ROUNDS", 1)
-    ctx = _context(p)
+    ctx = solve_context(p)
     lp = sift_lp(ctx, 60.0)
     assert lp is not None
     assert lagrangian_bound(ctx, lp.duals, lp.x, det_budget=5.0, wall_s=20.0).bound >= mip_max_coverage(p)
@@ -166,17 +161,11 @@ def shared_hours_fractional() -> Problem:
     return Problem.from_dict({"volunteers": vols, "demands": dems})
 
 
-@pytest.fixture
-def lp_always(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make the LP tiers run on small instances (they normally wait for problems too big for CP-SAT whole)."""
-    monkeypatch.setattr(regions, "REGION_PAIR_BUDGET", 0)
-    monkeypatch.setattr(relaxation, "LP_SHARE", 1e9)
-
 
 @pytest.mark.parametrize("make", [hours_fractional, shared_hours_fractional])
 def test_a_fractional_lp_is_proven_by_the_core(lp_always: None, make: object) -> None:
     p = make()  # type: ignore[operator]
-    ctx = _context(p)
+    ctx = solve_context(p)
     lp = sift_lp(ctx, 60.0)
     assert lp is not None
     assert ((lp.x > 1e-6) & (lp.x < 1 - 1e-6)).any()  # built so that the LP is fractional
@@ -266,7 +255,7 @@ def test_lp_tiers_keep_the_v2_rules(lp_always: None, seed: int) -> None:
 def test_a_crew_with_too_few_candidates_is_left_out_up_front() -> None:
     """Rule 11 as a reduction: a crew that cannot be formed loses its pairs before any tier, so the bound knows."""
     p = v2_problem(0)
-    ctx = _context(p)
+    ctx = solve_context(p)
     need = ctx.res.crew
     have = np.bincount(ctx.rp.d, minlength=ctx.arr.nd)
     assert not ((need > 1) & (have > 0) & (have < need)).any()

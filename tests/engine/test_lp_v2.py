@@ -6,41 +6,27 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from contexts import solve_context
 from instances import tight_problem, v2_problem
 from oracle import mip_max_coverage, violations
 
-from matcher import Problem, SolveOptions, Status, solve
-from matcher.engine import proven, regions, relaxation, sifting
-from matcher.engine.arrays import build_arrays
-from matcher.engine.candidates import candidate_pairs
-from matcher.engine.context import Clock, SolveContext
+from matcher import SolveOptions, Status, solve
+from matcher.engine import proven, sifting
 from matcher.engine.greedy import _by_value, fill_open_seats, greedy_take, refill
 from matcher.engine.proven import has_v2_rules
 from matcher.engine.sifting import sift_lp
 
 
-def _context(p: Problem) -> SolveContext:
-    arr = build_arrays(p)
-    return SolveContext.build(arr, candidate_pairs(arr), SolveOptions(time_limit_s=20), Clock())
-
-
-@pytest.fixture
-def lp_always(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make the LP tiers run on small instances (they normally wait for problems too big for CP-SAT whole)."""
-    monkeypatch.setattr(regions, "REGION_PAIR_BUDGET", 0)
-    monkeypatch.setattr(relaxation, "LP_SHARE", 1e9)
-
-
 def test_v2_rules_are_told_apart() -> None:
-    assert has_v2_rules(_context(v2_problem(0)))
-    assert not has_v2_rules(_context(tight_problem(400)))
+    assert has_v2_rules(solve_context(v2_problem(0)))
+    assert not has_v2_rules(solve_context(tight_problem(400)))
 
 
 def test_travel_cuts_wait_for_time(monkeypatch: pytest.MonkeyPatch) -> None:
     """With no time for the LP to solve again, no cut is added: the LP stops at its rows' optimum, a valid bound."""
     changed = 0
     for seed in range(4):
-        ctx = _context(v2_problem(seed))
+        ctx = solve_context(v2_problem(seed))
         cut = sift_lp(ctx, 60.0)
         monkeypatch.setattr(sifting, "CUT_ROUND_SHARE", 1e9)
         plain = sift_lp(ctx, 60.0)
@@ -111,7 +97,7 @@ def test_v2_settings_leave_a_v1_problem_alone(lp_always: None, monkeypatch: pyte
 @pytest.mark.parametrize("seed", range(3))
 def test_filling_open_seats_sorts_only_what_it_can_take(seed: int) -> None:
     """The same plan as a refill in the order of every pair by value, from a plan with seats and volunteers free."""
-    ctx = _context(v2_problem(seed))
+    ctx = solve_context(v2_problem(seed))
     rng = np.random.default_rng(seed)
     start = greedy_take(ctx.arr, ctx.rp, rng.permutation(len(ctx.rp))[: len(ctx.rp) // 3], ctx.res.tasks,
                         ctx.res.hours, ctx.res.seats, ctx.res.crew)
@@ -125,7 +111,7 @@ def test_a_crews_region_frees_its_near_volunteers_other_tasks(seed: int) -> None
     from matcher.engine.greedy import hurried
     from matcher.engine.primal import fractional_region
 
-    ctx = _context(v2_problem(seed))
+    ctx = solve_context(v2_problem(seed))
     rp = ctx.rp
     chosen, _ = hurried(ctx)
     crews = np.flatnonzero(ctx.res.crew > 1)
