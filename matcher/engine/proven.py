@@ -363,10 +363,11 @@ def _primal(ctx: SolveContext, x: F64, bound: int, reserve: float) -> tuple[B, l
         return proven
 
     solved = solve_parts(chunks, 0)
-    left = room() if len(chunks) > 1 and solved == len(chunks) else None
+    parts_proven = len(chunks) > 1 and solved == len(chunks)
+    left = room() if parts_proven else None
     if left is not None and left - overhead_s >= WHOLE_REGION_S:  # the whole region at once, from the parts' plan
         run(x, min(left - overhead_s, WHOLE_REGION_SHARE * left))
-    for widen in range(1, MAX_WIDEN + 1) if len(chunks) > 1 and solved == len(chunks) else ():
+    for widen in range(1, MAX_WIDEN + 1) if parts_proven else ():
         # every part proven and time left: the parts again, each region wider (the parts are cut anew)
         wider = fractional_chunks(ctx, x, max_pairs, widen)
         if solve_parts(wider, widen) < len(wider):

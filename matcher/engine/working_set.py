@@ -244,9 +244,9 @@ class WorkingSet:
         self.lp.add_rows(np.ones(k), np.repeat(np.arange(k, dtype=np.int64), 2),
                          np.stack([at_i, at_j], axis=1).ravel(), np.ones(2 * k))
         keys = np.concatenate([self.travel_keys, key])
-        order = np.argsort(keys, kind="stable")
-        self.travel_keys = keys[order]
-        self.travel_rows = np.concatenate([self.travel_rows, first + np.arange(k, dtype=np.int64)])[order]
+        by_key = np.argsort(keys, kind="stable")  # the keys stay sorted, each with its row
+        self.travel_keys = keys[by_key]
+        self.travel_rows = np.concatenate([self.travel_rows, first + np.arange(k, dtype=np.int64)])[by_key]
         return k
 
     def solve(self, wall_s: float, primal: bool = False) -> WarmSolution | None:
