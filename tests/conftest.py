@@ -1,4 +1,4 @@
-"""Shared fixtures: the files under tests/data, each described where it is loaded."""
+"""Shared fixtures: the files under tests/data, each described where it is loaded, and the engine tests' lp_always."""
 
 from __future__ import annotations
 
@@ -80,3 +80,12 @@ def postgres_url() -> Iterator[str]:
         with engine.begin() as conn:
             conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
         engine.dispose()
+
+
+@pytest.fixture
+def lp_always(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the LP tiers run on small instances (they normally wait for problems too big for CP-SAT whole)."""
+    from matcher.engine import regions, relaxation
+
+    monkeypatch.setattr(regions, "REGION_PAIR_BUDGET", 0)
+    monkeypatch.setattr(relaxation, "LP_SHARE", 1e9)
