@@ -28,14 +28,14 @@ solve takes the least it can afford.) Then::
 the core is still a relaxation; it only ignores what the volunteers outside
 the core take from the same demands.)
 
-``DP_v`` keeps ``v``'s task cap and no-overlap rule exactly and drops its hour
-row (priced already), by dynamic programming over its intervals by end time
-(with travel, the intervals stretched by :func:`~matcher.engine.sequencing.clique_ends`:
-two that overlap clash by rule 7 or 7b, so forbidding it is still a relaxation)
-(weighted interval scheduling with a cardinality cap; Kolen et al., "Interval
-scheduling: a survey", NRL 54, 2007). ``CORE`` is an integer program over the
-core's pairs, solved by CP-SAT (:mod:`matcher.engine.solvers.core_mip`), whose
-proven integer bound is used (not its incumbent). Every term is an integer, so
+``DP_v`` keeps ``v``'s task cap, no-overlap rule and (with travel) rule 7b between consecutive tasks exactly
+and drops its hour row (priced already), by dynamic programming over its tasks in time order
+(:mod:`matcher.engine.schedules`: weighted interval scheduling with a cardinality cap, Kolen et al., "Interval
+scheduling: a survey", NRL 54, 2007, extended to chains whose consecutive tasks leave time for the trip; a plan's
+tasks keep rule 7b on every pair, so they form such a chain and the value is still a relaxation). ``CORE`` is an
+integer program over the core's pairs, solved by CP-SAT (:mod:`matcher.engine.solvers.core_mip`), whose proven
+integer bound is used (not its incumbent); it states rule 7b as one row per pair of a volunteer's tasks too close
+for the trip, and the crews its pairs reach as below. Every term is an integer, so
 ``floor(total / SCALE)`` bounds the coverage with no floating-point tolerance:
 the LP's floats only choose ``Y``, and weak duality holds for every ``Y >= 0``
 (Geoffrion, "Lagrangean relaxation for integer programming", Math. Prog. Study
@@ -47,7 +47,11 @@ m_p)``, and a crew's seat row is ``sum x - seats_d·y_d <= 0``: every plan satis
 ``d`` is staffed", so it gains ``C_d (sum x - need_d y_d) >= 0``, ``M_p (y_d - x_p) >= 0`` and ``Y_d (seats_d
 y_d - sum x) >= 0``. A crew's pair then weighs ``SCALE·w - Y_d + C_d - M_p`` (in the schedules and the core
 alike), and each crew adds ``max(0, sum_p M_p + seats_d Y_d - need_d C_d)``, the most its ``y_d`` in {0, 1}
-can earn, in place of ``seats_d Y_d``: integers again, and valid for any prices ``C, M, Y >= 0``. The LP's
+can earn, in place of ``seats_d Y_d``: integers again, and valid for any prices ``C, M, Y >= 0``. A crew
+that core pairs reach has its ``y_d`` in the core instead, as a Boolean earning the same, which each of its core
+pairs needs (``x <= y``), with ``sum x >= (need_d - o_d) y_d`` over its core pairs, ``o_d`` being its pairs
+outside the core (each staffs at most one seat): every plan keeps both with ``y_d`` = "staffed", and the core no
+longer earns a crew's ``y`` without its pairs, nor its pairs without paying for ``y``. The LP's
 cuts of rule 7b, ``x_i + x_j <= 1``, are priced the same way (``T = round(SCALE · t)``: each of the two pairs
 pays ``T``, the bound adds ``T``); left unpriced, an LP with cuts handed the bound prices it could not use
 (district v2 without crews at 20 s: 124,403 unpriced, 124,393 priced).
@@ -67,6 +71,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from matcher.engine.context import SolveContext, held_signals
+from matcher.engine.schedules import chain_values, schedule_values
+from matcher.engine.sequencing import longest_trip_us, sequence_conflicts, travel_between_us
 from matcher.engine.sifting import DualPrices
 from matcher.engine.types import F64, I64, US_PER_HOUR, B
 
@@ -99,58 +105,23 @@ class LagrangianBound:
     seconds: float
 
 
-def schedule_values(v: I64, s: I64, e: I64, w: I64, cap: I64) -> tuple[I64, I64]:
-    """Each owner's best total weight of pairwise non-overlapping intervals, at most ``cap[owner]`` of them.
+def _best_schedules(ctx: SolveContext, idx: I64, weight: I64) -> tuple[I64, I64]:
+    """Each volunteer's best schedule over the residual pairs ``idx`` at ``weight`` (int64 per residual pair).
 
-    ``v``, ``s``, ``e``, ``w``: int64 arrays, one entry per interval ``[s, e)``
-    with a positive weight ``w``; ``cap``: int64, indexed by owner. Returns the
-    owners (sorted, distinct) and their values (int64). Owners are taken in
-    groups of similar ``min(cap, intervals)`` so that the tables stay small.
+    Rule 7 by the intervals; with travel, rule 7b by :func:`~matcher.engine.schedules.chain_values` (each task
+    reached from one it may follow, its trip tested), tighter than the stretched intervals of
+    :func:`~matcher.engine.sequencing.clique_ends` alone.
     """
-    if len(v) == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    owners, counts = np.unique(v, return_counts=True)
-    k = np.minimum(cap[owners], counts)
-    group = np.zeros(len(owners), dtype=np.int64)
-    group[k > 0] = np.ceil(np.log2(k[k > 0])).astype(np.int64) + 1  # 1, 2, 3-4, 5-8, ...
-    values = np.zeros(len(owners), dtype=np.int64)
-    pair_group = group[np.searchsorted(owners, v)]
-    for g in np.unique(group[group > 0]).tolist():
-        sel = pair_group == g
-        mine, vals = _schedules(v[sel], s[sel], e[sel], w[sel], cap)
-        values[np.searchsorted(owners, mine)] = vals
-    return owners, values
+    arr, rp = ctx.arr, ctx.rp
+    v, d = rp.v[idx], rp.d[idx]
+    if arr.travel is None:
+        return schedule_values(v, arr.d_start_rank[d], ctx.clique_end_rank[idx], weight[idx], ctx.res.tasks)
+    s, e = arr.d_start[d], arr.d_end[d]
 
+    def may_follow(i: I64, j: I64) -> B:
+        return np.asarray(s[j] - e[i] >= travel_between_us(arr, v[i], d[i], d[j]), dtype=bool)
 
-def _schedules(v: I64, s: I64, e: I64, w: I64, cap: I64) -> tuple[I64, I64]:
-    """:func:`schedule_values` for one group of owners.
-
-    Step ``i`` extends every owner's table by its ``i``-th interval in end
-    order (weighted interval scheduling with a cardinality cap, vectorised over
-    owners): ``table[i + 1, t] = max(table[i, t], w_i + table[p(i), t - 1])``.
-    """
-    order = np.lexsort((s, e, v))
-    v, s, e, w = v[order], s[order], e[order], w[order]
-    owners, first, counts = np.unique(v, return_index=True, return_counts=True)
-    g = np.repeat(np.arange(len(owners)), counts)
-    local = np.arange(len(v)) - first[g]
-    span = int(max(int(e.max()), int(s.max()))) + 1
-    # p(j): how many of the owner's intervals end at or before j starts (all come before j in end order)
-    p = np.searchsorted(v * span + e, v * span + s, side="right") - first[g]
-    kmax = int(min(int(cap[owners].max()), int(counts.max())))
-    table = np.zeros((len(v) + len(owners), kmax + 1), dtype=np.int64)
-    row0 = first[g] + g  # the owner's row "before its first interval"
-    by_local = np.argsort(local, kind="stable")
-    cuts = np.searchsorted(local[by_local], np.arange(int(counts.max()) + 1))
-    for i in range(int(counts.max())):
-        js = by_local[cuts[i] : cuts[i + 1]]
-        before = table[row0[js] + i]
-        take = w[js, None] + table[row0[js] + p[js], :-1]
-        after = before.copy()
-        after[:, 1:] = np.maximum(before[:, 1:], take)
-        table[row0[js] + i + 1] = after
-    last = first + np.arange(len(owners)) + counts
-    return owners, table[last, np.minimum(cap[owners], kmax)]
+    return chain_values(v, s, e, weight[idx], ctx.res.tasks, longest_trip_us(arr), may_follow)
 
 
 def _contested(ctx: SolveContext, x: F64) -> B:
@@ -177,7 +148,7 @@ def lagrangian_bound(ctx: SolveContext, duals: DualPrices, x: F64, det_budget: f
     import time
 
     with held_signals():
-        from matcher.engine.solvers.core_mip import CoreInput, solve_core
+        from matcher.engine.solvers.core_mip import CoreCrews, CoreInput, solve_core
 
     t0 = time.perf_counter()
     arr, rp, res = ctx.arr, ctx.rp, ctx.res
@@ -215,8 +186,7 @@ def lagrangian_bound(ctx: SolveContext, duals: DualPrices, x: F64, det_budget: f
     core_vol[rp.v[dc[rp.d] & positive]] = True
     priced = weight - paid
     dp = priced > 0
-    owners, values = schedule_values(rp.v[dp], arr.d_start_rank[rp.d[dp]], ctx.clique_end_rank[dp], priced[dp],
-                                     res.tasks)
+    owners, values = _best_schedules(ctx, np.flatnonzero(dp), priced)
     total = int((y * seats).sum()) + crews + cuts + int(earned[~core_vol].sum()) + int(values[~core_vol[owners]].sum())
     # the core with its seat rows dropped and its hour rows priced: a fallback bound for it
     relaxed_core = int(earned[core_vol].sum()) + int(values[core_vol[owners]].sum())
@@ -228,8 +198,19 @@ def lagrangian_bound(ctx: SolveContext, duals: DualPrices, x: F64, det_budget: f
     else:
         skipped = False
     idx = idx[np.lexsort((arr.d_start[rp.d[idx]], rp.v[idx]))]
+    core_crews = None
+    if len(duals.crew) and len(idx):
+        # the crews the core's pairs reach are stated in the core (CoreCrews): their y leave the sum above
+        in_core = np.bincount(rp.d[idx], minlength=arr.nd)
+        mine = np.flatnonzero((res.open_crew > 0) & (in_core > 0))
+        outside = np.bincount(rp.d, minlength=arr.nd)[mine] - in_core[mine]  # each may staff one seat more
+        core_crews = CoreCrews(mine, res.open_crew[mine] - outside, y_value[mine])
+        moved = int(np.maximum(y_value[mine], 0).sum())
+        total -= moved
+        relaxed_core += moved
     core = solve_core(CoreInput(rp.v[idx], rp.d[idx], weight[idx], arr.d_start[rp.d[idx]], arr.d_end[rp.d[idx]],
-                                res.tasks, res.hours, res.seats, np.ones(arr.nd, dtype=bool)), det_budget, wall_s,
+                                res.tasks, res.hours, res.seats, np.ones(arr.nd, dtype=bool),
+                                sequence_conflicts(arr, rp.v[idx], rp.d[idx]), core_crews), det_budget, wall_s,
                       ctx.opts.seed,
                       ctx.opts.threads)
     total += relaxed_core if skipped else min(core.bound, relaxed_core)

@@ -22,7 +22,8 @@ from matcher import Problem, SolveOptions, Status, solve
 from matcher.engine import lagrangian, proven, sifting
 from matcher.engine.context import SolveContext
 from matcher.engine.intervals import max_clique_rows
-from matcher.engine.lagrangian import lagrangian_bound, schedule_values
+from matcher.engine.lagrangian import lagrangian_bound
+from matcher.engine.schedules import schedule_values
 from matcher.engine.sifting import DualPrices, sift_lp
 from matcher.engine.solvers.lp import LpInput, model_rows
 
