@@ -184,19 +184,18 @@ def lagrangian_bound(ctx: SolveContext, duals: DualPrices, x: F64, det_budget: f
     positive = weight > 0
     core_vol = np.zeros(arr.nv, dtype=bool)
     core_vol[rp.v[dc[rp.d] & positive]] = True
+    idx = np.flatnonzero(core_vol[rp.v] & positive)
+    skipped = max_core_pairs is not None and len(idx) > max_core_pairs
+    if skipped and not price_contested:
+        return None  # (before the schedules: their time goes to the primal)
     priced = weight - paid
     dp = priced > 0
     owners, values = _best_schedules(ctx, np.flatnonzero(dp), priced)
     total = int((y * seats).sum()) + crews + cuts + int(earned[~core_vol].sum()) + int(values[~core_vol[owners]].sum())
     # the core with its seat rows dropped and its hour rows priced: a fallback bound for it
     relaxed_core = int(earned[core_vol].sum()) + int(values[core_vol[owners]].sum())
-    idx = np.flatnonzero(core_vol[rp.v] & positive)
-    if max_core_pairs is not None and len(idx) > max_core_pairs:
-        if not price_contested:
-            return None
-        idx, skipped = idx[:0], True  # too big to build in time: the core's relaxed value stands (below)
-    else:
-        skipped = False
+    if skipped:
+        idx = idx[:0]  # too big to build in time: the core's relaxed value stands (below)
     idx = idx[np.lexsort((arr.d_start[rp.d[idx]], rp.v[idx]))]
     core_crews = None
     if len(duals.crew) and len(idx):

@@ -249,14 +249,6 @@ def proven_tiers(ctx: SolveContext, extra: B | None = None) -> ProvenResult | No
         if got_bound is not None:
             bounds.append(got_bound)
             wall_cut |= got_bound.wall_capped
-    if lp.before_cuts is not None and bounds and clock.left() - reserve >= budget.least_after_s:
-        # the prices before rule 7b's cuts: a looser LP, but its prices may suit the integral core better
-        # (district v2 without crews at 20 s: 124,364 before the cuts, 124,393 after)
-        got_bound = lagrangian_bound(ctx, lp.before_cuts.duals, lp.before_cuts.x, CORE_DET_PER_S * opts.time_limit_s,
-                                     max(0.1, 0.5 * (clock.left() - reserve)), max_core_pairs=MAX_CORE)
-        if got_bound is not None:
-            bounds.append(got_bound)
-            wall_cut |= got_bound.wall_capped
     bound = min([seats, *(b.bound for b in bounds)])
     clock.done("bound")
     chosen, regions, cut = _primal(ctx, lp.x, bound, reserve)

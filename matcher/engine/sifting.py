@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -116,8 +116,6 @@ class SiftResult:
     seconds: float
     dual_bound: float = math.inf
     """The last prices' dual bound on the LP (every row dualised, ``0 <= x <= 1``): at least the LP optimum."""
-    before_cuts: SiftResult | None = None
-    """The converged round before the first travel cuts, when cuts were added (its prices may prove more)."""
 
 
 def lp_objective(ctx: SolveContext) -> F64:
@@ -328,7 +326,6 @@ def sift_lp(ctx: SolveContext, wall_s: float, extra: B | None = None, engine: st
     warm = WorkingSet(ctx, c, span, ctx.opts.threads) if engine == "highs" else None
     new = np.flatnonzero(ws)
     out: SiftResult | None = None
-    before_cuts: SiftResult | None = None
     cuts = 0
     first_round_s = 0.0
     last_dual = math.inf
@@ -386,10 +383,9 @@ def sift_lp(ctx: SolveContext, wall_s: float, extra: B | None = None, engine: st
         cuts = _travel_cuts(ctx, warm, x) if done and warm is not None and time_left else 0
         if done and cuts == 0:
             break
-        before_cuts = before_cuts or (out if done else None)
         if done:  # the LP is optimal for its rows; the cuts make it solve again (dual simplex), no new columns
             new = np.zeros(0, dtype=np.int64)
             continue
         new = _best_per_demand(ctx, new, rc, add_per_round)
         ws[new] = True
-    return out if out is None or before_cuts in (None, out) else replace(out, before_cuts=before_cuts)
+    return out

@@ -165,40 +165,6 @@ def test_cut_rows_and_their_pairs_stay_in_step_over_batches() -> None:
     assert np.array_equal(duals.cut, np.maximum(np.array(sol.row_dual)[ws.travel_rows], 0.0))
 
 
-def test_the_prices_before_the_cuts_prove_too(lp_always: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    """An LP that added travel cuts keeps its converged round before them; the tiers price both into the bound
-    and keep the tighter, which holds against the exact MIP."""
-    from matcher import solve
-    from matcher.engine import proven, sifting
-
-    monkeypatch.setattr(sifting, "CUT_ROUND_SHARE", 0.0)
-    monkeypatch.setattr(proven, "V2_STOP_GAP", 1e-6)
-    both = 0
-    cuts: list[int] = []
-    real = proven.lagrangian_bound
-
-    def spy(ctx, duals, *args, **kwargs):  # type: ignore[no-untyped-def]
-        cuts.append(len(duals.cut))
-        return real(ctx, duals, *args, **kwargs)
-
-    for seed in range(4):
-        p = crew_problem(seed, travel=True)
-        lp = sift_lp(solve_context(p), 60.0, stop_gap=1e-6)
-        assert lp is not None
-        if lp.before_cuts is None:
-            continue
-        assert lp.before_cuts.converged and lp.before_cuts.rounds < lp.rounds and lp.before_cuts.before_cuts is None
-        cuts.clear()
-        with monkeypatch.context() as m:
-            m.setattr(proven, "lagrangian_bound", spy)
-            s = solve(p, SolveOptions(time_limit_s=20, seed=1))
-        assert max(cuts) > 0 and 0 in cuts  # priced after the cuts, and before them
-        bounds = [b.bound for b in s.stats["lagrangian"]]
-        assert s.coverage_bound <= min(bounds) and s.coverage_bound >= mip_max_coverage(p)
-        both += 1
-    assert both
-
-
 def test_a_crew_price_moves_the_bound_only_by_what_y_can_earn() -> None:
     """Link prices alone (no crew price) only lower the pairs' weights; each crew's y earns them back in full."""
     p = crew_problem(1)
