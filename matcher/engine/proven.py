@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from matcher.engine.context import SolveContext
-from matcher.engine.greedy import fill_open_seats, greedy_take, value_order
+from matcher.engine.greedy import fill_open_seats, greedy_take, swap_improve, value_order
 from matcher.engine.lagrangian import LagrangianBound, lagrangian_bound
 from matcher.engine.primal import fractional_chunks, fractional_region, lp_primal
 from matcher.engine.sequencing import sequence_conflicts
@@ -126,6 +126,11 @@ at 20 s on district v2, 0.8 in 3 of 3); the widened parts get the rest."""
 
 V2_MIN_MIP_S = 0.5
 """:data:`MIN_MIP_S` with travel times or crews (regions of :data:`V2_REGION_MIP_PAIRS` pairs)."""
+
+SWAP_S_PER_PAIR = 0.3e-6
+"""Wall time of the local search (:func:`~matcher.engine.greedy.swap_improve`) that ends the primal when the
+time left is too short for another region MIP, per candidate pair (district v2: 0.3 s for 1.62 M pairs, for 4
+points after the regions)."""
 
 LEAST_AFTER_LP_S = 1.5
 """The least wall time the bound and the primal take after the LP, on a quiet machine: CP-SAT's import (0.8 s),
@@ -295,7 +300,8 @@ def _primal(ctx: SolveContext, x: F64, bound: int, reserve: float) -> tuple[B, l
     one of its volunteers, count as fractional: a region decides them; district v2 at 60 s: 123,938 against
     123,932), then region MIPs (coverage) chunk by chunk; when every chunk's is proven, the whole region at
     once from their plan (:data:`WHOLE_REGION_S`), then the chunks widened while the gap stays open; then the
-    secondary cost with coverage held on the last region; a greedy refill of what no MIP reached.
+    secondary cost with coverage held on the last region; a greedy refill of what no MIP reached; last, with time
+    too short for another region MIP, local search moves into open seats (:data:`SWAP_S_PER_PAIR`).
     """
     clock = ctx.clock
     marked = with_v2_conflicts(ctx, x)
@@ -380,4 +386,9 @@ def _primal(ctx: SolveContext, x: F64, bound: int, reserve: float) -> tuple[B, l
         refill = region[value_order(ctx.dem_weight[ctx.rp.d[region]], ctx.pair_cost[region])]
         chosen = greedy_take(ctx.arr, ctx.rp, np.concatenate([np.flatnonzero(chosen), refill]), ctx.res.tasks,
                              ctx.res.hours, ctx.res.seats, ctx.res.crew)
+    if ctx.coverage(chosen) < bound and not clock.stopped() \
+            and clock.left() - reserve >= SWAP_S_PER_PAIR * len(ctx.rp) * slowness(ctx):
+        before = ctx.coverage(chosen)
+        chosen = swap_improve(ctx, chosen)  # the time no region MIP can use: moves into open seats
+        log.info("swaps after the regions: coverage %d -> %d", before, ctx.coverage(chosen))
     return chosen, regions, wall_cut
