@@ -7,11 +7,9 @@
    demands and their volunteers) is solved in integers by CP-SAT. This is the
    solve's ``coverage_bound``; it is an exact integer argument, valid however
    each step ends.
-3. **Primal tier** (:mod:`matcher.engine.primal`): the LP rounded, then an exact
-   region MIP around its fractional columns with the rest fixed, coverage
-   first and then the secondary cost with coverage held; widened while the
-   gap is open and time is left. A second bound round adds the demands the
-   first core left contested.
+3. **Primal tier** (:mod:`matcher.engine.primal`): the LP rounded, exact region MIPs around its fractional
+   columns with the rest fixed (coverage, then the secondary cost with coverage held), widened while the gap
+   is open and time is left; local search moves into open seats with the time left.
 
 The wall time is shared out in order of need (:class:`LpBudget`): the LP gets
 all of it but what the proof, one region MIP and the report are estimated to
@@ -64,12 +62,11 @@ BOUND_S_PER_PAIR = 0.75e-6
 hour, 1.6-1.8 s at a slow one, CP-SAT's import included)."""
 
 V2_BOUND_S_PER_PAIR = 1.0e-6
-""":data:`BOUND_S_PER_PAIR` with travel times or crews: a bigger core (district v2: 2.2 s for 1.62 M pairs)."""
+""":data:`BOUND_S_PER_PAIR` with travel times or crews: a bigger core (district v2: 1.0-1.55 s for 1.62 M pairs)."""
 
 FALLBACK_S_PER_PAIR = 0.4e-6
 """The greedy answer's wall time per pair on a quiet machine (:func:`~matcher.engine.greedy.hurried`; district:
-0.5-0.65 s for 2.08 M pairs, its half-hour shape 0.66 s for 2.28 M): kept back from the LP's first round, so
-that a first round the clock stops still leaves time to answer."""
+0.5-0.65 s for 2.08 M pairs, half-hour shape 0.66 s for 2.28 M): kept back from the LP's first round."""
 
 V2_FALLBACK_S_PER_PAIR = 0.65e-6
 """:data:`FALLBACK_S_PER_PAIR` with travel times or crews (district v2 world: 0.84 s for 1.62 M pairs)."""
@@ -115,10 +112,9 @@ since they hold most of it (:func:`~matcher.engine.sequencing.clique_ends`), the
 
 WHOLE_REGION_S = 1.5
 """With this much wall time left (besides a region's overhead) once every part's region MIP is proven, the whole
-fractional region is solved as one MIP from the parts' plan: it wins what crosses parts (a crew whose candidates
-other parts hold). District v2 at 20 s, 3 runs each: 123,946 of 124,032 in 3 of 3 (0.069%), against 123,936-123,937
-(0.075-0.076%); crews without travel: 124,592 against 124,580 of 124,655. From the LP's rounding instead of the
-parts' plan the same 18,204-pair region took 19.7 s."""
+fractional region is solved as one MIP from the parts' plan, for what crosses parts (a crew whose candidates other
+parts hold). District v2 at 20 s, 3 runs each: 123,946 of 124,032 in 3 of 3, against 123,936-123,937; crews without
+travel: 124,592 against 124,580 of 124,655. From the LP's rounding the same 18,204-pair region took 19.7 s."""
 
 WHOLE_REGION_SHARE = 0.8
 """The whole region's MIP may take this share of the wall time left (0.5 reached the better plan in 2 of 3 runs
@@ -128,9 +124,13 @@ V2_MIN_MIP_S = 0.5
 """:data:`MIN_MIP_S` with travel times or crews (regions of :data:`V2_REGION_MIP_PAIRS` pairs)."""
 
 SWAP_S_PER_PAIR = 0.3e-6
-"""Wall time of the local search (:func:`~matcher.engine.greedy.swap_improve`) that ends the primal when the
-time left is too short for another region MIP, per candidate pair (district v2: 0.3 s for 1.62 M pairs, for 4
-points after the regions)."""
+"""Wall time per candidate pair of the local search (:func:`~matcher.engine.greedy.swap_improve`) ending the primal
+in time too short for a region MIP (district v2: 0.3 s for 1.62 M pairs, 2-4 points after the regions)."""
+
+SWAPS_FIRST_LOSS = 0.01
+"""The local search also runs before the region MIPs when the LP's rounded plan is this share of the bound under it
+(the district with tight hour caps at 20 s: 6.9% under, 102,671 -> 108,354 in 0.5 s, 108,469 at the end against
+107,246; district v1 and v2, 0.2-0.4% under, lost 4-9 points to moves first)."""
 
 LEAST_AFTER_LP_S = 1.5
 """The least wall time the bound and the primal take after the LP, on a quiet machine: CP-SAT's import (0.8 s),
@@ -298,7 +298,8 @@ def _primal(ctx: SolveContext, x: F64, bound: int, reserve: float) -> tuple[B, l
 
     The LP's integral part (columns it could not keep, e.g. a crew left short when a crew formed before it took
     one of its volunteers, count as fractional: a region decides them; district v2 at 60 s: 123,938 against
-    123,932), then region MIPs (coverage) chunk by chunk; when every chunk's is proven, the whole region at
+    123,932); local search moves first when that plan is far under the bound (:data:`SWAPS_FIRST_LOSS`); then
+    region MIPs (coverage) chunk by chunk; when every chunk's is proven, the whole region at
     once from their plan (:data:`WHOLE_REGION_S`), then the chunks widened while the gap stays open; then the
     secondary cost with coverage held on the last region; a greedy refill of what no MIP reached; last, with time
     too short for another region MIP, local search moves into open seats (:data:`SWAP_S_PER_PAIR`).
@@ -321,6 +322,10 @@ def _primal(ctx: SolveContext, x: F64, bound: int, reserve: float) -> tuple[B, l
         marked[lost] = 0.5
         log.info("LP rounded: %d of its integral columns lost, handed to the regions", int(lost.sum()))
     x = marked
+    rounded = ctx.coverage(chosen)
+    if rounded < (1 - SWAPS_FIRST_LOSS) * bound and not clock.stopped():
+        chosen = swap_improve(ctx, chosen)  # too much to win back for the regions alone (SWAPS_FIRST_LOSS)
+        log.info("LP rounded far under the bound: swaps first, coverage %d -> %d", rounded, ctx.coverage(chosen))
     regions: list[RegionStats] = []
     wall_cut = False
     v2 = has_v2_rules(ctx)

@@ -147,6 +147,7 @@ def test_swaps_end_the_primal_within_the_rules(lp_always: None, monkeypatch: pyt
         return primal.PrimalResult(chosen, ctx.coverage(chosen), None, False)
 
     monkeypatch.setattr(proven, "lp_primal", no_region)
+    monkeypatch.setattr(proven, "SWAPS_FIRST_LOSS", 1.0)  # never before the regions
     gained = 0
     for seed in (0, 1, 3, 4):  # seeds whose rounded plans leave open seats the moves fill
         p = v2_problem(seed)
@@ -158,3 +159,16 @@ def test_swaps_end_the_primal_within_the_rules(lp_always: None, monkeypatch: pyt
         assert violations(p, swapped) == [] and rounded.coverage <= swapped.coverage <= best
         gained += int(swapped.coverage - rounded.coverage)
     assert gained > 0
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_swaps_first_when_the_rounding_is_far_off(lp_always: None, monkeypatch: pytest.MonkeyPatch,
+                                                  seed: int) -> None:
+    """Moves before the region MIPs (any rounded plan under the bound counts as far off here): the regions start
+    from the moved plan, and the answer keeps every rule and the exact optimum's bounds."""
+    monkeypatch.setattr(proven, "SWAPS_FIRST_LOSS", 0.0)
+    p = v2_problem(seed)
+    s = solve(p, SolveOptions(time_limit_s=20, seed=1))
+    best = mip_max_coverage(p)
+    assert s.stats["engine"] == "sifting+lagrangian+mip"
+    assert violations(p, s) == [] and s.coverage <= best <= s.coverage_bound
