@@ -104,21 +104,20 @@ def chain_values(v: I64, s: I64, e: I64, w: I64, cap: I64, horizon: int,
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     owners, group, pair_group = _groups(v, cap)
     values = np.zeros(len(owners), dtype=np.int64)
-    t0 = int(min(int(s.min()), int(e.min())))
     for g in np.unique(group[group > 0]).tolist():
         sel = np.flatnonzero(pair_group == g)
 
         def follows(i: I64, j: I64, sel: I64 = sel) -> B:
             return may_follow(sel[i], sel[j])
 
-        mine, vals = _chains(v[sel], s[sel] - t0, e[sel] - t0, w[sel], cap, horizon, follows)
+        mine, vals = _chains(v[sel], s[sel], e[sel], w[sel], cap, horizon, follows)
         values[np.searchsorted(owners, mine)] = vals
     return owners, values
 
 
 def _chains(v: I64, s: I64, e: I64, w: I64, cap: I64, horizon: int,
             may_follow: Callable[[I64, I64], B]) -> tuple[I64, I64]:
-    """:func:`chain_values` for one group of owners (times from 0).
+    """:func:`chain_values` for one group of owners.
 
     ``best[j, k]``: the best chain of ``k`` intervals ending with ``j``; ``prefix[row0 + m, k]``: the best over
     the owner's first ``m`` intervals in end order (``k = 0``: the empty chain, 0). Then ``best[j, k] = w_j +
@@ -130,10 +129,12 @@ def _chains(v: I64, s: I64, e: I64, w: I64, cap: I64, horizon: int,
     owners, first, counts = np.unique(v, return_index=True, return_counts=True)
     g = np.repeat(np.arange(len(owners)), counts)
     local = np.arange(n) - first[g]
-    span = int(max(int(e.max()), int(s.max()))) + horizon + 1
-    ends = v * span + e
-    far = np.searchsorted(ends, v * span + s - horizon, side="right") - first[g]  # e_i <= s_j - horizon
-    near = np.searchsorted(ends, v * span + s, side="right") - first[g]  # e_i <= s_j
+    # the times as ranks, so that (owner, time) keys stay far inside int64 whatever the dates
+    times, rank = np.unique(np.concatenate([e, s - horizon, s]), return_inverse=True)
+    span = len(times) + 1
+    ends, reach_far, reach = v * span + rank[:n], v * span + rank[n : 2 * n], v * span + rank[2 * n :]
+    far = np.searchsorted(ends, reach_far, side="right") - first[g]  # e_i <= s_j - horizon
+    near = np.searchsorted(ends, reach, side="right") - first[g]  # e_i <= s_j
     # the near predecessors (s_j - horizon < e_i <= s_j), each pair tested once
     count = near - far
     pj = np.repeat(np.arange(n), count)

@@ -91,3 +91,25 @@ def test_the_core_states_clashes_and_crews_exactly(seed: int) -> None:
         if value is not None:
             best = max(best, value)
     assert got.optimal and got.value == got.bound == best
+
+
+def test_chain_values_keep_far_dates_and_many_volunteers_apart() -> None:
+    """Volunteer rows up to 80,000 and tasks decades apart in µs (keys that would overflow int64 if times were
+    keyed by owner as they are): the same values as the same chains on small rows and times."""
+    rng = np.random.default_rng(7)
+    n = 200
+    small_v = rng.integers(0, 5, size=n)
+    s_small = rng.integers(0, 50, size=n)
+    e_small = s_small + rng.integers(1, 6, size=n)
+    w = rng.integers(1, 30, size=n)
+    trip = rng.integers(0, 4, size=(n, n))
+    cap_small = np.array([4, 4, 4, 4, 4])  # one group of owners: their keys share one table
+    rows = np.array([3, 19_999, 40_000, 65_432, 79_999])
+    scale = 30 * 365 * 86_400 * 1_000_000 // 60  # each time step is about half a year
+    big_cap = np.zeros(80_000, dtype=np.int64)
+    big_cap[rows] = cap_small
+    a = chain_values(small_v, s_small, e_small, w, cap_small, 4, lambda i, j: s_small[j] - e_small[i] >= trip[i, j])
+    s_big, e_big = 1_800_000_000_000_000 + s_small * scale, 1_800_000_000_000_000 + e_small * scale
+    b = chain_values(rows[small_v], s_big, e_big, w, big_cap, 4 * scale,
+                     lambda i, j: s_big[j] - e_big[i] >= trip[i, j] * scale)
+    assert rows[a[0]].tolist() == b[0].tolist() and a[1].tolist() == b[1].tolist()
