@@ -11,15 +11,12 @@
    columns with the rest fixed (coverage, then the secondary cost with coverage held), widened while the gap
    is open and time is left; local search moves into open seats with the time left.
 
-The wall time is shared out in order of need (:class:`LpBudget`): the LP gets
-all of it but what the proof, one region MIP and the report are estimated to
-need (per candidate pair, scaled by how slowly this solve's candidate search
-ran). Its first round may also take the proof's and the MIP's share, keeping
-back time for a greedy answer, and so may a later round while the prices
-cannot yet beat the seats' bound (a proof from them would buy nothing; the
-Lagrangian round is then skipped). The primal gets what is left. A step that
-runs out hands over its best (the LP's last duals still give a valid bound;
-the rounded LP is a feasible plan).
+The wall time is shared out in order of need (:class:`LpBudget`): the LP gets all of it but what the proof, one
+region MIP and the report are estimated to need (per candidate pair, scaled by how slowly this solve's candidate
+search ran). Its first round may also take the proof's and the MIP's share, keeping back time for a greedy answer,
+and so may a later round while the prices cannot yet beat the seats' bound (a proof from them would buy nothing;
+the Lagrangian round is then skipped). The primal gets what is left. A step that runs out hands over its best
+(the LP's last duals still give a valid bound; the rounded LP is a feasible plan).
 """
 
 from __future__ import annotations
@@ -125,12 +122,10 @@ V2_MIN_MIP_S = 0.5
 
 SWAP_S_PER_PAIR = 0.3e-6
 """Wall time per candidate pair of the local search (:func:`~matcher.engine.greedy.swap_improve`) ending the primal
-in time too short for a region MIP (district v2: 0.3 s for 1.62 M pairs, 2-4 points after the regions)."""
-
-SWAPS_FIRST_LOSS = 0.01
-"""The local search also runs before the region MIPs when the LP's rounded plan is this share of the bound under it
-(the district with tight hour caps at 20 s: 6.9% under, 102,671 -> 108,354 in 0.5 s, 108,469 at the end against
-107,246; district v1 and v2, 0.2-0.4% under, lost 4-9 points to moves first)."""
+in time too short for a region MIP (district v2: 0.3 s for 1.62 M pairs, 2-4 points after the regions). It runs
+before the regions when they cannot all run in the time left: the district with tight hour caps at 20 s, 3,186
+contested demands, rounds 6.9% under its bound, and moves take it from 102,671 to 108,354 in 0.5 s, 108,444-108,469
+at the end against 107,246 (regions only); on v1 and v2, whose regions all run, moves first cost them 4-9 points."""
 
 LEAST_AFTER_LP_S = 1.5
 """The least wall time the bound and the primal take after the LP, on a quiet machine: CP-SAT's import (0.8 s),
@@ -298,8 +293,8 @@ def _primal(ctx: SolveContext, x: F64, bound: int, reserve: float) -> tuple[B, l
 
     The LP's integral part (columns it could not keep, e.g. a crew left short when a crew formed before it took
     one of its volunteers, count as fractional: a region decides them; district v2 at 60 s: 123,938 against
-    123,932); local search moves first when that plan is far under the bound (:data:`SWAPS_FIRST_LOSS`); then
-    region MIPs (coverage) chunk by chunk; when every chunk's is proven, the whole region at
+    123,932); local search moves first when the time left cannot run every part's region MIP; then region MIPs
+    (coverage) chunk by chunk; when every chunk's is proven, the whole region at
     once from their plan (:data:`WHOLE_REGION_S`), then the chunks widened while the gap stays open; then the
     secondary cost with coverage held on the last region; a greedy refill of what no MIP reached; last, with time
     too short for another region MIP, local search moves into open seats (:data:`SWAP_S_PER_PAIR`).
@@ -322,10 +317,6 @@ def _primal(ctx: SolveContext, x: F64, bound: int, reserve: float) -> tuple[B, l
         marked[lost] = 0.5
         log.info("LP rounded: %d of its integral columns lost, handed to the regions", int(lost.sum()))
     x = marked
-    rounded = ctx.coverage(chosen)
-    if rounded < (1 - SWAPS_FIRST_LOSS) * bound and not clock.stopped():
-        chosen = swap_improve(ctx, chosen)  # too much to win back for the regions alone (SWAPS_FIRST_LOSS)
-        log.info("LP rounded far under the bound: swaps first, coverage %d -> %d", rounded, ctx.coverage(chosen))
     regions: list[RegionStats] = []
     wall_cut = False
     v2 = has_v2_rules(ctx)
@@ -333,6 +324,8 @@ def _primal(ctx: SolveContext, x: F64, bound: int, reserve: float) -> tuple[B, l
     chunks = fractional_chunks(ctx, x, max_pairs)
     min_mip_s = V2_MIN_MIP_S if v2 else MIN_MIP_S
     overhead_s = (V2_MIP_OVERHEAD_S if v2 else MIP_OVERHEAD_S) * slowness(ctx)
+    if len(chunks) * (min_mip_s + overhead_s) > clock.left() - reserve:  # the regions cannot all run: moves first
+        chosen = _swaps(ctx, chosen, bound, reserve, "before the regions, too many for the time left")
 
     def run(xc: F64, wall: float, widen: int = 0, secondary_s: float = 0.0) -> bool:
         nonlocal chosen, wall_cut
@@ -391,9 +384,16 @@ def _primal(ctx: SolveContext, x: F64, bound: int, reserve: float) -> tuple[B, l
         refill = region[value_order(ctx.dem_weight[ctx.rp.d[region]], ctx.pair_cost[region])]
         chosen = greedy_take(ctx.arr, ctx.rp, np.concatenate([np.flatnonzero(chosen), refill]), ctx.res.tasks,
                              ctx.res.hours, ctx.res.seats, ctx.res.crew)
-    if ctx.coverage(chosen) < bound and not clock.stopped() \
-            and clock.left() - reserve >= SWAP_S_PER_PAIR * len(ctx.rp) * slowness(ctx):
-        before = ctx.coverage(chosen)
-        chosen = swap_improve(ctx, chosen)  # the time no region MIP can use: moves into open seats
-        log.info("swaps after the regions: coverage %d -> %d", before, ctx.coverage(chosen))
-    return chosen, regions, wall_cut
+    return _swaps(ctx, chosen, bound, reserve, "after the regions"), regions, wall_cut
+
+
+def _swaps(ctx: SolveContext, chosen: B, bound: int, reserve: float, when: str) -> B:
+    """``chosen`` after the local search's moves into open seats, when a gap is open and they have the time."""
+    clock = ctx.clock
+    need_s = SWAP_S_PER_PAIR * len(ctx.rp) * slowness(ctx)
+    if ctx.coverage(chosen) >= bound or clock.stopped() or clock.left() - reserve < need_s:
+        return chosen
+    before = ctx.coverage(chosen)
+    chosen = swap_improve(ctx, chosen)
+    log.info("swaps %s: coverage %d -> %d", when, before, ctx.coverage(chosen))
+    return chosen

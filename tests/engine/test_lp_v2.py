@@ -147,7 +147,6 @@ def test_swaps_end_the_primal_within_the_rules(lp_always: None, monkeypatch: pyt
         return primal.PrimalResult(chosen, ctx.coverage(chosen), None, False)
 
     monkeypatch.setattr(proven, "lp_primal", no_region)
-    monkeypatch.setattr(proven, "SWAPS_FIRST_LOSS", 1.0)  # never before the regions
     gained = 0
     for seed in (0, 1, 3, 4):  # seeds whose rounded plans leave open seats the moves fill
         p = v2_problem(seed)
@@ -162,13 +161,20 @@ def test_swaps_end_the_primal_within_the_rules(lp_always: None, monkeypatch: pyt
 
 
 @pytest.mark.parametrize("seed", range(3))
-def test_swaps_first_when_the_rounding_is_far_off(lp_always: None, monkeypatch: pytest.MonkeyPatch,
-                                                  seed: int) -> None:
-    """Moves before the region MIPs (any rounded plan under the bound counts as far off here): the regions start
-    from the moved plan, and the answer keeps every rule and the exact optimum's bounds."""
-    monkeypatch.setattr(proven, "SWAPS_FIRST_LOSS", 0.0)
+def test_swaps_first_when_the_regions_cannot_all_run(lp_always: None, monkeypatch: pytest.MonkeyPatch,
+                                                     seed: int, caplog: pytest.LogCaptureFixture) -> None:
+    """With no time for the region MIPs, moves into open seats come first: the answer keeps every rule and stays
+    between the rounded LP's plan and the exact optimum."""
+    import logging
+
+    monkeypatch.setattr(proven, "V2_MIN_MIP_S", 1e9)  # no region MIP ever has the time
     p = v2_problem(seed)
-    s = solve(p, SolveOptions(time_limit_s=20, seed=1))
+    monkeypatch.setattr(proven, "SWAP_S_PER_PAIR", 1e9)
+    rounded = solve(p, SolveOptions(time_limit_s=20, seed=1))
+    monkeypatch.setattr(proven, "SWAP_S_PER_PAIR", 0.3e-6)
+    with caplog.at_level(logging.INFO, logger="matcher.engine.proven"):
+        s = solve(p, SolveOptions(time_limit_s=20, seed=1))
     best = mip_max_coverage(p)
-    assert s.stats["engine"] == "sifting+lagrangian+mip"
-    assert violations(p, s) == [] and s.coverage <= best <= s.coverage_bound
+    assert s.stats["engine"] == "sifting+lagrangian+mip" and not s.stats["lp_regions"]
+    assert violations(p, s) == [] and rounded.coverage <= s.coverage <= best <= s.coverage_bound
+    assert s.coverage == rounded.coverage or "swaps before the regions" in caplog.text
