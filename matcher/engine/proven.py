@@ -29,14 +29,19 @@ import numpy as np
 from matcher.engine.context import SolveContext
 from matcher.engine.greedy import fill_open_seats, greedy_take, swap_improve, value_order
 from matcher.engine.lagrangian import LagrangianBound, lagrangian_bound
-from matcher.engine.primal import fractional_chunks, fractional_region, lp_primal
-from matcher.engine.sequencing import sequence_conflicts
+from matcher.engine.primal import (
+    disagreement_region,
+    fractional_chunks,
+    fractional_region,
+    has_v2_rules,
+    lp_primal,
+    with_v2_conflicts,
+)
 from matcher.engine.sifting import ADD_PER_ROUND, V2_ADD_PER_ROUND, sift_lp
 from matcher.engine.types import F64, B
 from matcher.model import LagrangianStats, RegionStats, SiftingStats
 
-__all__ = ["REPORT_S_PER_PAIR", "LpBudget", "ProvenResult", "has_v2_rules", "proven_tiers", "report_reserve_s",
-           "slowness", "with_v2_conflicts"]
+__all__ = ["REPORT_S_PER_PAIR", "LpBudget", "ProvenResult", "proven_tiers", "report_reserve_s", "slowness"]
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +75,12 @@ V2_FALLBACK_S_PER_PAIR = 0.65e-6
 
 CORE_DET_PER_S = 0.05
 """CP-SAT's deterministic budget for the Lagrangian core, per second of time limit."""
+
+DISAGREE_PAIRS = 3
+"""The region where the plan and the LP staff demands differently (:func:`~matcher.engine.primal.disagreement_region`)
+runs once every part is proven, before the whole region, when it has at most this many times a part's pairs.
+District v2 at 20 s, 3 runs: parts 123,935, this region 123,956, the whole region after it 123,964 in 3 of 3 (the
+whole region first: 123,953, then this one 123,959)."""
 
 MAX_WIDEN = 3
 """Most widenings of the primal region."""
@@ -109,7 +120,7 @@ since they hold most of it (:func:`~matcher.engine.sequencing.clique_ends`), the
 
 WHOLE_REGION_S = 1.5
 """With this much wall time left (besides a region's overhead) once every part's region MIP is proven, the whole
-fractional region is solved as one MIP from the parts' plan, for what crosses parts (a crew whose candidates other
+fractional region is solved as one MIP from the plan so far, for what crosses parts (a crew whose candidates other
 parts hold). District v2 at 20 s, 3 runs each: 123,946 of 124,032 in 3 of 3, against 123,936-123,937; crews without
 travel: 124,592 against 124,580 of 124,655. From the LP's rounding the same 18,204-pair region took 19.7 s."""
 
@@ -258,48 +269,19 @@ def proven_tiers(ctx: SolveContext, extra: B | None = None) -> ProvenResult | No
     return ProvenResult(chosen, bound, sift, [_lag_stats(b) for b in bounds], regions, wall_cut)
 
 
-def has_v2_rules(ctx: SolveContext) -> bool:
-    """Whether the problem has SPEC v2's rules between tasks that the LP relaxes: travel (7b), crews (11)."""
-    return ctx.arr.travel is not None or bool((ctx.res.crew > 1).any())
-
-
-def with_v2_conflicts(ctx: SolveContext, x: F64) -> F64:
-    """The LP's solution with the columns that break SPEC v2's rules marked fractional (0.5), for the primal.
-
-    The LP's rows hold rule 7b (time to travel between tasks) only in part (the stretched intervals of
-    :func:`~matcher.engine.sequencing.clique_ends`, and cuts once it converges) and rule 11 (crews) as a
-    relaxation (a crew's ``y`` may be fractional, and a crew that pinned volunteers hold has no row), so its
-    integral part may break them: the columns of a volunteer's pairs of tasks with too little time
-    between them, and those of a crew the LP staffs short, are handed to the region MIPs (which state both
-    rules) as if fractional.
-    """
-    arr, rp = ctx.arr, ctx.rp
-    if not has_v2_rules(ctx):
-        return x
-    out = x.copy()
-    support = np.flatnonzero(x > 1e-6)
-    i, j = sequence_conflicts(arr, rp.v[support], rp.d[support])
-    out[support[i]] = np.minimum(out[support[i]], 0.5)
-    out[support[j]] = np.minimum(out[support[j]], 0.5)
-    staffed = np.bincount(rp.d[support], weights=x[support], minlength=arr.nd)
-    short = ctx.res.crew_short(np.floor(staffed + 1e-6).astype(np.int64))
-    on_short = support[short[rp.d[support]]]
-    out[on_short] = np.minimum(out[on_short], 0.5)
-    return out
-
-
 def _primal(ctx: SolveContext, x: F64, bound: int, reserve: float) -> tuple[B, list[RegionStats], bool]:
     """The primal tier: a feasible choice (bool over ``ctx.rp``), the region MIPs run, and whether the clock cut one.
 
     The LP's integral part (columns it could not keep, e.g. a crew left short when a crew formed before it took
     one of its volunteers, count as fractional: a region decides them; district v2 at 60 s: 123,938 against
     123,932); local search moves first when the time left cannot run every part's region MIP; then region MIPs
-    (coverage) chunk by chunk; when every chunk's is proven, the whole region at
-    once from their plan (:data:`WHOLE_REGION_S`), then the chunks widened while the gap stays open; then the
+    (coverage) chunk by chunk; when every chunk's is proven, the region where the plan and the LP staff demands
+    differently (:data:`DISAGREE_PAIRS`), the whole region at once (:data:`WHOLE_REGION_S`), then the chunks
+    widened while the gap stays open; then the
     secondary cost with coverage held on the last region; a greedy refill of what no MIP reached; last, with time
     too short for another region MIP, local search moves into open seats (:data:`SWAP_S_PER_PAIR`).
     """
-    clock = ctx.clock
+    clock, lp_x = ctx.clock, x
     marked = with_v2_conflicts(ctx, x)
     support = np.flatnonzero(x > 1e-6)
     weight = ctx.dem_weight[ctx.rp.d[support]]
@@ -327,9 +309,9 @@ def _primal(ctx: SolveContext, x: F64, bound: int, reserve: float) -> tuple[B, l
     if len(chunks) * (min_mip_s + overhead_s) > clock.left() - reserve:  # the regions cannot all run: moves first
         chosen = _swaps(ctx, chosen, bound, reserve, "before the regions, too many for the time left")
 
-    def run(xc: F64, wall: float, widen: int = 0, secondary_s: float = 0.0) -> bool:
+    def run(xc: F64, wall: float, widen: int = 0, secondary_s: float = 0.0, region: B | None = None) -> bool:
         nonlocal chosen, wall_cut
-        got = lp_primal(ctx, xc, chosen, wall, widen, secondary_s)
+        got = lp_primal(ctx, xc, chosen, wall, widen, secondary_s, region)
         if got.region is not None:
             regions.append(got.region)
             wall_cut |= bool(got.region.wall_capped)
@@ -360,8 +342,12 @@ def _primal(ctx: SolveContext, x: F64, bound: int, reserve: float) -> tuple[B, l
 
     solved = solve_parts(chunks, 0)
     parts_proven = len(chunks) > 1 and solved == len(chunks)
+    left = room() if solved == len(chunks) else None
+    disagree = disagreement_region(ctx, lp_x, chosen) if left is not None else None
+    if left is not None and disagree is not None and 0 < int(disagree.sum()) <= DISAGREE_PAIRS * max_pairs:
+        run(x, min(left - overhead_s, WHOLE_REGION_SHARE * left), region=disagree)  # where plan and LP differ
     left = room() if parts_proven else None
-    if left is not None and left - overhead_s >= WHOLE_REGION_S:  # the whole region at once, from the parts' plan
+    if left is not None and left - overhead_s >= WHOLE_REGION_S:  # the whole region at once, from the plan so far
         run(x, min(left - overhead_s, WHOLE_REGION_SHARE * left))
     for widen in range(1, MAX_WIDEN + 1) if parts_proven else ():
         # every part proven and time left: the parts again, each region wider (the parts are cut anew)

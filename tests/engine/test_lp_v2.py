@@ -13,7 +13,7 @@ from oracle import mip_max_coverage, violations
 from matcher import SolveOptions, Status, solve
 from matcher.engine import proven, sifting
 from matcher.engine.greedy import _by_value, fill_open_seats, greedy_take, refill
-from matcher.engine.proven import has_v2_rules
+from matcher.engine.primal import has_v2_rules
 from matcher.engine.sifting import sift_lp
 
 
@@ -178,3 +178,55 @@ def test_swaps_first_when_the_regions_cannot_all_run(lp_always: None, monkeypatc
     assert s.stats["engine"] == "sifting+lagrangian+mip" and not s.stats["lp_regions"]
     assert violations(p, s) == [] and rounded.coverage <= s.coverage <= best <= s.coverage_bound
     assert s.coverage == rounded.coverage or "swaps before the regions" in caplog.text
+
+
+def test_the_region_where_plan_and_lp_disagree(lp_always: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once every part is proven, the region around the demands the plan staffs differently from the LP is solved:
+    its answer keeps every rule and the exact optimum's bounds, never lowers the plan, and raises it on some seeds."""
+    monkeypatch.setattr(proven, "V2_REGION_MIP_PAIRS", 40)
+    monkeypatch.setattr(proven, "DISAGREE_PAIRS", 1_000)  # (parts of 40 pairs: the region is many times one)
+    calls: list[tuple[int, int]] = []
+    real = proven.lp_primal
+
+    def spy(ctx, x, chosen, *args, **kwargs):  # type: ignore[no-untyped-def]
+        got = real(ctx, x, chosen, *args, **kwargs)
+        if kwargs.get("region", args[3] if len(args) > 3 else None) is not None:  # (wall, widen, secondary, region)
+            calls.append((ctx.coverage(chosen), ctx.coverage(got.chosen)))
+        return got
+
+    monkeypatch.setattr(proven, "lp_primal", spy)
+    for seed in range(6):
+        p = v2_problem(seed)
+        s = solve(p, SolveOptions(time_limit_s=20, seed=1))
+        best = mip_max_coverage(p)
+        assert violations(p, s) == [] and s.coverage <= best <= s.coverage_bound
+    assert calls and all(after >= before for before, after in calls)
+    assert any(after > before for before, after in calls)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_disagreement_region_is_what_it_says(seed: int) -> None:
+    """Every pair into a demand staffed differently (by half a seat or more) and every pair of such a demand's
+    candidates into a demand any of them holds; nothing else."""
+    from matcher.engine.primal import DISAGREE, disagreement_region
+
+    ctx = solve_context(v2_problem(seed))
+    rp, nd = ctx.rp, ctx.arr.nd
+    rng = np.random.default_rng(seed)
+    x = rng.random(len(rp)) * (rng.random(len(rp)) < 0.05)
+    chosen = rng.random(len(rp)) < 0.05
+    region = disagreement_region(ctx, x, chosen)
+    fill = np.bincount(rp.d[chosen], minlength=nd)
+    staffed = np.bincount(rp.d, weights=x, minlength=nd)
+    want = np.zeros(len(rp), dtype=bool)
+    for i in range(len(rp)):  # pair by pair, from the definition
+        d, v = int(rp.d[i]), int(rp.v[i])
+        if abs(fill[d] - staffed[d]) >= DISAGREE:
+            want[i] = True
+            continue
+        candidate = any(abs(fill[e] - staffed[e]) >= DISAGREE for e in rp.d[rp.v == v].tolist())
+        others = {int(u) for u in rp.v[rp.d == d].tolist()}  # d's candidates: is one of D's holding d?
+        held = any(bool(chosen[(rp.v == u) & (rp.d == d)].any()) and any(
+            abs(fill[e] - staffed[e]) >= DISAGREE for e in rp.d[rp.v == u].tolist()) for u in others)
+        want[i] = candidate and held
+    assert 0 < int(region.sum()) < len(rp) and np.array_equal(region, want)
