@@ -33,13 +33,24 @@ NEG = -(1 << 60)
 """No chain of this many tasks ends here (far below any sum of weights, far above int64's floor)."""
 
 
-def _groups(v: I64, cap: I64) -> tuple[I64, I64, I64]:
-    """Owners (sorted), their group by ``ceil(log2(min(cap, intervals))) + 1`` (0: nothing to take), per pair."""
+def _by_groups(v: I64, cap: I64, solve: Callable[[I64], tuple[I64, I64]]) -> tuple[I64, I64]:
+    """Owners (sorted, distinct) and their values, ``solve(sel)`` run on each group of owners' pairs ``sel``.
+
+    Owners are grouped by ``ceil(log2(min(cap, intervals))) + 1`` (1, 2, 3-4, 5-8, ...; 0, nothing to take, is
+    left at 0) so that each group's tables stay small.
+    """
+    if len(v) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     owners, counts = np.unique(v, return_counts=True)
     k = np.minimum(cap[owners], counts)
     group = np.zeros(len(owners), dtype=np.int64)
-    group[k > 0] = np.ceil(np.log2(k[k > 0])).astype(np.int64) + 1  # 1, 2, 3-4, 5-8, ...
-    return owners, group, group[np.searchsorted(owners, v)]
+    group[k > 0] = np.ceil(np.log2(k[k > 0])).astype(np.int64) + 1
+    pair_group = group[np.searchsorted(owners, v)]
+    values = np.zeros(len(owners), dtype=np.int64)
+    for g in np.unique(group[group > 0]).tolist():
+        mine, vals = solve(np.flatnonzero(pair_group == g))
+        values[np.searchsorted(owners, mine)] = vals
+    return owners, values
 
 
 def schedule_values(v: I64, s: I64, e: I64, w: I64, cap: I64) -> tuple[I64, I64]:
@@ -47,18 +58,9 @@ def schedule_values(v: I64, s: I64, e: I64, w: I64, cap: I64) -> tuple[I64, I64]
 
     ``v``, ``s``, ``e``, ``w``: int64 arrays, one entry per interval ``[s, e)``
     with a positive weight ``w``; ``cap``: int64, indexed by owner. Returns the
-    owners (sorted, distinct) and their values (int64). Owners are taken in
-    groups of similar ``min(cap, intervals)`` so that the tables stay small.
+    owners (sorted, distinct) and their values (int64).
     """
-    if len(v) == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    owners, group, pair_group = _groups(v, cap)
-    values = np.zeros(len(owners), dtype=np.int64)
-    for g in np.unique(group[group > 0]).tolist():
-        sel = pair_group == g
-        mine, vals = _schedules(v[sel], s[sel], e[sel], w[sel], cap)
-        values[np.searchsorted(owners, mine)] = vals
-    return owners, values
+    return _by_groups(v, cap, lambda sel: _schedules(v[sel], s[sel], e[sel], w[sel], cap))
 
 
 def _schedules(v: I64, s: I64, e: I64, w: I64, cap: I64) -> tuple[I64, I64]:
@@ -100,19 +102,14 @@ def chain_values(v: I64, s: I64, e: I64, w: I64, cap: I64, horizon: int,
     ``s_j - e_i >= horizon`` or ``may_follow(i, j)`` (index arrays into the inputs, of one length; returns bool)
     holds. Returns the owners (sorted, distinct) and their values (int64).
     """
-    if len(v) == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    owners, group, pair_group = _groups(v, cap)
-    values = np.zeros(len(owners), dtype=np.int64)
-    for g in np.unique(group[group > 0]).tolist():
-        sel = np.flatnonzero(pair_group == g)
 
-        def follows(i: I64, j: I64, sel: I64 = sel) -> B:
+    def solve(sel: I64) -> tuple[I64, I64]:
+        def follows(i: I64, j: I64) -> B:
             return may_follow(sel[i], sel[j])
 
-        mine, vals = _chains(v[sel], s[sel], e[sel], w[sel], cap, horizon, follows)
-        values[np.searchsorted(owners, mine)] = vals
-    return owners, values
+        return _chains(v[sel], s[sel], e[sel], w[sel], cap, horizon, follows)
+
+    return _by_groups(v, cap, solve)
 
 
 def _chains(v: I64, s: I64, e: I64, w: I64, cap: I64, horizon: int,
@@ -154,12 +151,11 @@ def _chains(v: I64, s: I64, e: I64, w: I64, cap: I64, horizon: int,
     pcuts = np.searchsorted(local[pj], np.arange(int(counts.max()) + 1))
     for t in range(int(counts.max())):
         js = by_local[cuts[t] : cuts[t + 1]]  # sorted: pj within a step is sorted too
-        reach = prefix[row0[js] + far[js], :-1]
+        before = prefix[row0[js] + far[js], :-1]  # the best chain of k - 1 ending a horizon or more before j
         qi, qj = pi[pcuts[t] : pcuts[t + 1]], pj[pcuts[t] : pcuts[t + 1]]
         if len(qi):
-            at = np.searchsorted(js, qj)
-            np.maximum.at(reach, at, best[qi, :-1])
-        best[js, 1:] = np.maximum(w[js, None] + reach, NEG)
+            np.maximum.at(before, np.searchsorted(js, qj), best[qi, :-1])
+        best[js, 1:] = w[js, None] + before
         prefix[row0[js] + t + 1] = np.maximum(prefix[row0[js] + t], best[js])
     last = first + np.arange(len(owners)) + counts
     top = np.minimum(cap[owners], kmax)
