@@ -183,6 +183,30 @@ def test_a_crew_price_moves_the_bound_only_by_what_y_can_earn() -> None:
 
 
 
+def test_contested_demands_inside_the_core_go_unpriced(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A contested demand whose every candidate is in the core is kept there and not priced: the bound holds at or
+    above the exact optimum, never above the bound that prices it, and below it where the core cannot fill a crew
+    it would have priced (seeds 0 and 4: 1,296 against 1,301 and 1,318 against 1,324; optimum 1,294 and 1,317)."""
+    import matcher.engine.lagrangian as lagrangian
+
+    inside_core = lagrangian._inside_core
+    tighter = 0
+    for seed in range(6):
+        p = crew_problem(seed)
+        ctx = solve_context(p)
+        lp = sift_lp(ctx, 60.0)
+        assert lp is not None
+        monkeypatch.setattr(lagrangian, "_inside_core", inside_core)
+        free = lagrangian_bound(ctx, lp.duals, lp.x, det_budget=5.0, wall_s=20.0)
+        monkeypatch.setattr(lagrangian, "_inside_core", lambda ctx, dc, core_vol: np.zeros_like(dc))
+        priced = lagrangian_bound(ctx, lp.duals, lp.x, det_budget=5.0, wall_s=20.0)
+        assert free is not None and priced is not None
+        assert mip_max_coverage(p) <= free.bound <= priced.bound
+        assert free.scaled <= priced.scaled
+        tighter += free.bound < priced.bound
+    assert tighter >= 2
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_columns_the_rounding_loses_go_to_the_regions(lp_always: None, monkeypatch: pytest.MonkeyPatch,
                                                       seed: int) -> None:
