@@ -206,8 +206,11 @@ def lagrangian_bound(ctx: SolveContext, duals: DualPrices, x: F64, det_budget: f
     ``contested`` (bool per demand row) overrides the default ``Dc`` (demands of
     fractional columns). With ``price_contested`` false, ``Dc``'s seats are kept
     but not priced (``Y = 0`` there): every candidate of ``Dc`` joins the core,
-    which is bigger and gives a tighter bound. ``det_budget`` is the core's
-    deterministic CP-SAT budget, ``wall_s`` its wall cap. The result is valid
+    which is bigger and gives a tighter bound. With it true, once the core is
+    proven it is solved again with the contested demands whose every candidate
+    is in the core unpriced, and the lesser bound stands (module docstring).
+    ``det_budget`` is each core solve's deterministic CP-SAT budget, ``wall_s``
+    their wall cap together. The result is valid
     however the core's search ends; ``None`` when the core would have more than
     ``max_core_pairs`` pairs.
     """
@@ -261,6 +264,7 @@ def lagrangian_bound(ctx: SolveContext, duals: DualPrices, x: F64, det_budget: f
     relaxed = relaxed_core + terms.moved
     total = outside + terms.priced + (relaxed if skipped else min(core.bound, relaxed))
     free = _inside_core(ctx, dc, core_vol) if price_contested and core.optimal and not skipped else dc[:0]
+    capped = core.wall_capped  # (either core's wall cap may decide the bound: another run may differ)
     if free.any():
         # the contested demands nobody outside the core can take, unpriced (module docstring): the schedules
         # outside are the same; the core is solved again (without its prices its fallback would be far looser)
@@ -270,11 +274,12 @@ def lagrangian_bound(ctx: SolveContext, duals: DualPrices, x: F64, det_budget: f
                                            weight_free, np.flatnonzero(core_vol[rp.v] & (weight_free > 0)))
         core_free = solve_core(inp_free, det_budget, max(0.1, wall_s - core.seconds), ctx.opts.seed,
                                ctx.opts.threads)
+        capped |= core_free.wall_capped
         if outside + terms_free.priced + core_free.bound < total:
             total, core, inp = outside + terms_free.priced + core_free.bound, core_free, inp_free
     log.info("Lagrangian bound %d (%d contested demands, %d of them unpriced, core of %d volunteers and %d pairs, "
              "value %d, bound %d%s)", total // SCALE, int(dc.sum()), int(free.sum()), int(core_vol.sum()),
              len(inp.pair_v), core.value, core.bound, ", proven" if core.optimal else "")
     return LagrangianBound(total // SCALE, total, int(dc.sum()), int(core_vol.sum()), len(inp.pair_v), core.optimal,
-                           core.wall_capped, time.perf_counter() - t0)
+                           capped, time.perf_counter() - t0)
 
