@@ -4,19 +4,21 @@ The one command (about 10 minutes on the 2-core machine)::
 
     pytest benchmarks/test_v2_world.py -p no:cacheprovider --benchmark-enable --benchmark-only -s
 
-Instances: the district preset, seed 1, in the v1 world and in the v2 world
+Instances: the district preset, seed 1, in the v1 world, in the v2 world
 (``matcher generate --preset district --seed 1 --world v2``: walking and
 cycling speeds, reach in minutes, ``Problem.travel``, weekly series, crews
-with minimums, a history of ratings), each written as Parquet tables. Each
-runs ``matcher solve FOLDER --time-limit 20`` in its own process, ``RUNS``
-times, side by side in one session; the medians are printed as the table in
-BENCHMARKS.md.
+with minimums, a history of ratings), and in the v2 world with travel times and
+crews off (``v2-plain``: no ``travel`` in the settings, ``min_headcount``
+empty), each written as Parquet tables. Each runs ``matcher solve FOLDER
+--time-limit 20`` in its own process, ``RUNS`` times, side by side in one
+session; the medians are printed as the table in BENCHMARKS.md.
 
 Asserted with the time (issue 15): every plan keeps every hard rule, v2's
-included (the independent checker, ``tests/oracle.py``); the whole command
-ends within 20.5 s; and the v2 world's median gap is at most twice the v1
-world's (a floor of 0.1% on the v1 gap keeps the comparison from dividing by
-almost nothing).
+included (the independent checker, ``tests/oracle.py``); every run of the
+command ends within 20.5 s; and the v2 world's median gap is at most twice
+that of the same world without travel times and crews (issue 15's own
+comparison). On a loaded machine the LP stops early in both and the
+comparison is noise (BENCHMARKS.md, 2 December afternoon): run it quiet.
 """
 
 from __future__ import annotations
@@ -40,7 +42,6 @@ from matcher.io import read_tables, write_tables
 RUNS = 3
 LIMIT_S = 20.0
 WALL_S = 20.5
-GAP_FLOOR = 0.001
 ROWS: dict[str, list[dict[str, Any]]] = {}
 
 
@@ -52,8 +53,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
     def get(name: str) -> Path:
         if name not in made:
             path = tmp_path_factory.mktemp(f"district-{name}")
-            write_tables(generate_tables("district", 1, world=name), path, fmt="parquet",  # type: ignore[arg-type]
-                         settings=generated_settings(name))  # type: ignore[arg-type]
+            world = "v2" if name == "v2-plain" else name
+            tables = generate_tables("district", 1, world=world)  # type: ignore[arg-type]
+            settings = generated_settings(world)  # type: ignore[arg-type]
+            if name == "v2-plain":  # travel times and crews off, all else as in v2
+                tables["demands"]["min_headcount"] = [None] * len(tables["demands"]["min_headcount"])
+                settings.pop("travel")
+            write_tables(tables, path, fmt="parquet", settings=settings)
             made[name] = path
         return made[name]
 
@@ -68,7 +74,7 @@ def _solve(folder: Path, out: Path) -> tuple[float, Solution]:
     return wall, Solution.model_validate(json.loads(out.read_text(encoding="utf-8")))
 
 
-@pytest.mark.parametrize("name", ["v1", "v2"])
+@pytest.mark.parametrize("name", ["v1", "v2-plain", "v2"])
 def test_district_at_20_s(name: str, world: Callable[[str], Path], tmp_path: Path, benchmark: Any) -> None:
     folder = world(name)
     problem = read_tables(folder)
@@ -86,7 +92,8 @@ def test_district_at_20_s(name: str, world: Callable[[str], Path], tmp_path: Pat
     print(f"\n{name}: median wall {med['wall']:.1f} s, coverage {med['coverage']:.0f} of bound {med['bound']:.0f} "
           f"(gap {100 * med['gap']:.3f}%), fill rate {100 * med['fill_rate']:.1f}%; engines "
           f"{sorted({r['engine'] for r in rows})}")
-    assert med["wall"] <= WALL_S, f"{name}: median wall {med['wall']:.1f} s over {WALL_S} s"
-    if name == "v2" and "v1" in ROWS:
-        gap_v1 = max(statistics.median(r["gap"] for r in ROWS["v1"]), GAP_FLOOR)
-        assert med["gap"] <= 2 * gap_v1, f"v2 gap {med['gap']:.4%} over twice v1's {gap_v1:.4%}"
+    slowest = max(r["wall"] for r in rows)
+    assert slowest <= WALL_S, f"{name}: a run took {slowest:.1f} s, over {WALL_S} s"
+    if name == "v2" and "v2-plain" in ROWS:
+        plain = statistics.median(r["gap"] for r in ROWS["v2-plain"])
+        assert med["gap"] <= 2 * plain, f"v2 gap {med['gap']:.4%} over twice that without travel and crews, {plain:.4%}"

@@ -206,11 +206,11 @@ def lagrangian_bound(ctx: SolveContext, duals: DualPrices, x: F64, det_budget: f
     ``contested`` (bool per demand row) overrides the default ``Dc`` (demands of
     fractional columns). With ``price_contested`` false, ``Dc``'s seats are kept
     but not priced (``Y = 0`` there): every candidate of ``Dc`` joins the core,
-    which is bigger and gives a tighter bound. With it true, once the core is
-    proven it is solved again with the contested demands whose every candidate
-    is in the core unpriced, and the lesser bound stands (module docstring).
-    ``det_budget`` is each core solve's deterministic CP-SAT budget, ``wall_s``
-    their wall cap together. The result is valid
+    which is bigger and gives a tighter bound. With it true, the contested
+    demands whose every candidate is in the core go unpriced (module
+    docstring); the fallback for a core CP-SAT cannot bound well, each core
+    volunteer's best schedule, keeps their prices. ``det_budget`` is the core's
+    deterministic CP-SAT budget, ``wall_s`` its wall cap. The result is valid
     however the core's search ends; ``None`` when the core would have more than
     ``max_core_pairs`` pairs.
     """
@@ -259,27 +259,21 @@ def lagrangian_bound(ctx: SolveContext, duals: DualPrices, x: F64, det_budget: f
     if skipped:
         idx = idx[:0]  # too big to build in time: the core's relaxed value stands (below)
     prices = _Prices(y, c_price, m_price, duals.link_pair, len(duals.crew) > 0)
+    # with no core solved, each core volunteer's best schedule (seat rows dropped, hour rows priced) bounds it
+    relaxed = outside + relaxed_core + _core_input(ctx, prices, weight, idx[:0])[0].priced
+    free = _inside_core(ctx, dc, core_vol) if price_contested and not skipped else dc[:0]
+    if free.any():
+        # the contested demands nobody outside the core can take go unpriced (module docstring): the schedules
+        # outside are the same; only the core and the price terms change (the fallback above keeps the prices)
+        prices = _Prices(np.where(free, 0, y), c_price, m_price, duals.link_pair, prices.crews)
+        weight = weight + y[rp.d] * free[rp.d]
+        idx = np.flatnonzero(core_vol[rp.v] & (weight > 0))
     terms, inp = _core_input(ctx, prices, weight, idx)
     core = solve_core(inp, det_budget, wall_s, ctx.opts.seed, ctx.opts.threads)
-    relaxed = relaxed_core + terms.moved
-    total = outside + terms.priced + (relaxed if skipped else min(core.bound, relaxed))
-    free = _inside_core(ctx, dc, core_vol) if price_contested and core.optimal and not skipped else dc[:0]
-    capped = core.wall_capped  # (either core's wall cap may decide the bound: another run may differ)
-    if free.any():
-        # the contested demands nobody outside the core can take, unpriced (module docstring): the schedules
-        # outside are the same; the core is solved again (without its prices its fallback would be far looser)
-        weight_free = weight + y[rp.d] * free[rp.d]
-        terms_free, inp_free = _core_input(ctx, _Prices(np.where(free, 0, y), c_price, m_price, duals.link_pair,
-                                                        prices.crews),
-                                           weight_free, np.flatnonzero(core_vol[rp.v] & (weight_free > 0)))
-        core_free = solve_core(inp_free, det_budget, max(0.1, wall_s - core.seconds), ctx.opts.seed,
-                               ctx.opts.threads)
-        capped |= core_free.wall_capped
-        if outside + terms_free.priced + core_free.bound < total:
-            total, core, inp = outside + terms_free.priced + core_free.bound, core_free, inp_free
+    total = relaxed if skipped else min(relaxed, outside + terms.priced + core.bound)
     log.info("Lagrangian bound %d (%d contested demands, %d of them unpriced, core of %d volunteers and %d pairs, "
              "value %d, bound %d%s)", total // SCALE, int(dc.sum()), int(free.sum()), int(core_vol.sum()),
              len(inp.pair_v), core.value, core.bound, ", proven" if core.optimal else "")
     return LagrangianBound(total // SCALE, total, int(dc.sum()), int(core_vol.sum()), len(inp.pair_v), core.optimal,
-                           capped, time.perf_counter() - t0)
+                           core.wall_capped, time.perf_counter() - t0)
 
