@@ -6,7 +6,8 @@
    snapped to a rational grid, give a Lagrangian bound whose core (the contested
    demands and their volunteers) is solved in integers by CP-SAT. This is the
    solve's ``coverage_bound``; it is an exact integer argument, valid however
-   each step ends.
+   each step ends. It runs in a thread beside the primal's first region MIP (CP-SAT and
+   HiGHS let go of the GIL; district v2: 1.1 s the primal no longer waits for).
 3. **Primal tier** (:mod:`matcher.engine.primal`): the LP rounded, exact region MIPs around its fractional
    columns with the rest fixed (coverage, then the secondary cost with coverage held), widened while the gap
    is open and time is left; local search moves into open seats with the time left.
@@ -22,10 +23,12 @@ the Lagrangian round is then skipped). The primal gets what is left. A step that
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from matcher.engine.beside import Beside
 from matcher.engine.context import SolveContext
 from matcher.engine.greedy import fill_open_seats, greedy_take, swap_improve, value_order
 from matcher.engine.lagrangian import LagrangianBound, lagrangian_bound
@@ -37,7 +40,7 @@ from matcher.engine.primal import (
     lp_primal,
     with_v2_conflicts,
 )
-from matcher.engine.sifting import ADD_PER_ROUND, V2_ADD_PER_ROUND, sift_lp
+from matcher.engine.sifting import ADD_PER_ROUND, V2_ADD_PER_ROUND, DualPrices, sift_lp
 from matcher.engine.types import F64, B
 from matcher.model import LagrangianStats, RegionStats, SiftingStats
 
@@ -229,7 +232,7 @@ def proven_tiers(ctx: SolveContext, extra: B | None = None) -> ProvenResult | No
 
     ``extra`` (bool over ``ctx.rp``) seeds the LP's working set besides each demand's nearest candidates.
     """
-    clock, opts = ctx.clock, ctx.opts
+    clock = ctx.clock
     v2 = has_v2_rules(ctx)
     budget = LpBudget.of(ctx, v2)
     reserve = budget.report_s
@@ -245,31 +248,40 @@ def proven_tiers(ctx: SolveContext, extra: B | None = None) -> ProvenResult | No
     wall_cut = not lp.converged
     sift = SiftingStats(rounds=lp.rounds, columns=lp.columns, clique_rows=lp.clique_rows,
                         lp_value=round(lp.value, 6), converged=lp.converged, seconds=round(lp.seconds, 3))
-    # the proof first: cheap, and valid however far the LP got
-    bounds: list[LagrangianBound] = []
     hopeless = not lp.converged and lp.dual_bound >= seats  # (see sift_lp's useless_from): time for the primal
     if hopeless:
         log.info("Lagrangian bound skipped: the LP stopped early, its prices' dual bound %.0f is above the seats' %d",
                  lp.dual_bound, seats)
-    for priced in (True, False) if not hopeless else ():
-        if not priced and clock.left() - reserve < budget.least_after_s:
-            break  # the tighter second round needs its core built too: not with the report's time
-        got_bound = lagrangian_bound(ctx, lp.duals, lp.x, CORE_DET_PER_S * opts.time_limit_s,
-                                     max(0.1, 0.5 * (clock.left() - reserve)), price_contested=priced,
-                                     max_core_pairs=MAX_CORE if priced else MAX_UNPRICED_CORE)
-        if got_bound is not None:
-            bounds.append(got_bound)
-            wall_cut |= got_bound.wall_capped
-    bound = min([seats, *(b.bound for b in bounds)])
-    clock.done("bound")
-    chosen, regions, cut = _primal(ctx, lp.x, bound, reserve)
-    wall_cut |= cut
+    proof = Beside(lambda: _prove(ctx, lp.duals, lp.x, budget, reserve), "bound", fork=False) if not hopeless else None
+    bounds: list[LagrangianBound] = []
+
+    def bound_now() -> int:  # the proven bound; the first call waits for the proof
+        if proof is not None and not bounds:
+            bounds.extend(proof.result())
+            clock.done("bound")
+        return min([seats, *(b.bound for b in bounds)])
+
+    chosen, regions, cut = _primal(ctx, lp.x, bound_now, reserve)
+    bound = bound_now()
+    wall_cut |= cut or any(b.wall_capped for b in bounds)
     clock.done("primal")
     log.info("LP tiers: coverage %d, bound %d (LP %.2f)", ctx.coverage(chosen), bound, lp.value)
     return ProvenResult(chosen, bound, sift, [_lag_stats(b) for b in bounds], regions, wall_cut)
 
 
-def _primal(ctx: SolveContext, x: F64, bound: int, reserve: float) -> tuple[B, list[RegionStats], bool]:
+def _prove(ctx: SolveContext, duals: DualPrices, x: F64, budget: LpBudget, reserve: float) -> list[LagrangianBound]:
+    """The Lagrangian bounds of the LP's prices ``duals`` and values ``x``: priced, then (with time) unpriced."""
+    bounds: list[LagrangianBound] = []
+    for priced in (True, False):  # (the tighter unpriced round builds a core too: not with the report's time)
+        if priced or ctx.clock.left() - reserve >= budget.least_after_s:
+            got = lagrangian_bound(ctx, duals, x, CORE_DET_PER_S * ctx.opts.time_limit_s,
+                                   max(0.1, 0.5 * (ctx.clock.left() - reserve)), price_contested=priced,
+                                   max_core_pairs=MAX_CORE if priced else MAX_UNPRICED_CORE)
+            bounds += [] if got is None else [got]
+    return bounds
+
+
+def _primal(ctx: SolveContext, x: F64, bound: Callable[[], int], reserve: float) -> tuple[B, list[RegionStats], bool]:
     """The primal tier: a feasible choice (bool over ``ctx.rp``), the region MIPs run, and whether the clock cut one.
 
     The LP's integral part (columns it could not keep, e.g. a crew left short when a crew formed before it took
@@ -307,7 +319,7 @@ def _primal(ctx: SolveContext, x: F64, bound: int, reserve: float) -> tuple[B, l
     min_mip_s = V2_MIN_MIP_S if v2 else MIN_MIP_S
     overhead_s = (V2_MIP_OVERHEAD_S if v2 else MIP_OVERHEAD_S) * slowness(ctx)
     if len(chunks) * (min_mip_s + overhead_s) > clock.left() - reserve:  # the regions cannot all run: moves first
-        chosen = _swaps(ctx, chosen, bound, reserve, "before the regions, too many for the time left")
+        chosen = _swaps(ctx, chosen, bound(), reserve, "before the regions, too many for the time left")
 
     def run(xc: F64, wall: float, widen: int = 0, secondary_s: float = 0.0, region: B | None = None) -> bool:
         nonlocal chosen, wall_cut
@@ -319,11 +331,14 @@ def _primal(ctx: SolveContext, x: F64, bound: int, reserve: float) -> tuple[B, l
             chosen = got.chosen
         return got.region is not None and bool(got.region.coverage_proven)
 
-    def room() -> float | None:
-        """Wall seconds left for a region MIP; ``None`` once the gap is closed, the solve stopped or time ran out."""
+    def room(first: bool = False) -> float | None:
+        """Wall seconds left for a region MIP; ``None`` once the gap is closed, the solve stopped or time ran out.
+
+        The ``first`` region runs while the proof may still be under way (it does not wait for the bound).
+        """
         nonlocal wall_cut
         left = clock.left() - reserve
-        if ctx.coverage(chosen) >= bound or clock.stopped():
+        if (not first and ctx.coverage(chosen) >= bound()) or clock.stopped():
             return None
         if left < min_mip_s + overhead_s:
             wall_cut = True  # the clock, not the problem, ended the primal here
@@ -334,7 +349,7 @@ def _primal(ctx: SolveContext, x: F64, bound: int, reserve: float) -> tuple[B, l
         """Each part's region MIP in turn, while there is room; how many were proven."""
         proven = 0
         for k, xc in enumerate(parts):
-            left = room()
+            left = room(first=widen == 0 and k == 0 and parts is chunks)
             if left is None:
                 break
             proven += run(xc, min(left - overhead_s, max(min_mip_s, 2 * left / (len(parts) - k))), widen)
@@ -370,7 +385,7 @@ def _primal(ctx: SolveContext, x: F64, bound: int, reserve: float) -> tuple[B, l
         refill = region[value_order(ctx.dem_weight[ctx.rp.d[region]], ctx.pair_cost[region])]
         chosen = greedy_take(ctx.arr, ctx.rp, np.concatenate([np.flatnonzero(chosen), refill]), ctx.res.tasks,
                              ctx.res.hours, ctx.res.seats, ctx.res.crew)
-    return _swaps(ctx, chosen, bound, reserve, "after the regions"), regions, wall_cut
+    return _swaps(ctx, chosen, bound(), reserve, "after the regions"), regions, wall_cut
 
 
 def _swaps(ctx: SolveContext, chosen: B, bound: int, reserve: float, when: str) -> B:
