@@ -19,8 +19,9 @@ Pairs of weight ``<= 0`` never raise the maximum and are dropped. (Pricing
 ``Dc``'s kept rows too keeps the core small; with ``Y = 0`` on ``Dc`` every
 candidate of ``Dc`` joins it and the bound is tighter. Both are valid; the
 solve takes the least it can afford. A demand of ``Dc`` whose every candidate
-is a core volunteer anyway is never priced: nobody outside the core can take
-it, so its price buys nothing and costs ``Y_d (seats_d - the core's fill)``
+is a core volunteer anyway is not priced in the core (the fallback for a core
+not solved keeps its price): nobody outside the core can take it, so its
+price buys nothing and costs ``Y_d (seats_d - the core's fill)``
 wherever the core cannot fill it, as a crew whose candidates clash; on the
 district with crews and travel at 20 s this took the bound from 123,994 to
 123,986, without crews 124,995 to 124,993, on v1 128,181 to 128,174.) Then::

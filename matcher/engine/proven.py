@@ -258,7 +258,7 @@ def proven_tiers(ctx: SolveContext, extra: B | None = None) -> ProvenResult | No
     def bound_now() -> int:  # the proven bound; the first call waits for the proof
         if proof is not None and not bounds:
             bounds.extend(proof.result())
-            clock.done("bound")
+            clock.done("rounding and first region, the bound beside")
         return min([seats, *(b.bound for b in bounds)])
 
     chosen, regions, cut = _primal(ctx, lp.x, bound_now, reserve)
