@@ -260,3 +260,45 @@ def test_a_crew_with_too_few_candidates_is_left_out_up_front() -> None:
     need = ctx.res.crew
     have = np.bincount(ctx.rp.d, minlength=ctx.arr.nd)
     assert not ((need > 1) & (have > 0) & (have < need)).any()
+
+
+def test_the_proof_beside_the_primal_reports_its_failure(lp_always: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The proof runs in a thread beside the primal's first region; what it raises reaches the solve, which falls
+    back to the flow's tiers as for any failure of the LP tiers (never a bound nobody proved)."""
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the proof broke")
+
+    monkeypatch.setattr(proven, "lagrangian_bound", broken)
+    p = tight_problem(330)
+    s = solve(p, SolveOptions(time_limit_s=20, seed=1))
+    assert s.stats["lp"]["error"] == "RuntimeError: the proof broke"
+    assert s.stats["engine"] != "sifting+lagrangian+mip"
+    assert violations(p, s) == [] and s.coverage <= mip_max_coverage(p) <= s.coverage_bound
+
+
+def test_the_first_region_does_not_wait_for_the_proof(lp_always: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A slow proof (held back here until the first region MIP has run) changes neither the bound nor the plan."""
+    import threading
+
+    p = tight_problem(331)
+    alone = solve(p, SolveOptions(time_limit_s=20, seed=1))
+    first_region = threading.Event()
+    real_bound, real_primal = proven.lagrangian_bound, proven.lp_primal
+
+    def late_bound(*args: object, **kwargs: object) -> object:
+        assert first_region.wait(30), "the primal waited for the proof before its first region"
+        return real_bound(*args, **kwargs)  # type: ignore[arg-type]
+
+    def primal(*args: object, **kwargs: object) -> object:
+        got = real_primal(*args, **kwargs)  # type: ignore[arg-type]
+        first_region.set()
+        return got
+
+    monkeypatch.setattr(proven, "lagrangian_bound", late_bound)
+    monkeypatch.setattr(proven, "lp_primal", primal)
+    s = solve(p, SolveOptions(time_limit_s=20, seed=1))
+    assert first_region.is_set()
+    assert (s.coverage, s.coverage_bound) == (alone.coverage, alone.coverage_bound)
+    assert sorted((a.volunteer_id, a.demand_id) for a in s.assignments) == sorted(
+        (a.volunteer_id, a.demand_id) for a in alone.assignments)
