@@ -171,32 +171,41 @@ class _Terms:
     """The most the core's crews' ``y`` earn (positive gains): what the core's relaxed value adds for them."""
 
 
+def _price_terms(ctx: SolveContext, p: _Prices) -> tuple[int, I64]:
+    """The price terms with every crew's ``y`` outside the core, and each crew's ``y`` earnings.
+
+    ``sum Y·seats`` over the plain seat rows plus each crew's most its ``y`` earns; the earnings are int64 per
+    demand row (0 where no crew).
+    """
+    res, rp = ctx.res, ctx.rp
+    if not p.crews:
+        return int((p.y * res.seats).sum()), np.zeros(ctx.arr.nd, dtype=np.int64)
+    # each crew's y in [0, 1] earns max(0, sum M + seats·Y - need·C), in integers: its seat row is
+    # sum x - seats·y <= 0, whose Y·seats its y earns instead of the seat row's upper bound
+    crew = res.open_crew > 0
+    y_value = np.where(crew, res.seats * p.y - res.open_crew * p.c, 0)
+    np.add.at(y_value, rp.d[p.link_pair], p.m[p.link_pair])
+    return int((p.y * np.where(crew, 0, res.seats)).sum()) + int(np.maximum(y_value, 0).sum()), y_value
+
+
 def _core_input(ctx: SolveContext, p: _Prices, weight: I64, idx: I64) -> tuple[_Terms, CoreInput]:
     """The bound's price terms and the core's model over the residual pairs ``idx`` at ``weight`` (int64 per pair)."""
     from matcher.engine.solvers.core_mip import CoreCrews, CoreInput  # (imported by the caller already)
 
     arr, rp, res = ctx.arr, ctx.rp, ctx.res
     idx = idx[np.lexsort((arr.d_start[rp.d[idx]], rp.v[idx]))]
-    crews, moved, seats, core_crews = 0, 0, res.seats, None
-    if p.crews:
-        # each crew's y in [0, 1] earns max(0, sum M + seats·Y - need·C), in integers: its seat row is
-        # sum x - seats·y <= 0, whose Y·seats its y earns instead of the seat row's upper bound
-        crew = res.open_crew > 0
-        y_value = np.where(crew, res.seats * p.y - res.open_crew * p.c, 0)
-        np.add.at(y_value, rp.d[p.link_pair], p.m[p.link_pair])
-        crews = int(np.maximum(y_value, 0).sum())
-        seats = np.where(crew, 0, res.seats)
-        if len(idx):
-            # the crews the core's pairs reach are stated in the core (CoreCrews): their y leave the sum above
-            in_core = np.bincount(rp.d[idx], minlength=arr.nd)
-            mine = np.flatnonzero(crew & (in_core > 0))
-            outside = np.bincount(rp.d, minlength=arr.nd)[mine] - in_core[mine]  # each may staff one seat more
-            core_crews = CoreCrews(mine, res.open_crew[mine] - outside, y_value[mine])
-            moved = int(np.maximum(y_value[mine], 0).sum())
-    terms = _Terms(int((p.y * seats).sum()) + crews - moved, moved)
-    return terms, CoreInput(rp.v[idx], rp.d[idx], weight[idx], arr.d_start[rp.d[idx]], arr.d_end[rp.d[idx]],
-                            res.tasks, res.hours, res.seats, np.ones(arr.nd, dtype=bool),
-                            sequence_conflicts(arr, rp.v[idx], rp.d[idx]), core_crews)
+    priced, y_value = _price_terms(ctx, p)
+    moved, core_crews = 0, None
+    if p.crews and len(idx):
+        # the crews the core's pairs reach are stated in the core (CoreCrews): their y leave the sum above
+        in_core = np.bincount(rp.d[idx], minlength=arr.nd)
+        mine = np.flatnonzero((res.open_crew > 0) & (in_core > 0))
+        outside = np.bincount(rp.d, minlength=arr.nd)[mine] - in_core[mine]  # each may staff one seat more
+        core_crews = CoreCrews(mine, res.open_crew[mine] - outside, y_value[mine])
+        moved = int(np.maximum(y_value[mine], 0).sum())
+    return _Terms(priced - moved, moved), CoreInput(
+        rp.v[idx], rp.d[idx], weight[idx], arr.d_start[rp.d[idx]], arr.d_end[rp.d[idx]], res.tasks, res.hours,
+        res.seats, np.ones(arr.nd, dtype=bool), sequence_conflicts(arr, rp.v[idx], rp.d[idx]), core_crews)
 
 
 def lagrangian_bound(ctx: SolveContext, duals: DualPrices, x: F64, det_budget: float, wall_s: float,
@@ -261,7 +270,7 @@ def lagrangian_bound(ctx: SolveContext, duals: DualPrices, x: F64, det_budget: f
         idx = idx[:0]  # too big to build in time: the core's relaxed value stands (below)
     prices = _Prices(y, c_price, m_price, duals.link_pair, len(duals.crew) > 0)
     # with no core solved, each core volunteer's best schedule (seat rows dropped, hour rows priced) bounds it
-    relaxed = outside + relaxed_core + _core_input(ctx, prices, weight, idx[:0])[0].priced
+    relaxed = outside + relaxed_core + _price_terms(ctx, prices)[0]
     free = _inside_core(ctx, dc, core_vol) if price_contested and not skipped else dc[:0]
     if free.any():
         # the contested demands nobody outside the core can take go unpriced (module docstring): the schedules

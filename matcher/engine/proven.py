@@ -349,7 +349,7 @@ def _primal(ctx: SolveContext, x: F64, bound: Callable[[], int], reserve: float)
         """Each part's region MIP in turn, while there is room; how many were proven."""
         proven = 0
         for k, xc in enumerate(parts):
-            left = room(first=widen == 0 and k == 0 and parts is chunks)
+            left = room(first=widen == 0 and k == 0)  # (widen 0: the parts of the LP's rounding)
             if left is None:
                 break
             proven += run(xc, min(left - overhead_s, max(min_mip_s, 2 * left / (len(parts) - k))), widen)
