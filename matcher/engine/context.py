@@ -296,8 +296,35 @@ class SolveContext:
         arr, rp = self.arr, self.rp
         if arr.travel is None:
             return arr.d_end_rank[rp.d]
-        values = time_values(arr.w_start_us, arr.w_end_us, arr.d_start, arr.d_end)
-        return np.searchsorted(values, clique_ends(arr, rp.v, rp.d), side="left").astype(np.int64)
+        return self._end_ranks(clique_ends(arr, rp.v, rp.d))
+
+    def clique_end_rank_of(self, idx: I64) -> I64:
+        """``clique_end_rank[idx]`` (int64, one per index), before the whole array is there if need be.
+
+        From the whole array once it is computed, else for these pairs alone
+        (:func:`~matcher.engine.sequencing.clique_ends`'s ``only``: the same values).
+        """
+        arr, rp = self.arr, self.rp
+        if arr.travel is None or "clique_end_rank" in self.__dict__:
+            return self.clique_end_rank[idx]
+        return self._end_ranks(clique_ends(arr, rp.v, rp.d, only=idx))
+
+    @cached_property
+    def rank_span(self) -> int:
+        """The ``span`` of keys ``v * span + rank``: more than any time rank.
+
+        Any of ``arr.d_start_rank``, ``arr.d_end_rank`` and :attr:`clique_end_rank` (a stretched end past every
+        time value ranks ``len(values)``).
+        """
+        return len(self._time_values) + 1
+
+    @cached_property
+    def _time_values(self) -> I64:
+        arr = self.arr
+        return time_values(arr.w_start_us, arr.w_end_us, arr.d_start, arr.d_end)
+
+    def _end_ranks(self, ends: I64) -> I64:
+        return np.searchsorted(self._time_values, ends, side="left").astype(np.int64)
 
     @classmethod
     def build(cls, arr: ProblemArrays, pairs: Pairs, opts: SolveOptions, clock: Clock) -> SolveContext:

@@ -94,7 +94,7 @@ def sequence_conflicts(arr: ProblemArrays, v: I64, d: I64) -> tuple[I64, I64]:
     return order[np.concatenate(out_i)], order[np.concatenate(out_j)]
 
 
-def clique_ends(arr: ProblemArrays, v: I64, d: I64, steps: int = CLIQUE_END_STEPS) -> I64:
+def clique_ends(arr: ProblemArrays, v: I64, d: I64, steps: int = CLIQUE_END_STEPS, only: I64 | None = None) -> I64:
     """Ends ``E >= d_end`` that stretch each task over the time in which its volunteer's later tasks clash with it.
 
     For task ``(v[i], d[i])``, every task of ``v[i]`` starting in ``[d_start, E[i])`` clashes with it (rule 7,
@@ -109,11 +109,15 @@ def clique_ends(arr: ProblemArrays, v: I64, d: I64, steps: int = CLIQUE_END_STEP
     ``E[i]`` is where the first later task that does *not* clash starts (at most ``d_end`` plus the longest
     trip), found among the ``steps`` first tasks starting at or after ``d_end``; past them, the start of the
     next (never below ``d_end``). Without travel ``E = d_end`` (SPEC v1: touching tasks do not clash).
+
+    ``only`` (int64 indices into ``v``/``d``) asks for those tasks' ends alone, ``E[only]``: the same values, each
+    still tested against all of its volunteer's tasks, for the cost of the sort and of these tasks' steps (the
+    sifting LP's first rows, 4% of the district's pairs, while the rest are computed beside its first round).
     """
     end = arr.d_end[d]
     n = len(v)
     if arr.travel is None or n < 2:
-        return end.copy()
+        return end.copy() if only is None else end[only]
     order = stable_order_by(arr.d_start_rank[d], v)
     vo, do = v[order], d[order]
     so, eo = arr.d_start[do], arr.d_end[do]
@@ -122,7 +126,13 @@ def clique_ends(arr: ProblemArrays, v: I64, d: I64, steps: int = CLIQUE_END_STEP
     after = np.searchsorted(key, vo * span + arr.d_end_rank[do], side="left")  # the first task starting at d_end
     last = np.searchsorted(vo, vo, side="right")  # past the volunteer's last task
     out = eo + longest_trip_us(arr)
-    act = np.flatnonzero(after < last)
+    if only is None:
+        act = np.flatnonzero(after < last)
+    else:
+        at = np.empty(n, dtype=np.int64)
+        at[order] = np.arange(n, dtype=np.int64)
+        at = at[only]  # each asked task's place in (volunteer, start) order
+        act = at[after[at] < last[at]]
     for k in range(steps + 1):
         j = after[act] + k
         keep = (j < last[act]) & (so[np.minimum(j, n - 1)] < out[act])
@@ -133,6 +143,8 @@ def clique_ends(arr: ProblemArrays, v: I64, d: I64, steps: int = CLIQUE_END_STEP
         free = so[j] - eo[act] >= travel_between_us(arr, vo[act], do[act], do[j])
         out[act[free]] = so[j[free]]
         act = act[~free]
+    if only is not None:
+        return out[at]
     result = np.empty(n, dtype=np.int64)
     result[order] = out
     return result

@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from matcher.engine.beside import Beside
 from matcher.engine.context import SolveContext, held_signals
 from matcher.engine.intervals import max_clique_rows
 from matcher.engine.sequencing import sequence_conflicts
@@ -320,10 +321,10 @@ def sift_lp(ctx: SolveContext, wall_s: float, extra: B | None = None, engine: st
     t0 = time.perf_counter()
     arr, rp = ctx.arr, ctx.rp
     c = lp_objective(ctx)
-    span = int(max(int(ctx.clique_end_rank.max(initial=0)), int(arr.d_start_rank.max(initial=0)))) + 1
+    span = ctx.rank_span
     ws = _seed(ctx, extra)
-    terms = PairTerms.of(ctx, span)
     warm = WorkingSet(ctx, c, span, ctx.opts.threads) if engine == "highs" else None
+    terms: Beside[PairTerms] | None = None
     new = np.flatnonzero(ws)
     out: SiftResult | None = None
     cuts = 0
@@ -340,6 +341,9 @@ def sift_lp(ctx: SolveContext, wall_s: float, extra: B | None = None, engine: st
             break
         if warm is not None:
             warm.add(new)
+            # every pair's terms are needed only for pricing: with travel, their clique ends take 1.4 s on the
+            # district's v2 world, so the first round's columns got theirs alone and the rest come beside that round
+            terms = terms or Beside(lambda: PairTerms.of(ctx, span), "pair terms", fork=False)
             # the first solve is cold (dual simplex); later rounds add columns to an optimal basis, which stays
             # primal feasible, so the primal simplex goes on from it
             sol = warm.solve(left, primal=rounds > 1 and cuts == 0)
@@ -365,7 +369,8 @@ def sift_lp(ctx: SolveContext, wall_s: float, extra: B | None = None, engine: st
             x_ws, value, n_rows = r.x, r.value, a.shape[0]
         x = np.zeros(len(rp))
         x[idx] = np.clip(x_ws, 0.0, 1.0)
-        rc = price(ctx, c, duals, terms)
+        terms = terms or Beside(lambda: PairTerms.of(ctx, span), "pair terms", fork=False)
+        rc = price(ctx, c, duals, terms.result())
         # the dual bound of these prices (every row dualised, 0 <= x <= 1): LP <= sum(upper y) + sum(max(rc, 0))
         dual_value = _dual_value(ctx, duals) + float(np.maximum(rc, 0.0).sum())
         last_dual = dual_value

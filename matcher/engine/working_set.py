@@ -131,7 +131,7 @@ class WorkingSet:
     def _col_data(self, idx: I64) -> tuple[I64, I64, I64, I64, I64]:
         arr, rp = self.ctx.arr, self.ctx.rp
         d = rp.d[idx]
-        return rp.v[idx], d, arr.d_start_rank[d], self.ctx.clique_end_rank[idx], arr.d_duration_us[d]
+        return rp.v[idx], d, arr.d_start_rank[d], self.ctx.clique_end_rank_of(idx), arr.d_duration_us[d]
 
     def add(self, new: I64) -> None:
         """Add the residual pairs ``new`` (int64, none already in) with the rows they make necessary."""

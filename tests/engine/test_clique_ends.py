@@ -72,3 +72,32 @@ def test_the_end_ranks_order_as_the_times_do() -> None:
     starts_us, starts_rank = arr.d_start, arr.d_start_rank
     for e_us, e_rank in zip(ends[:400].tolist(), ctx.clique_end_rank[:400].tolist(), strict=True):
         np.testing.assert_array_equal(starts_us < e_us, starts_rank < e_rank)
+
+
+@pytest.mark.parametrize(("seed", "network", "steps"), [(0, False, 32), (2, True, 8), (3, False, 1), (4, False, 0)])
+def test_the_ends_of_some_tasks_are_those_of_all_tasks(seed: int, network: bool, steps: int) -> None:
+    """``only`` (the sifting LP's first columns, while the rest are computed beside) changes no end."""
+    p = v2_problem(seed, network=network)
+    arr = build_arrays(p)
+    pairs = candidate_pairs(arr)
+    full = clique_ends(arr, pairs.v, pairs.d, steps)
+    rng = np.random.default_rng(seed)
+    for size in (0, 1, len(pairs) // 7, len(pairs)):
+        only = rng.choice(len(pairs), size=size, replace=False).astype(np.int64)
+        np.testing.assert_array_equal(clique_ends(arr, pairs.v, pairs.d, steps, only=only), full[only])
+    ctx = SolveContext.build(arr, pairs, SolveOptions(time_limit_s=20), Clock())
+    some = np.arange(0, len(ctx.rp), 3, dtype=np.int64)
+    first = ctx.clique_end_rank_of(some)  # before the whole array is there: these pairs alone
+    assert "clique_end_rank" not in ctx.__dict__
+    np.testing.assert_array_equal(first, ctx.clique_end_rank[some])
+    np.testing.assert_array_equal(ctx.clique_end_rank_of(some), first)  # and from the whole array after
+    assert int(ctx.clique_end_rank.max()) < ctx.rank_span
+    assert int(arr.d_start_rank.max()) < ctx.rank_span and int(arr.d_end_rank.max()) < ctx.rank_span
+
+
+def test_without_travel_some_ends_are_the_tasks_ends() -> None:
+    p = tight_problem(0, n_vol=60, n_dem=40, days=1)
+    arr = build_arrays(p)
+    pairs = candidate_pairs(arr)
+    only = np.arange(0, len(pairs), 2, dtype=np.int64)
+    np.testing.assert_array_equal(clique_ends(arr, pairs.v, pairs.d, only=only), arr.d_end[pairs.d[only]])

@@ -38,6 +38,21 @@ def test_travel_cuts_wait_for_time(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize("seed", range(3))
+def test_the_clique_ends_beside_the_first_round_change_nothing(seed: int) -> None:
+    """With travel, the first round's columns get their clique ends alone and the rest come beside that round: the
+    LP, its duals and its rounds are those of the ends computed first, all at once."""
+    beside = solve_context(v2_problem(seed))
+    first = solve_context(v2_problem(seed))
+    assert first.arr.travel is not None and len(first.clique_end_rank) == len(first.rp)
+    a, b = sift_lp(beside, 60.0), sift_lp(first, 60.0)
+    assert a is not None and b is not None
+    assert (a.value, a.rounds, a.columns, a.clique_rows) == (b.value, b.rounds, b.columns, b.clique_rows)
+    np.testing.assert_array_equal(a.x, b.x)
+    np.testing.assert_array_equal(a.duals.clique, b.duals.clique)
+    np.testing.assert_array_equal(beside.clique_end_rank, first.clique_end_rank)
+
+
+@pytest.mark.parametrize("seed", range(3))
 def test_small_v2_regions_keep_the_rules(lp_always: None, monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
     """The primal cut into many small region MIPs (rule 7b's and 11's rows in each) keeps every rule and the bound."""
     monkeypatch.setattr(proven, "V2_REGION_MIP_PAIRS", 40)
