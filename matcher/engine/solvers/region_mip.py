@@ -30,7 +30,7 @@ import numpy as np
 from scipy.sparse import coo_matrix, csr_matrix, hstack, vstack
 
 from matcher.engine.solvers.lp import LpInput, model_rows
-from matcher.engine.solvers.warm_lp import new_highs
+from matcher.engine.solvers.warm_lp import new_highs, run_highs
 from matcher.engine.types import F64, I64, B
 
 __all__ = ["RegionMipResult", "V2Rows", "solve_region_mip"]
@@ -147,7 +147,7 @@ def _solve(inp: LpInput, objective: np.ndarray, maximize: bool, held: float | No
         sol.col_value = hint.astype(float).tolist()
         sol.value_valid = True
         h.setSolution(sol)
-    h.run()
+    run_highs(h)
     status = h.getModelStatus()
     info = h.getInfo()
     if info.primal_solution_status != 2:  # no feasible solution

@@ -26,10 +26,22 @@ import numpy as np
 
 from matcher.engine.types import F64, I64
 
-__all__ = ["WarmLp", "WarmSolution", "new_highs"]
+__all__ = ["HIGHS_THREADS", "WarmLp", "WarmSolution", "new_highs", "run_highs"]
 
 _BANNER_LOCK = threading.Lock()
 _banner_done = False
+
+HIGHS_THREADS = 1
+"""HiGHS's ``threads`` option for every model matcher runs: one thread, no worker pool.
+
+HiGHS runs parts of its MIP (presolve, the feasibility jump, symmetry detection) as tasks on a work-stealing pool
+whose idle workers spin. With the pool's default size (2 here) and the cores taken by other processes, a
+55,469-pair region MIP of the half-hour district spent 38-60 s in presolve under a 6 s limit (2.7 s with one
+thread; ``time_limit`` is not checked there), and ``matcher solve --time-limit 20`` ended after 26-62 s (18.9-19.2 s
+with one thread; BENCHMARKS.md, 3 December). matcher runs its own work beside HiGHS (the bound, the pricing terms),
+so the pool bought little: on a quiet machine the same solves give the same answers, the half-hour district's
+whole-region MIP about 1 s slower. Source: HiGHS's options (``threads``) and ``Highs::resetGlobalScheduler``.
+"""
 
 
 def new_highs() -> highspy.Highs:
@@ -49,7 +61,22 @@ def new_highs() -> highspy.Highs:
                 os.close(saved)
             _banner_done = True
     h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", HIGHS_THREADS)
     return h
+
+
+def run_highs(h: highspy.Highs) -> highspy.HighsStatus:
+    """``h.run()`` with :data:`HIGHS_THREADS`, or with HiGHS's pool as another user of the process sized it.
+
+    HiGHS keeps one thread pool per process, sized by the first ``run``; a later ``run`` asking another size
+    fails at once (``HighsStatus.kError``, model status ``kNotset``). A program that imports matcher and ran HiGHS
+    before it gets its own pool's size for matcher's models (``threads`` 0 takes the pool as it is).
+    """
+    status = h.run()
+    if status == highspy.HighsStatus.kError and h.getModelStatus() == highspy.HighsModelStatus.kNotset:
+        h.setOptionValue("threads", 0)
+        status = h.run()
+    return status
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,14 +94,12 @@ class WarmLp:
     """``max c·x, A x <= upper, 0 <= x <= 1``, grown by :meth:`add_rows` and :meth:`add_cols`.
 
     ``threads`` is accepted for symmetry with the other solvers and not used:
-    HiGHS's thread pool is process-wide, and resetting its size after another
-    HiGHS model ran in the process makes ``run`` fail.
+    HiGHS's thread pool is process-wide, so every model runs with
+    :data:`HIGHS_THREADS` (:func:`run_highs`).
     """
 
     def __init__(self, threads: int = 1) -> None:
         self.h = new_highs()
-        # (HiGHS's thread count is process-wide: set once, by whoever runs first; changing it later makes
-        # ``run`` fail, so the default stands and ``threads`` is not passed on)
         self.h.setOptionValue("presolve", "off")  # a warm start needs the model as it is
         self.h.changeObjectiveSense(highspy.ObjSense.kMaximize)
         self.rows = 0
@@ -114,7 +139,7 @@ class WarmLp:
         self.h.setOptionValue("simplex_strategy", 4 if primal else 1)
         # HiGHS counts its time limit over the object's life, not per run
         self.h.setOptionValue("time_limit", float(self.h.getRunTime()) + max(0.05, float(wall_s)))
-        self.h.run()
+        run_highs(self.h)
         if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
         sol = self.h.getSolution()
