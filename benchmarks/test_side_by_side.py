@@ -10,8 +10,8 @@ the same with tight hour caps (``shapes.py``); each written as Parquet tables.
 Every entry runs in its own process, so its wall time (process start to exit)
 and peak memory (``/usr/bin/time``'s maximum resident size) are its own:
 
-- ``matcher solve FOLDER --time-limit L`` for L = 5, 20 and 60 s; on district and halfhour, 5 and 20 s again
-  beside two busy loops (the slow hour: the time limit must hold there too);
+- ``matcher solve FOLDER --time-limit L`` for L = 5, 20 and 60 s; 5 and 20 s again beside two busy loops
+  (the slow hour: the time limit must hold there too);
 - on street and district only: HiGHS on matcher's own model, LP and MIP, 60 s each
   (``highs_model.py``; killed after 240 s when HiGHS does not stop); raw CP-SAT on the
   same pairs, as a developer would write it, 60 s (``baselines.py``); the greedy dispatcher.
@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from busy import BUSY_LOOPS, busy_loops
 from oracle import violations
 from shapes import SHAPES
 
@@ -127,25 +128,16 @@ def test_matcher(benchmark: Any, folder: Callable[[str], Path], tmp_path: Path, 
             assert sol.gap <= 0.0005
 
 
-BUSY_LOOPS = 2
-"""The slow hour, made on purpose: as many processes spinning as the machine has cores (2 here)."""
-
-
 @pytest.mark.parametrize("limit", (5.0, 20.0))
-@pytest.mark.parametrize("name", ("district", "halfhour"))
+@pytest.mark.parametrize("name", INSTANCES)
 def test_matcher_on_a_busy_machine(benchmark: Any, folder: Callable[[str], Path], tmp_path: Path, name: str,
                                    limit: float) -> None:
     """The time limit holds while other processes take the cores (HiGHS's idle workers once spun: 26-62 s at 20)."""
     out = tmp_path / "solution.json"
     cmd = [sys.executable, "-m", "matcher.cli", "solve", str(folder(name)), "--out", str(out),
            "--time-limit", f"{limit:g}", "-q"]
-    loops = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(BUSY_LOOPS)]
-    try:
+    with busy_loops():
         wall, peak, _ = benchmark.pedantic(_child, args=(cmd,), rounds=1, iterations=1)
-    finally:
-        for loop in loops:
-            loop.kill()
-            loop.wait()
     sol = Solution.model_validate_json(out.read_text())
     assert violations(_problem(name, folder(name)), sol) == []
     assert sol.coverage <= sol.coverage_bound
