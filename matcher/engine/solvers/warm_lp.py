@@ -38,9 +38,10 @@ HiGHS runs parts of its MIP (presolve, the feasibility jump, symmetry detection)
 whose idle workers spin. With the pool's default size (2 here) and the cores taken by other processes, a
 55,469-pair region MIP of the half-hour district ran 43.5 s under a 6 s limit, 39 s of it before the root node
 (presolve and symmetry detection, where ``time_limit`` is not checked; 6.1-6.25 s with one thread), and
-``matcher solve --time-limit 20`` ended after 26-62 s (18.9-19.2 s with one thread; BENCHMARKS.md, 3 December). matcher runs its own work beside HiGHS (the bound, the pricing terms),
-so the pool bought little: on a quiet machine the same solves give the same answers, the half-hour district's
-whole-region MIP about 1 s slower. Source: HiGHS's options (``threads``) and ``Highs::resetGlobalScheduler``.
+``matcher solve --time-limit 20`` ended after 26-62 s (18.9-19.2 s with one thread; BENCHMARKS.md, 3 December).
+matcher runs its own work beside HiGHS (the bound, the pricing terms), so the pool bought little: on a quiet
+machine the same solves give the same answers, the half-hour district's whole-region MIP about 1 s slower.
+Source: HiGHS's options (``threads``) and ``Highs::resetGlobalScheduler``.
 """
 
 
