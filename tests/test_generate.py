@@ -165,3 +165,38 @@ def test_cli_generate_bad_seed_and_unwritable_out(tmp_path: Path, capsys: pytest
     assert main(["generate", "--preset", "community", "--scale", "0.05", "--out", str(blocker)]) == 2
     assert "cannot write" in capsys.readouterr().err
     assert blocker.read_text(encoding="utf-8") == "not a folder"
+
+
+def test_cli_generate_over_an_earlier_place_keeps_none_of_its_files(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """A folder of tables is read whole: a v2 place's ratings left beside a v1 place went into its problem."""
+    out = tmp_path / "place"
+    assert main(["generate", "--preset", "community", "--seed", "1", "--scale", "0.2", "--world", "v2",
+                 "--out", str(out)]) == 0
+    assert (out / "csv" / "ratings.csv").exists() and (out / "parquet").is_dir() and (out / "problem.json").exists()
+    capsys.readouterr()
+    assert main(["generate", "--preset", "community", "--seed", "3", "--scale", "0.1", "--formats", "csv",
+                 "--out", str(out)]) == 0
+    assert "files of an earlier place removed" in capsys.readouterr().err
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [
+        "csv/areas.csv", "csv/demands.csv", "csv/forbidden.csv", "csv/settings.json", "csv/volunteers.csv"]
+    fresh = tmp_path / "fresh"
+    assert main(["generate", "--preset", "community", "--seed", "3", "--scale", "0.1", "--formats", "csv",
+                 "--out", str(fresh)]) == 0
+    assert read_tables(out / "csv") == read_tables(fresh / "csv")
+
+
+@pytest.mark.parametrize("foreign", ["notes.txt", "csv/notes.txt", "parquet/old/volunteers.parquet"])
+def test_cli_generate_refuses_a_folder_holding_other_files(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                           foreign: str) -> None:
+    out = tmp_path / "place"
+    assert main(["generate", "--preset", "community", "--seed", "1", "--scale", "0.1", "--out", str(out)]) == 0
+    (out / foreign).parent.mkdir(parents=True, exist_ok=True)
+    (out / foreign).write_text("mine", encoding="utf-8")
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    capsys.readouterr()
+    assert main(["generate", "--preset", "street", "--seed", "2", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    named = "/".join(foreign.split("/")[:2])  # (a folder inside csv/ or parquet/ is named, not its files)
+    assert "holds files matcher generate does not write" in err and named in err
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before  # nothing removed or written

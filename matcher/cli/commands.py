@@ -21,6 +21,7 @@ from matcher.errors import ProblemError
 from matcher.generate import PRESETS, generate_tables, generated_settings
 from matcher.io import (
     follow_latest,
+    generated_files,
     is_database_url,
     load_input,
     read_json,
@@ -71,11 +72,14 @@ def generate(args: argparse.Namespace) -> int:
         raise ProblemError(["--scale: must be > 0"])
     if args.seed < 0:
         raise ProblemError(["--seed: must be >= 0"])
+    out = Path(args.out)
+    earlier = generated_files(out)  # (refused before the work when --out holds other files)
     tables = generate_tables(args.preset, args.seed, scale=args.scale, holiday=args.holiday or None,
                              world=args.world)
-    out = Path(args.out)
     settings = generated_settings(args.world)
     try:
+        for p in earlier:  # an earlier place's tables must not stay beside the new one's
+            p.unlink(missing_ok=True)
         for fmt in ("csv", "parquet"):
             if fmt in formats:
                 write_tables(tables, out / fmt, fmt=fmt, settings=settings)
@@ -86,8 +90,9 @@ def generate(args: argparse.Namespace) -> int:
         raise ProblemError([f"--out {out}: cannot write: {exc.strerror or exc}"]) from None
     nv, nd = len(tables["volunteers"]["id"]), len(tables["demands"]["id"])
     world = f", world {args.world}" if args.world != "v1" else ""
+    replaced = f"; the {len(earlier)} files of an earlier place removed" if earlier else ""
     print(f"matcher: {args.preset} (seed {args.seed}{world}): {nv} volunteers, {nd} demands -> {out} "
-          f"({', '.join(formats)})", file=sys.stderr)
+          f"({', '.join(formats)}){replaced}", file=sys.stderr)
     return EXIT_OK
 
 

@@ -12,7 +12,8 @@
 - :mod:`~matcher.io.columns`, :mod:`~matcher.io.cells`: columns of cells, read strictly, into a problem;
 - :mod:`~matcher.io.load`: a problem, options or a previous plan from a path;
 - :mod:`~matcher.io.gcpause`: loading with the cyclic garbage collector paused (a district: a million objects);
-- :mod:`~matcher.io.durable`: every write: atomic files and atomically published folders.
+- :mod:`~matcher.io.durable`: every write: atomic files and atomically published folders;
+- :mod:`~matcher.io.generated`: the folder ``matcher generate`` writes, replaced whole.
 
 ``io`` never imports the engine: it turns files into models and models into files.
 """
@@ -32,6 +33,7 @@ from matcher.io.durable import (
 )
 from matcher.io.files import load_taxonomy_file, read_json, read_text
 from matcher.io.frames import FrameKind, problem_from_frames, read_frames, tables_to_frames, to_arrow
+from matcher.io.generated import generated_files
 from matcher.io.load import load_input, load_options, load_problem, read_assignments, read_input, shown_source
 from matcher.io.locks import output_lock
 from matcher.io.rundb import publish_run_db, read_run_solution
@@ -51,6 +53,7 @@ __all__ = [
     "Settings",
     "YamlDoc",
     "follow_latest",
+    "generated_files",
     "is_database_url",
     "load_input",
     "load_options",
