@@ -28,6 +28,11 @@ def test_solve_writes_solution(tmp_path: Path, tiny_path: Path) -> None:
     assert sol["status"] == "optimal" and sol["coverage"] == 21
     assert "optimal: fill rate 42.9%, coverage 21" in r.stderr
     assert "candidates done" in r.stderr  # progress lines
+    # the summary's times: the solve's own, and the whole command's (the one the time limit counts), never less
+    line = r.stderr.strip().splitlines()[-1]
+    solved = float(line.split("solved in ")[1].split(" s,")[0])
+    total = float(line.split(" s since the command started")[0].rsplit(" ", 1)[1])
+    assert 0 < solved < total and solved == pytest.approx(sol["runtime_s"], abs=0.01)
 
 
 def test_time_limit_covers_the_whole_command(tmp_path: Path, tiny_path: Path) -> None:
