@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -85,21 +86,21 @@ def ledger(args: argparse.Namespace) -> int:
         where = Path(args.where) / LEDGER_FILE  # a runs folder
     changes = {k: v for k, v in (("recent_days", args.recent_days), ("points_per_hour", args.points_per_hour))
                if v is not None}
-    if changes and isinstance(where, Path):
+    if changes:  # checked before any file is made
+        _settings(LedgerSettings(), changes)
+    made = False
+    if changes and isinstance(where, Path) and not where.exists():
         where.parent.mkdir(parents=True, exist_ok=True)
+        made = True
     store = open_ledger(where, create=bool(changes))
     if store is None:
         print(f"matcher: no ledger at {where} yet (matcher rate makes it)", file=sys.stderr)
         return 0
+    if made:  # settings before the first run, said aloud: a mistyped path makes a ledger of its own too
+        print(f"matcher: no ledger at {where} yet: a new one made for these settings", file=sys.stderr)
     try:
         if changes:
-            try:
-                settings = LedgerSettings.model_validate({**store.settings().model_dump(), **changes})
-            except ValidationError as exc:
-                raise ProblemError(format_validation_error(
-                    exc, changes, source="command line",
-                    locator=lambda loc, data: "--" + str(loc[0]).replace("_", "-"))) from None
-            store.configure(settings)
+            store.configure(_settings(store.settings(), changes))
         state = store.state(datetime.now(UTC))
     finally:
         store.close()
@@ -111,6 +112,16 @@ def ledger(args: argparse.Namespace) -> int:
           f"hours, {rated} rating(s){mean}; last recording {state.last_recording or 'none'}")
     print(f"settings: recent_days {state.settings.recent_days}, points_per_hour {state.settings.points_per_hour}")
     return 0
+
+
+def _settings(current: LedgerSettings, changes: dict[str, Any]) -> LedgerSettings:
+    """``current`` with the command line's ``changes``; a :class:`ProblemError` naming the flag when one is bad."""
+    try:
+        return LedgerSettings.model_validate({**current.model_dump(), **changes})
+    except ValidationError as exc:
+        raise ProblemError(format_validation_error(
+            exc, changes, source="command line",
+            locator=lambda loc, data: "--" + str(loc[0]).replace("_", "-"))) from None
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"rate": rate, "ledger": ledger}

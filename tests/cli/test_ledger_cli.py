@@ -96,10 +96,13 @@ def test_bad_ratings_exit_2_naming_each_line_and_record_nothing(
 def test_settings_before_the_first_run_go_in_the_runs_folder(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     runs = tmp_path / "runs"  # not made yet
-    assert run_cli(capsys, "ledger", str(runs), "--recent-days", "14")[0] == 0
-    assert (runs / "ledger.sqlite").is_file()
+    code, _, err = run_cli(capsys, "ledger", str(runs), "--recent-days", "14")
+    assert code == 0 and (runs / "ledger.sqlite").is_file()
+    assert f"no ledger at {runs / 'ledger.sqlite'} yet: a new one made" in err  # (a mistyped path shows here)
+    code, _, err = run_cli(capsys, "ledger", str(runs), "--recent-days", "21")
+    assert code == 0 and "a new one made" not in err
     code, out, _ = run_cli(capsys, "ledger", str(runs / "ledger.sqlite"))
-    assert code == 0 and out.splitlines()[1] == "settings: recent_days 14, points_per_hour 1"
+    assert code == 0 and out.splitlines()[1] == "settings: recent_days 21, points_per_hour 1"
 
 
 def test_ledger_settings_are_checked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -108,6 +111,7 @@ def test_ledger_settings_are_checked(tmp_path: Path, capsys: pytest.CaptureFixtu
                                  "decimal places\n")
     code, _, err = run_cli(capsys, "ledger", str(tmp_path), "--recent-days", "0")
     assert code == 2 and "--recent-days: Input should be greater than or equal to 1" in err
+    assert not any(tmp_path.iterdir())  # a bad setting makes no ledger
 
 
 def test_run_takes_a_ledger_or_no_ledger_not_both(tmp_path: Path) -> None:
