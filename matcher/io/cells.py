@@ -41,7 +41,10 @@ import numpy as np
 from matcher.model.bulk import MISSING, plain_moment
 from matcher.model.values import localize_naive, parse_time
 
-__all__ = ["FALSE", "KINDS", "MISSING", "TRUE", "CellError", "Kind", "parse_cell", "parse_column"]
+__all__ = ["FALSE", "KINDS", "MISSING", "NO_OFFSET", "TRUE", "CellError", "Kind", "parse_cell", "parse_column"]
+
+NO_OFFSET = "has no UTC offset"
+"""How a time without an offset (and no timezone to read it in) is named in its error."""
 
 Kind = Literal["text", "real", "count", "flag", "time", "codes", "windows"]
 
@@ -328,7 +331,7 @@ def _time(value: Any, tz: ZoneInfo | None, warn: Callable[[str], None]) -> Any:
         raise CellError(f"a number is not a time: {_shown(value)} (write ISO 8601 like 2026-11-23T08:00:00+08:00)")
     if moment.tzinfo is None:
         if tz is None:
-            raise CellError(f"{value!s} has no UTC offset: write one (e.g. +08:00), or name the folder's timezone "
+            raise CellError(f"{value!s} {NO_OFFSET}: write one (e.g. +08:00), or name the folder's timezone "
                             "in settings.json")
         local = localize_naive(moment, tz)
         if not isinstance(local, datetime):

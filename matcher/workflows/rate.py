@@ -45,7 +45,7 @@ from typing import Any
 from matcher.engine.types import duration_us, hours_us
 from matcher.errors import ProblemError
 from matcher.io import is_database_url, parse_cell, read_columns, read_json, redact
-from matcher.io.cells import MISSING, CellError, Kind
+from matcher.io.cells import MISSING, NO_OFFSET, CellError, Kind
 from matcher.io.columns import did_you_mean
 from matcher.io.ledger_store import LEDGER_FILE, Recording, open_ledger
 from matcher.io.rundb import read_run_services, split_run_url
@@ -240,6 +240,9 @@ def record_services(
                 cells[col] = parse_cell(kind, raw, tz, lambda note: None)
             except CellError as exc:
                 bad[col] = str(exc)
+                if kind == "time" and NO_OFFSET in bad[col]:  # (a rate file's timezone is the command's flag)
+                    bad[col] = f"{raw!s} {NO_OFFSET}: write one (e.g. +08:00), or name its timezone (--timezone " \
+                               "Asia/Shanghai; record_services(timezone=...))"
         got = {k: v for k, v in cells.items() if v is not MISSING}
         vid, did = got.get("volunteer_id"), got.get("demand_id")
         who = f"{label} (volunteer {vid!r}, demand {did!r})" if vid is not None and did is not None else label
@@ -298,7 +301,8 @@ def _check(got: dict[str, Any], run: RunServices, unplanned: bool, now: datetime
         out.append(("demand_id", f"run {run.name} did not send {vid!r} to {did!r} (it sent {sent}); a change during "
                                  "the day? record it with --unplanned"))
     if "series_id" in got and got["series_id"] != d.series_id:
-        out.append(("series_id", f"{did!r} is of series {d.series_id!r} in run {run.name}, not {got['series_id']!r}"))
+        of = f"series {d.series_id!r}" if d.series_id is not None else "no series"
+        out.append(("series_id", f"{did!r} is of {of} in run {run.name}, not {got['series_id']!r}"))
     if "stars" in got and not 1 <= got["stars"] <= 5:
         out.append(("stars", f"must be a whole number from 1 to 5, not {got['stars']}"))
     if "hours" in got and not 0 < got["hours"] <= MAX_HOURS:

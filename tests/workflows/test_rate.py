@@ -137,7 +137,7 @@ HEAD = ["volunteer_id", "demand_id", "series_id", "stars", "hours", "at"]
     (["a", "D9", "", "", "", ""], "demand_id", "unknown demand 'D9': not a demand of run run-"),
     (["b", "D1", "", "", "", ""], "demand_id", "did not send 'b' to 'D1' (it sent a); a change during the day?"),
     (["a", "D1", "S2", "", "", ""], "series_id", "'D1' is of series 'S1' in run"),
-    (["a", "D3", "S1", "", "", ""], "series_id", "'D3' is of series None in run"),
+    (["a", "D3", "S1", "", "", ""], "series_id", "'D3' is of no series in run"),
     (["a", "D1", "", "6", "", ""], "stars", "must be a whole number from 1 to 5, not 6"),
     (["a", "D1", "", "4.5", "", ""], "stars", "must be a whole number like 3, not '4.5'"),
     (["a", "D1", "", "true", "", ""], "stars", "must be a whole number like 3, not 'true'"),
@@ -146,7 +146,8 @@ HEAD = ["volunteer_id", "demand_id", "series_id", "stars", "hours", "at"]
     (["a", "D1", "", "", "1,5", ""], "hours", "must be a number like 4.1, not '1,5'"),
     (["a", "D1", "", "", "nan", ""], "hours", "must be a finite number"),
     (["a", "D1", "", "", "", "46363.375"], "at", "is a number, not a time (an Excel serial date"),
-    (["a", "D1", "", "", "", "2026-11-23T10:00:00"], "at", "has no UTC offset"),
+    (["a", "D1", "", "", "", "2026-11-23T10:00:00"], "at",
+     "has no UTC offset: write one (e.g. +08:00), or name its timezone (--timezone"),
     (["a", "D1", "", "", "", "2000-01-01T10:00:00+08:00"], "at", "is before the demand starts"),
     (["a", "D1", "", "", "", "2999-01-01T10:00:00+08:00"], "at", "later than now"),
 ])
