@@ -230,8 +230,16 @@ def problem_from_tables(
             raise ProblemError([f"{source}/settings.json: timezone: {exc}"]) from None
     warnings: list[str] = []
     headers = headers or {}
-    decoded = {name: decode_columns(name, cols, label=labels[name], timezone=timezone, warnings=warnings,
-                                    headers=headers.get(name)) for name, cols in tables.items()}
+    decoded: dict[str, dict[str, list[Any]]] = {}
+    errors: list[str] = []
+    for name, cols in tables.items():  # every table's bad cells in one error, not the first table's alone
+        try:
+            decoded[name] = decode_columns(name, cols, label=labels[name], timezone=timezone, warnings=warnings,
+                                           headers=headers.get(name))
+        except ProblemError as exc:
+            errors += exc.errors
+    if errors:
+        raise ProblemError(errors)
     rest = {key: value for key, value in (("taxonomy", taxonomy), ("options", options), ("timezone", timezone),
                                           ("travel", travel)) if value is not None}
     fast = None if warnings else fast_problem_columns(decoded, rest)

@@ -164,3 +164,15 @@ def test_stale_soft_references_are_warnings_and_hard_ones_errors(tables: Path, t
     (tables / "pinned.csv").write_text("volunteer_id,demand_id\ngone,d1\n", encoding="utf-8")
     with pytest.raises(ProblemError, match=r"pinned\.csv line 2, column volunteer_id: unknown volunteer 'gone'"):
         read_tables(tables)
+
+
+def test_bad_cells_of_every_table_come_in_one_error(tables: Path) -> None:
+    """A user fixing a folder sees all of it at once, not one table per try (demands' cells used to hide the rest)."""
+    set_cell(tables, "demands", 0, "headcount", "2.5")
+    set_cell(tables, "demands", 1, "start", "46363.375")
+    set_cell(tables, "volunteers", 0, "max_tasks", "abc")
+    set_cell(tables, "volunteers", 1, "insured", "2")
+    with pytest.raises(ProblemError) as got:
+        read_tables(tables)
+    tables_named = {e.split(" line ")[0].rsplit("/", 1)[-1] for e in got.value.errors}
+    assert tables_named == {"demands.csv", "volunteers.csv"} and len(got.value.errors) == 4, got.value.errors
