@@ -208,11 +208,20 @@ def _report(ctx: SolveContext, pairs: Pairs, chosen: B, bound: int, engine: str,
     ran: list[RegionStats] = stats.get("cpsat_regions", [])
     # a run is reproducible unless the wall clock, not a deterministic budget, cut a CP-SAT region
     # short or stopped the LP (its only stop short of an answer)
-    lp_stopped = "lp" in stats and not stats["lp"].get("solved", True)
-    lp_stopped |= bool(stats.pop("_wall_cut", False))
+    wall_cut = bool(stats.pop("_wall_cut", False))
+    lp_error, lp_solved = (stats["lp"].get("error"), stats["lp"].get("solved", True)) if "lp" in stats else (None, True)
     stats["cancelled"] = clock.stopped()
-    stats["reproducible"] = not rushed and not lp_stopped and not stats["cancelled"] and not any(
-        r.skipped == "deadline" or r.wall_capped for r in ran)
+    why = [why for why, cut in (
+        ("the time limit left no time for the flow: the greedy answer", rushed),
+        (f"the LP failed ({lp_error}); the flow answered", lp_error is not None),
+        ("the clock stopped the LP before it converged", lp_error is None and not lp_solved),
+        ("the clock ended the region MIPs (more time would have run more)", wall_cut),
+        ("the solve was cancelled", stats["cancelled"]),
+        ("the clock cut a CP-SAT region short", any(r.skipped == "deadline" or r.wall_capped for r in ran))) if cut]
+    stats["reproducible"] = not why
+    if why:
+        stats["why_not_reproducible"] = "; ".join(why)
+        log.info("not reproducible: %s", stats["why_not_reproducible"])
     stats.update(engine=engine, secondary_optimal=bool(secondary_optimal and status is Status.OPTIMAL),
                  time_limit_s=round(opts.time_limit_s, 3), wall_budget_s=round(clock.deadline - clock.t0, 3),
                  seed=opts.seed, threads=opts.threads)

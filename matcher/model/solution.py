@@ -197,6 +197,9 @@ class SolveStats(StatsRecord):
     cancelled: bool | None = None
     reproducible: bool | None = None
     """False when the wall clock, not a deterministic budget, cut a step short: another run may differ."""
+    why_not_reproducible: str | None = None
+    """What the clock cut short when :attr:`reproducible` is false (``"; "``-joined), e.g. "the clock ended the
+    region MIPs (more time would have run more)"."""
     engine: str | None = None
     sub_solve: SubSolveStats | None = None
     repair: RepairStats | None = None

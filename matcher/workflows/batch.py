@@ -37,7 +37,7 @@ writes it): recent hours and ratings come from it (:func:`~matcher.workflows.led
 ``OUT_ROOT/latest`` links to the last finished run. A run that fails or is
 killed publishes nothing and leaves ``latest`` alone. The tables are the same
 bytes for the same input, options and seed whenever the manifest says
-``"reproducible": true`` (no CP-SAT region was cut short by the wall clock).
+``"reproducible": true`` (the wall clock cut nothing short; otherwise ``why_not_reproducible`` says what).
 """
 
 from __future__ import annotations
@@ -324,6 +324,7 @@ def _run_locked(
             "unmet_headcount": sum(u.missing for u in solution.unmet),
             "fill_rate": _fill_rate(len(solution.assignments), sum(u.missing for u in solution.unmet)),
             "reproducible": bool(solution.stats.get("reproducible", True)),
+            "why_not_reproducible": solution.stats.get("why_not_reproducible"),
             "engine": solution.stats.get("engine"),
         },
         "warnings": list(solution.warnings),

@@ -40,6 +40,7 @@ def test_a_run_cut_by_the_wall_clock_says_it_may_differ() -> None:
     p = tight_problem(11)
     on_time = solve(p, SolveOptions(seed=5, time_limit_s=20))
     late = solve(p, SolveOptions(seed=5, time_limit_s=20), deadline=time.perf_counter() + 0.2)  # CP-SAT gets none
-    assert on_time.stats["reproducible"] is True
+    assert on_time.stats["reproducible"] is True and on_time.stats.get("why_not_reproducible") is None
     assert late.stats["reproducible"] is False
+    assert "the clock cut a CP-SAT region short" in late.stats["why_not_reproducible"]
     assert any(r.get("skipped") == "deadline" for r in late.stats["cpsat_regions"])

@@ -71,6 +71,7 @@ def test_a_failing_lp_tier_leaves_the_flow_answer(monkeypatch: pytest.MonkeyPatc
     problem = tight_problem(3)
     s = solve(problem, SolveOptions(time_limit_s=20))
     assert s.stats["lp"]["error"].startswith("MemoryError") and s.stats["reproducible"] is False
+    assert s.stats["why_not_reproducible"].startswith("the LP failed (MemoryError: injected); the flow answered")
     assert s.stats["engine"].startswith("flow")
     assert violations(problem, s) == [] and s.coverage <= s.coverage_bound
 
@@ -97,6 +98,7 @@ def test_no_time_for_the_flow_gives_a_greedy_answer_at_once() -> None:
     t0 = time.perf_counter()
     late = solve(problem, SolveOptions(time_limit_s=20), deadline=t0 - 1.0)  # the caller already used it all
     assert late.stats["engine"].startswith("greedy") and late.stats["reproducible"] is False
+    assert "the time limit left no time for the flow" in late.stats["why_not_reproducible"]
     assert violations(problem, late) == [] and 0 < late.coverage <= full.coverage
     assert late.coverage_bound >= full.coverage  # the seats-with-candidates bound is valid
     assert time.perf_counter() - t0 < 2.0
@@ -113,6 +115,7 @@ def test_cancelled_before_the_call_answers_at_once() -> None:
     s = solve(problem, SolveOptions(time_limit_s=20), cancel=cancel)
     assert time.perf_counter() - t0 < 2.0
     assert s.stats["cancelled"] is True and s.stats["engine"].startswith("greedy") and not s.stats["reproducible"]
+    assert "the solve was cancelled" in s.stats["why_not_reproducible"]
     assert violations(problem, s) == [] and s.coverage <= s.coverage_bound
 
 

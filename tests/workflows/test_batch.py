@@ -84,7 +84,7 @@ def test_same_input_and_seed_give_identical_tables(tmp_path: Path) -> None:
     a = run_batch(src, tmp_path / "a", overrides={"seed": 5, "time_limit_s": 20})
     b = run_batch(src, tmp_path / "b", overrides={"seed": 5, "time_limit_s": 20})
     assert a.solution.stats["engine"] == "flow+cpsat"  # both tiers ran
-    assert a.manifest["result"]["reproducible"]
+    assert a.manifest["result"]["reproducible"] and a.manifest["result"]["why_not_reproducible"] is None
     for name in [f"{t}.csv" for t in TABLES] + ["kpis.json"]:
         assert (a.path / name).read_bytes() == (b.path / name).read_bytes(), name
     assert a.manifest["input"] == b.manifest["input"]
