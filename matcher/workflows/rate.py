@@ -50,6 +50,7 @@ from matcher.io.columns import did_you_mean
 from matcher.io.ledger_store import LEDGER_FILE, Recording, open_ledger
 from matcher.io.rundb import read_run_services, split_run_url
 from matcher.model import ServiceUpdate, parse_time, zone
+from matcher.workflows.ledger import hours_text
 
 __all__ = ["MAX_HOURS", "RATE_COLUMNS", "RateResult", "RunServices", "record_services", "resolve_run"]
 
@@ -230,7 +231,7 @@ def record_services(
     errors: list[str] = []
     updates: list[ServiceUpdate] = []
     first_line: dict[tuple[str, str], str] = {}
-    longer = 0
+    longer: list[str] = []  # records giving more hours than their demand's window
     for i, label in enumerate(labels):
         cells: dict[str, Any] = {}
         bad: dict[str, str] = {}
@@ -262,7 +263,9 @@ def record_services(
         first_line[(vid, did)] = label
         d = services.demands[did]
         served = hours_us(got["hours"]) if "hours" in got else None
-        longer += served is not None and served > duration_us(d.start, d.end)
+        if served is not None and served > duration_us(d.start, d.end):
+            longer.append(f"{who.removeprefix(f'{path} ')}: {hours_text(served)} h in a "  # (the note names the file)
+                          f"{hours_text(duration_us(d.start, d.end))} h window")
         updates.append(ServiceUpdate(
             volunteer_id=vid, demand_id=did, series_id=d.series_id, stars=got.get("stars"), served_us=served,
             at=got.get("at"), run=services.name, default_served_us=duration_us(d.start, d.end), default_at=d.end))
@@ -277,7 +280,8 @@ def record_services(
         recording = store.record(updates, source=str(path.resolve()), sha256=_sha256(path))
     finally:
         store.close()
-    notes = [f"{longer} record(s) give more hours than their demand's window"] if longer else []
+    notes = [f"{len(longer)} record(s) give more hours than their demand's window: " + "; ".join(longer[:10])
+             + (f"; and {len(longer) - 10} more" if len(longer) > 10 else "")] if longer else []
     for note in notes:
         log.warning("%s: %s", path, note)
     log.debug("recorded %s against %s in %s: %d new, %d changed, %d unchanged", path, services.name,

@@ -121,6 +121,16 @@ def test_a_bad_record_records_nothing(tmp_path: Path, first_run: Path) -> None:
     store.close()
 
 
+def test_more_hours_than_the_window_are_recorded_and_named(tmp_path: Path, first_run: Path) -> None:
+    """A service may run over its order's window, so it is recorded; the note names each such record."""
+    rated = write_csv(tmp_path / "long.csv", [["volunteer_id", "demand_id", "hours"], ["a", "D1", "24"],
+                                              ["b", "D2", "1"]])
+    result = record_services(rated, first_run, ledger=tmp_path / "l.sqlite")
+    assert result.recording.added == 2
+    assert result.notes == ("1 record(s) give more hours than their demand's window: line 2 (volunteer 'a', demand "
+                            "'D1'): 24.00 h in a 1.50 h window",)
+
+
 def errors_of(tmp_path: Path, run_dir: Path, rows: list[list[Any]], **kw: Any) -> list[str]:
     path = write_csv(tmp_path / "rate.csv", rows)
     with pytest.raises(ProblemError) as exc:
