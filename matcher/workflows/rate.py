@@ -254,13 +254,13 @@ def record_services(
             continue
         problems = _check(got, services, unplanned, now)
         errors += [f"{who}, column {col}: {msg}" for col, msg in problems]
-        if bad or problems:
-            continue
-        if (vid, did) in first_line:
+        if (vid, did) in first_line:  # (also when a copy has a bad cell: every repeated pair is named)
             errors.append(f"{who}: the pair is given twice (first at {first_line[(vid, did)]}); give each service "
                           "once (recording it again later updates it)")
             continue
         first_line[(vid, did)] = label
+        if bad or problems:
+            continue
         d = services.demands[did]
         served = hours_us(got["hours"]) if "hours" in got else None
         if served is not None and served > duration_us(d.start, d.end):

@@ -163,7 +163,7 @@ HEAD = ["volunteer_id", "demand_id", "series_id", "stars", "hours", "at"]
 ])
 def test_each_bad_cell_is_named_by_file_line_and_column(
         tmp_path: Path, first_run: Path, row: list[str], column: str, says: str) -> None:
-    errors = errors_of(tmp_path, first_run, [HEAD, ["a", "D3", "", "5", "", ""], row])
+    errors = errors_of(tmp_path, first_run, [HEAD, ["b", "D2", "", "5", "", ""], row])
     assert len(errors) == 1
     assert errors[0].startswith(f"{tmp_path / 'rate.csv'} line 3 (volunteer '{row[0]}', demand '{row[1]}'), "
                                 f"column {column}: ")
@@ -184,6 +184,16 @@ def test_every_error_at_once_and_pairs_twice(tmp_path: Path, first_run: Path) ->
         f"{path} line 5 (volunteer 'zz', demand 'D9'), column demand_id: unknown demand 'D9': not a demand of run "
         f"{first_run.resolve().name}",
     ]
+
+
+def test_a_repeated_pair_is_named_when_a_copy_has_a_bad_cell(tmp_path: Path, first_run: Path) -> None:
+    errors = errors_of(tmp_path, first_run, [["volunteer_id", "demand_id", "hours"], ["a", "D1", "0"],
+                                              ["a", "D1", "1"], ["b", "D2", "x"], ["b", "D2", "y"]])
+    path = tmp_path / "rate.csv"
+    twice = [e for e in errors if "the pair is given twice" in e]
+    assert [e.split(":")[0] for e in twice] == [f"{path} line 3 (volunteer 'a', demand 'D1')",
+                                                f"{path} line 5 (volunteer 'b', demand 'D2')"]
+    assert len(errors) == 5  # and the three bad cells
 
 
 def test_columns_and_files(tmp_path: Path, first_run: Path) -> None:
