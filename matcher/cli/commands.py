@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -158,6 +159,7 @@ def scenario(args: argparse.Namespace) -> int:
                 print(f"{variant.name}: {len(problem.volunteers)} volunteers, {len(problem.demands)} demands")
             print(f"matcher: {args.file}: valid; base and {cases - 1} variant(s) built", file=sys.stderr)
             return EXIT_OK
+        _check_out(args.out, folder=True)
         results = run_scenario(scenario, cancel=args.cancel)
         try:
             path = publish_scenario(scenario, results, args.out, charts=not args.no_charts,
@@ -172,6 +174,8 @@ def scenario(args: argparse.Namespace) -> int:
 
 def run_batch(args: argparse.Namespace) -> int:
     """``matcher run``: the nightly batch run, published as a new run folder."""
+    if not is_database_url(args.out):
+        _check_out(args.out, folder=True)
     with cli_logging(sys.stderr, quiet=args.quiet, verbose=args.verbose, started=args.started,
                      budget_s=args.time_limit_s):
         result = publish_run(args.input, args.out, options_file=args.options, overrides=overrides(args),
@@ -195,7 +199,28 @@ def _percent(filled: int, unmet: int) -> str:
     return f"{100 * filled / ordered:.1f}%" if ordered else "100.0% (no seats ordered)"
 
 
+def _check_out(out: str | Path, *, folder: bool) -> None:
+    """Refuse, before any work, an ``--out`` that cannot be written (a solve used to fail only after solving).
+
+    ``folder``: ``out`` is a folder to write in (``matcher run``, ``scenario run``), else a file. Raises
+    :class:`ProblemError` when it is of the other kind, or when its nearest existing parent is a file or is not
+    writable.
+    """
+    path = Path(out)
+    if path.exists() and path.is_dir() != folder:
+        raise ProblemError([f"--out {out}: cannot write: it is a {'file' if folder else 'folder'}, not a "
+                            f"{'folder' if folder else 'file'}"])
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ProblemError([f"--out {out}: cannot write: {parent} is a file, not a folder"])
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ProblemError([f"--out {out}: cannot write: no permission to write in {parent}"])
+
+
 def _solve_logged(args: argparse.Namespace) -> int:
+    _check_out(args.out, folder=False)
     problem = load_input(args.problem)
     logging.getLogger("matcher.cli").info(
         "loaded %s: %d volunteers, %d demands in %.2f s", args.problem, len(problem.volunteers),

@@ -114,3 +114,17 @@ def test_a_closed_pipe_is_not_a_traceback(tmp_path: Path, tiny_path: Path) -> No
     r = subprocess.run(["bash", "-c", f"{script} schema problem | true; echo ${{PIPESTATUS[0]}}"],
                        capture_output=True, text=True, timeout=60)
     assert r.stdout.strip() == "0" and "Traceback" not in r.stderr and "BrokenPipe" not in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize(("command", "out"), [
+    ("solve", "keep.json/x.json"), ("solve", "keep.json/deeper/x.json"), ("solve", "folder"),
+    ("run", "keep.json"), ("run", "keep.json/runs")])
+def test_an_out_that_cannot_be_written_is_refused_before_any_work(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str, out: str) -> None:
+    """Refused before loading: the problem named here does not even exist (a solve once failed at its end)."""
+    (tmp_path / "keep.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "folder").mkdir()
+    assert main([command, str(tmp_path / "missing.json"), "--out", str(tmp_path / out), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert f"--out {tmp_path / out}: cannot write: " in err and "missing.json" not in err, err
+    assert (tmp_path / "keep.json").read_text(encoding="utf-8") == "{}"
