@@ -176,6 +176,7 @@ def run_batch(args: argparse.Namespace) -> int:
     """``matcher run``: the nightly batch run, published as a new run folder."""
     if not is_database_url(args.out):
         _check_out(args.out, folder=True)
+    resolve_options(None, args.options, overrides(args))  # (a bad flag or options file, named before loading)
     with cli_logging(sys.stderr, quiet=args.quiet, verbose=args.verbose, started=args.started,
                      budget_s=args.time_limit_s):
         result = publish_run(args.input, args.out, options_file=args.options, overrides=overrides(args),
@@ -221,6 +222,7 @@ def _check_out(out: str | Path, *, folder: bool) -> None:
 
 def _solve_logged(args: argparse.Namespace) -> int:
     _check_out(args.out, folder=False)
+    resolve_options(None, args.options, overrides(args))  # (a bad flag or options file, named before loading)
     problem = load_input(args.problem)
     logging.getLogger("matcher.cli").info(
         "loaded %s: %d volunteers, %d demands in %.2f s", args.problem, len(problem.volunteers),

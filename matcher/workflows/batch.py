@@ -117,14 +117,27 @@ class RunResult:
     manifest: dict[str, Any]
 
 
-def resolve_options(problem: Problem, options_file: str | Path | None, overrides: Mapping[str, Any]) -> SolveOptions:
-    """Options from the file (else the problem's, else defaults), with ``overrides`` (command-line flags) on top."""
-    base = load_options(options_file) if options_file else (problem.options or SolveOptions())
+FLAGS = {"time_limit_s": "--time-limit", "seed": "--seed", "threads": "--threads"}
+"""The command line's flag for each :class:`SolveOptions` field it takes (named so in errors)."""
+
+
+def resolve_options(problem: Problem | None, options_file: str | Path | None,
+                    overrides: Mapping[str, Any]) -> SolveOptions:
+    """Options from the file (else the problem's, else defaults), with ``overrides`` (command-line flags) on top.
+
+    With ``problem`` None (before it is loaded) the file and the flags are checked on their own: a bad flag or
+    options file is named before the input is read. Raises :class:`ProblemError` naming the flag or the file's line.
+    """
+    base = load_options(options_file) if options_file else (problem.options if problem is not None and
+                                                            problem.options else SolveOptions())
     flags = {k: v for k, v in overrides.items() if v is not None}
     try:
         return SolveOptions.model_validate({**base.model_dump(), **flags})
     except ValidationError as exc:
-        raise ProblemError(format_validation_error(exc, flags, source="command line")) from None
+        raise ProblemError(format_validation_error(
+            exc, flags, source="command line",
+            locator=lambda loc, data: FLAGS.get(str(loc[0]), f"command line.{loc[0]}") if loc else "command line",
+        )) from None
 
 
 def _with_previous(problem: Problem, pairs: Sequence[tuple[str, str]], source: str

@@ -69,10 +69,23 @@ def test_pinned_breaking_a_rule_exits_3(tmp_path: Path, name: str, capsys: pytes
     assert not (tmp_path / "s.json").exists()
 
 
-def test_bad_flag_value_exits_2(tmp_path: Path, tiny_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["solve", str(tiny_path), "--out", str(tmp_path / "s.json"), "--threads", "0"])
+@pytest.mark.parametrize(("command", "flag", "value"), [("solve", "--threads", "0"), ("solve", "--time-limit", "-3"),
+                                                     ("run", "--seed", "-1"), ("run", "--time-limit", "0")])
+def test_bad_flag_value_exits_2_naming_the_flag_before_loading(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str, flag: str, value: str) -> None:
+    """The flag as typed, not the field; before loading: the input named here does not exist."""
+    code = main([command, str(tmp_path / "missing.json"), "--out", str(tmp_path / "out"), flag, value])
     assert code == 2
-    assert "command line.threads" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"bad input: {flag}: " in err and "missing.json" not in err, err
+
+
+def test_a_bad_options_file_is_named_before_loading(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "o.yaml").write_text("seed: -1\n", encoding="utf-8")
+    code = main(["solve", str(tmp_path / "missing.json"), "--out", str(tmp_path / "s.json"), "--options",
+                 str(tmp_path / "o.yaml")])
+    err = capsys.readouterr().err
+    assert code == 2 and "o.yaml line 1, seed:" in err and "missing.json" not in err, err
 
 
 def test_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
