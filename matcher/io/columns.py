@@ -59,6 +59,24 @@ def row_label(where: str) -> RowLabel:
     return lambda i: f"{where} row {i + 1}"
 
 
+def record_who(cell: Callable[[str], Any]) -> str:
+    """How a message names a record after its row: `` (id 'v7')``, or `` (volunteer 'a', demand 'D1')``.
+
+    The second for a table of pairs (pinned, forbidden, previous, ratings); ``""`` when its cells do not say.
+    ``cell(column)`` is the record's raw cell in that column, or None.
+    """
+    def text(key: str) -> str | None:
+        value = cell(key)
+        return value if isinstance(value, str) and value.strip() else None
+
+    if (rid := text("id")) is not None:
+        return f" (id {shown_id(rid)})"
+    vid, did = text("volunteer_id"), text("demand_id")
+    if vid is not None and did is not None:
+        return f" (volunteer {shown_id(vid)}, demand {shown_id(did)})"
+    return ""
+
+
 def did_you_mean(name: str, known: list[str] | tuple[str, ...]) -> str:
     """`` (did you mean 'x'?)`` for the known name closest to ``name`` (case aside), else ``""``."""
     lower = {k.lower(): k for k in known}
@@ -116,11 +134,9 @@ def decode_columns(name: str, columns: dict[str, list[Any]], *, label: RowLabel 
     if len(lengths) > 1:
         raise ProblemError([f"{name}: columns have different lengths {sorted(lengths)}"])
     tz = zone(timezone) if timezone else None
-    ids = columns.get("id")
-
     def where(i: int, col: str) -> str:
-        who = f" (id {shown_id(ids[i])})" if ids is not None and isinstance(ids[i], str) and ids[i].strip() else ""
-        return f"{name_row(i)}{who}, column {column_name(col, headers)}"
+        return f"{name_row(i)}{record_who(lambda key: columns[key][i] if key in columns else None)}, " \
+               f"column {column_name(col, headers)}"
 
     errors: list[str] = []
     decoded: dict[str, list[Any]] = {}
@@ -169,8 +185,8 @@ def _table_locator(labels: dict[str, RowLabel], source: str, headers: dict[str, 
             where = str(labels[table](i))
             rows = data.get(table, []) if isinstance(data, dict) else []
             rec = rows[i] if i < len(rows) else {}
-            if isinstance(rec, dict) and isinstance(rec.get("id"), str):
-                where += f" (id {shown_id(rec['id'])})"
+            if isinstance(rec, dict):
+                where += record_who(rec.get)
             if len(loc) >= 3:
                 where += f", column {column_name(str(loc[2]), headers.get(table))}"
             if len(loc) >= 4 and isinstance(loc[3], int):

@@ -149,8 +149,8 @@ def test_stale_soft_references_are_warnings_and_hard_ones_errors(tables: Path, t
     p = read_tables(tables)
     assert p.forbidden == () and p.previous == () and p.demands[0].preferred_volunteers == ("a",)
     assert len(p.warnings) == 3
-    assert "forbidden.csv line 2, column demand_id: unknown demand 'withdrawn-order', pair dropped" in "".join(
-        p.warnings)
+    assert ("forbidden.csv line 2 (volunteer 'a', demand 'withdrawn-order'), column demand_id: unknown demand "
+            "'withdrawn-order', pair dropped") in "".join(p.warnings)
     assert "demands.csv line 2 (id 'd1'), column preferred_volunteers: unknown volunteer 'departed'" in "".join(
         p.warnings)
     # the nightly run goes on: warnings on stderr, in the solution and in the manifest
@@ -162,7 +162,8 @@ def test_stale_soft_references_are_warnings_and_hard_ones_errors(tables: Path, t
     assert len(manifest["warnings"]) == len(solution["warnings"]) == 3
     # hard references stay errors
     (tables / "pinned.csv").write_text("volunteer_id,demand_id\ngone,d1\n", encoding="utf-8")
-    with pytest.raises(ProblemError, match=r"pinned\.csv line 2, column volunteer_id: unknown volunteer 'gone'"):
+    with pytest.raises(ProblemError, match=r"pinned\.csv line 2 \(volunteer 'gone', demand 'd1'\), "
+                                           r"column volunteer_id: unknown volunteer 'gone'"):
         read_tables(tables)
 
 
@@ -176,3 +177,11 @@ def test_bad_cells_of_every_table_come_in_one_error(tables: Path) -> None:
         read_tables(tables)
     tables_named = {e.split(" line ")[0].rsplit("/", 1)[-1] for e in got.value.errors}
     assert tables_named == {"demands.csv", "volunteers.csv"} and len(got.value.errors) == 4, got.value.errors
+
+
+def test_a_bad_cell_of_a_table_of_pairs_names_its_volunteer_and_demand(tables: Path) -> None:
+    """Ratings, pins and the rest have no id column: their records are named by the pair (as matcher rate does)."""
+    (tables / "ratings.csv").write_text("volunteer_id,demand_id,stars,at\na,d1,5,2026-11-20T10:00:00+08:00\n"
+                                        "b,d2,x,2026-11-20T10:00:00+08:00\n", encoding="utf-8")
+    with pytest.raises(ProblemError, match=r"ratings\.csv line 3 \(volunteer 'b', demand 'd2'\), column stars: "):
+        read_tables(tables)
