@@ -284,8 +284,8 @@ def _run_locked(
         t = time.perf_counter()
         problem, stale = _with_previous(problem, read_assignments(previous), redact(str(previous)))
         seconds["previous"] = round(time.perf_counter() - t, 4)
-        log.info("previous plan %s: %d assignments to keep if possible, %d no longer possible", redact(str(previous)),
-                 len(problem.previous), len(stale))
+        log.info("previous plan %s: %d assignments to keep if possible, %d withdrawn (demand or volunteer gone)",
+                 redact(str(previous)), len(problem.previous), len(stale))
     deadline = started + options.time_limit_s - max(WRITE_SHARE * options.time_limit_s, write_seconds(problem))
     solved = solve_keeping(problem, options, deadline=deadline, cancel=cancel)
     solution = solved.solution
@@ -323,7 +323,7 @@ def _run_locked(
         "options_file": {"path": str(Path(options_file).resolve()), "sha256": _sha256(Path(options_file))}
         if options_file else None,
         "previous": {"path": shown_source(previous), "assignments": len(problem.previous) + len(stale),
-                     "no_longer_possible": len(stale)} if previous is not None else None,
+                     "withdrawn": len(stale)} if previous is not None else None,
         "options": options.model_dump(mode="json"),
         "ledger": ledger_note,
         "versions": software_versions(),

@@ -272,6 +272,8 @@ def record_services(
         if len(errors) >= MAX_ERRORS:
             errors.append(f"{path}: stopped after {MAX_ERRORS} errors")
             break
+    if not labels:  # (a wrong export, most likely: nothing to record is not a recording)
+        errors.append(f"{path}: no services in it (its header alone); nothing recorded")
     if errors:
         raise ProblemError(errors)
     store = open_ledger(ledger if ledger is not None else services.ledger)

@@ -199,7 +199,7 @@ def test_previous_assignment_is_kept_when_it_costs_no_coverage(tmp_path: Path) -
     dropped = {(d["volunteer_id"], d["demand_id"]): d["why"] for d in rows(run_dir / "dropped.csv")}
     assert dropped == {("B", "d0-withdrawn"): "demand withdrawn", ("Z", "d1"): "volunteer withdrawn"}
     m = json.loads((run_dir / "manifest.json").read_text())
-    assert m["previous"]["assignments"] == 3 and m["previous"]["no_longer_possible"] == 2
+    assert m["previous"]["assignments"] == 3 and m["previous"]["withdrawn"] == 2
     # a run folder works as the previous plan too, and without a change cost the plan moves back to A
     opts = tmp_path / "opts.toml"
     opts.write_text("change_weight = 0.0\n")

@@ -196,6 +196,11 @@ def test_a_repeated_pair_is_named_when_a_copy_has_a_bad_cell(tmp_path: Path, fir
     assert len(errors) == 5  # and the three bad cells
 
 
+def test_a_file_of_no_services_records_nothing(tmp_path: Path, first_run: Path) -> None:
+    errors = errors_of(tmp_path, first_run, [HEAD])
+    assert errors == [f"{tmp_path / 'rate.csv'}: no services in it (its header alone); nothing recorded"]
+
+
 def test_columns_and_files(tmp_path: Path, first_run: Path) -> None:
     errors = errors_of(tmp_path, first_run, [["volunteer_id", "demand", "star"], ["a", "D1", "5"]])
     assert errors == [f"{tmp_path / 'rate.csv'}: unknown column 'demand' (did you mean 'demand_id'?) (known: "
