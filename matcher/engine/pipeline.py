@@ -211,7 +211,7 @@ def _report(ctx: SolveContext, pairs: Pairs, chosen: B, bound: int, engine: str,
     wall_cut = bool(stats.pop("_wall_cut", False))
     lp_error, lp_solved = (stats["lp"].get("error"), stats["lp"].get("solved", True)) if "lp" in stats else (None, True)
     stats["cancelled"] = clock.stopped()
-    why = [why for why, cut in (
+    why = [reason for reason, cut in (
         ("the time limit left no time for the flow: the greedy answer", rushed),
         (f"the LP failed ({lp_error}); the flow answered", lp_error is not None),
         ("the clock stopped the LP before it converged", lp_error is None and not lp_solved),
