@@ -161,8 +161,9 @@ def apply_ledger(problem: Problem, out_root: str | Path, ledger: str | Path | bo
     if warnings:
         solved = solved.replace(validate=False, warnings=(*solved.warnings, *warnings))
     added = len(solved.ratings) - len(problem.ratings)
-    log.info("ledger %s: recent_hours of %d volunteer(s) from the ledger, %d rating(s) added", state.where,
-             len(known), added)
+    if store is not None:  # (with no ledger yet, the line above said so)
+        log.info("ledger %s: recent_hours of %d volunteer(s) from the ledger, %d rating(s) added", state.where,
+                 len(known), added)
     return solved, state, {
         "read": store is not None, "where": state.where, "as_of": state.as_of.isoformat(timespec="seconds"),
         "recent_days": state.settings.recent_days, "points_per_hour": str(state.settings.points_per_hour),

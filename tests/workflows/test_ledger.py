@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
+from matcher.generate import generate_problem
 from matcher.io.ledger_store import LedgerState, VolunteerTotals
 from matcher.model import AssignmentOut, LedgerSettings, Problem, Rating, Solution
-from matcher.workflows.ledger import hours_text, ledger_tables, next_star_us, points, problem_with_ledger, star_level
+from matcher.workflows.ledger import (
+    apply_ledger,
+    hours_text,
+    ledger_tables,
+    next_star_us,
+    points,
+    problem_with_ledger,
+    star_level,
+)
 
 HOUR = 3_600_000_000
 US = 1
@@ -130,3 +141,13 @@ def test_volunteers_ledger_rows() -> None:
 def test_without_the_ledger_its_columns_are_empty() -> None:
     _, rows = ledger_tables(problem(), solution(), None)["volunteers_ledger"]
     assert rows[1] == ["b", "0.00", 0, "", "", "", "", "", "", "4.1", "input"]
+
+
+def test_with_no_ledger_yet_the_log_says_so_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    problem = generate_problem("community", 1, scale=0.05)
+    with caplog.at_level(logging.INFO, logger="matcher.workflows.ledger"):
+        solved, state, note = apply_ledger(problem, tmp_path, True, AS_OF)
+    lines = [r.getMessage() for r in caplog.records]
+    assert solved == problem and state is not None and note["read"] is False
+    assert sum("no ledger at" in line for line in lines) == 1
+    assert not any("from the ledger" in line for line in lines), lines  # (not "recent_hours of 0 ... from the ledger")
