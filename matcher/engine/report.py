@@ -78,7 +78,7 @@ def build_solution(
     if unmet is None:
         unmet = unmet_reasons(arr, pairs, filled, ladder=ladder)
     secondary, parts = secondary_points(arr, v, d, km, opts)
-    clock.done("report")
+    clock.done("solution")  # (the solution built; a run's "report" is report.html)
     all_stats = SolveStats.model_validate({
         **stats,
         "seconds": dict(clock.seconds),

@@ -71,7 +71,7 @@ def test_run_publishes_every_output(tmp_path: Path, tiny_path: Path, tiny: Probl
     assert m["options"]["seed"] == 1 and m["options"]["time_limit_s"] == 30
     assert m["versions"]["ortools"] and m["versions"]["matcher"]
     assert m["result"]["status"] == "optimal" and m["result"]["coverage"] == m["result"]["coverage_bound"] == 21
-    assert {"load", "solve.flow", "write", "total"} <= set(m["seconds"])
+    assert {"load", "solve.flow", "solve.solution", "report", "write", "total"} <= set(m["seconds"])
     for name, digest in m["outputs"].items():
         assert hashlib.sha256((run_dir / name).read_bytes()).hexdigest() == digest
     assert "candidates done" in r.stderr  # plain progress lines when not on a terminal
