@@ -138,7 +138,7 @@ def decode_columns(name: str, columns: dict[str, list[Any]], *, label: RowLabel 
         return f"{name_row(i)}{record_who(lambda key: columns[key][i] if key in columns else None)}, " \
                f"column {column_name(col, headers)}"
 
-    errors: list[str] = []
+    bad: list[tuple[int, str]] = []  # (row, message): given in row order, a row's columns in the table's order
     decoded: dict[str, list[Any]] = {}
     for col, values in columns.items():
         kind = KINDS[col]
@@ -154,14 +154,18 @@ def decode_columns(name: str, columns: dict[str, list[Any]], *, label: RowLabel 
             try:
                 out.append(parse_cell(kind, cell, tz, warn))
             except CellError as exc:
-                errors.append(f"{where(i, col)}: {exc}")
+                bad.append((i, f"{where(i, col)}: {exc}"))
                 out.append(MISSING)
-                if len(errors) >= MAX_CELL_ERRORS:
-                    raise ProblemError([*errors, f"{name}: stopped after {MAX_CELL_ERRORS} bad cells"]) from None
+                if len(bad) >= MAX_CELL_ERRORS:
+                    raise ProblemError([*_by_row(bad), f"{name}: stopped after {MAX_CELL_ERRORS} bad cells"]) from None
         decoded[col] = out
-    if errors:
-        raise ProblemError(errors)
+    if bad:
+        raise ProblemError(_by_row(bad))
     return decoded
+
+
+def _by_row(bad: list[tuple[int, str]]) -> list[str]:
+    return [message for _, message in sorted(bad, key=lambda b: b[0])]
 
 
 def column_name(col: str, headers: dict[str, str] | None) -> str:

@@ -185,3 +185,14 @@ def test_a_bad_cell_of_a_table_of_pairs_names_its_volunteer_and_demand(tables: P
                                         "b,d2,x,2026-11-20T10:00:00+08:00\n", encoding="utf-8")
     with pytest.raises(ProblemError, match=r"ratings\.csv line 3 \(volunteer 'b', demand 'd2'\), column stars: "):
         read_tables(tables)
+
+
+def test_a_tables_bad_cells_come_in_line_order(tables: Path) -> None:
+    """As a user fixes the file, top to bottom (they came column by column: line 2, 4, then 3)."""
+    set_cell(tables, "volunteers", 2, "max_tasks", "abc")
+    set_cell(tables, "volunteers", 0, "max_tasks", "true")
+    set_cell(tables, "volunteers", 1, "insured", "2")
+    with pytest.raises(ProblemError) as got:
+        read_tables(tables)
+    lines = [int(e.split(" line ")[1].split(" ")[0]) for e in got.value.errors]
+    assert lines == [2, 3, 4], got.value.errors
