@@ -41,10 +41,7 @@ import numpy as np
 from matcher.model.bulk import MISSING, plain_moment
 from matcher.model.values import localize_naive, parse_time
 
-__all__ = ["FALSE", "KINDS", "MISSING", "NO_OFFSET", "TRUE", "CellError", "Kind", "parse_cell", "parse_column"]
-
-NO_OFFSET = "has no UTC offset"
-"""How a time without an offset (and no timezone to read it in) is named in its error."""
+__all__ = ["FALSE", "KINDS", "MISSING", "TRUE", "CellError", "Kind", "NoOffsetError", "parse_cell", "parse_column"]
 
 Kind = Literal["text", "real", "count", "flag", "time", "codes", "windows"]
 
@@ -71,6 +68,14 @@ _COUNT = re.compile(r"^[+-]?\d+(\.0*)?$")
 
 class CellError(ValueError):
     """A cell that is not a value of its column's kind; the message says what it holds."""
+
+
+class NoOffsetError(CellError):
+    """A time written without a UTC offset where no timezone was named to read it in.
+
+    Its message points to a folder's settings.json; a reader whose timezone comes from elsewhere (``matcher rate``'s
+    ``--timezone``) catches it and says so.
+    """
 
 
 def parse_cell(kind: Kind, value: Any, tz: ZoneInfo | None, warn: Callable[[str], None]) -> Any:
@@ -331,8 +336,8 @@ def _time(value: Any, tz: ZoneInfo | None, warn: Callable[[str], None]) -> Any:
         raise CellError(f"a number is not a time: {_shown(value)} (write ISO 8601 like 2026-11-23T08:00:00+08:00)")
     if moment.tzinfo is None:
         if tz is None:
-            raise CellError(f"{value!s} {NO_OFFSET}: write one (e.g. +08:00), or name the folder's timezone "
-                            "in settings.json")
+            raise NoOffsetError(f"{value!s} has no UTC offset: write one (e.g. +08:00), or name the folder's "
+                                "timezone in settings.json")
         local = localize_naive(moment, tz)
         if not isinstance(local, datetime):
             raise CellError(f"{value!s} does not exist in {tz.key} (the clocks skip it)")

@@ -45,7 +45,7 @@ from typing import Any
 from matcher.engine.types import duration_us, hours_us
 from matcher.errors import ProblemError
 from matcher.io import is_database_url, parse_cell, read_columns, read_json, redact
-from matcher.io.cells import MISSING, NO_OFFSET, CellError, Kind
+from matcher.io.cells import MISSING, CellError, Kind, NoOffsetError
 from matcher.io.columns import did_you_mean
 from matcher.io.ledger_store import LEDGER_FILE, Recording, open_ledger
 from matcher.io.rundb import read_run_services, split_run_url
@@ -239,11 +239,11 @@ def record_services(
             raw = columns[col][i] if col in columns else None
             try:
                 cells[col] = parse_cell(kind, raw, tz, lambda note: None)
+            except NoOffsetError:  # (a rate file's timezone is the command's flag, not a folder's settings.json)
+                bad[col] = f"{raw!s} has no UTC offset: write one (e.g. +08:00), or name its timezone (--timezone " \
+                           "Asia/Shanghai; record_services(timezone=...))"
             except CellError as exc:
                 bad[col] = str(exc)
-                if kind == "time" and NO_OFFSET in bad[col]:  # (a rate file's timezone is the command's flag)
-                    bad[col] = f"{raw!s} {NO_OFFSET}: write one (e.g. +08:00), or name its timezone (--timezone " \
-                               "Asia/Shanghai; record_services(timezone=...))"
         got = {k: v for k, v in cells.items() if v is not MISSING}
         vid, did = got.get("volunteer_id"), got.get("demand_id")
         who = f"{label} (volunteer {vid!r}, demand {did!r})" if vid is not None and did is not None else label
