@@ -172,6 +172,11 @@ class PairTerms:
         base = rp.v * span
         return cls(arr.d_duration_us[rp.d] / US_PER_HOUR, base + arr.d_start_rank[rp.d], base + ctx.clique_end_rank)
 
+    @classmethod
+    def beside(cls, ctx: SolveContext, span: int) -> Beside[PairTerms]:
+        """:meth:`of` in a thread (no fork), beside the LP's first round: only pricing needs every pair's terms."""
+        return Beside(lambda: cls.of(ctx, span), "pair terms", fork=False)
+
 
 def _best_per_demand(ctx: SolveContext, new: I64, rc: F64, most: int) -> I64:
     """Of the priced-in pairs, each demand's ``ADD_PER_SEAT · (seats + 1)`` best; ``most`` in all."""
@@ -341,9 +346,7 @@ def sift_lp(ctx: SolveContext, wall_s: float, extra: B | None = None, engine: st
             break
         if warm is not None:
             warm.add(new)
-            # every pair's terms are needed only for pricing: with travel, their clique ends take 1.4 s on the
-            # district's v2 world, so the first round's columns got theirs alone and the rest come beside that round
-            terms = terms or Beside(lambda: PairTerms.of(ctx, span), "pair terms", fork=False)
+            terms = terms or PairTerms.beside(ctx, span)
             # the first solve is cold (dual simplex); later rounds add columns to an optimal basis, which stays
             # primal feasible, so the primal simplex goes on from it
             sol = warm.solve(left, primal=rounds > 1 and cuts == 0)
@@ -369,7 +372,7 @@ def sift_lp(ctx: SolveContext, wall_s: float, extra: B | None = None, engine: st
             x_ws, value, n_rows = r.x, r.value, a.shape[0]
         x = np.zeros(len(rp))
         x[idx] = np.clip(x_ws, 0.0, 1.0)
-        terms = terms or Beside(lambda: PairTerms.of(ctx, span), "pair terms", fork=False)
+        terms = terms or PairTerms.beside(ctx, span)
         rc = price(ctx, c, duals, terms.result())
         # the dual bound of these prices (every row dualised, 0 <= x <= 1): LP <= sum(upper y) + sum(max(rc, 0))
         dual_value = _dual_value(ctx, duals) + float(np.maximum(rc, 0.0).sum())
