@@ -236,12 +236,12 @@ def proven_tiers(ctx: SolveContext, extra: B | None = None) -> ProvenResult | No
     v2 = has_v2_rules(ctx)
     budget = LpBudget.of(ctx, v2)
     reserve = budget.report_s
-    # the seats each demand has candidates for: a bound too, and the better one when the LP was cut early
-    seats = ctx.seats_bound()
+    seats = ctx.seats_bound()  # the seats with candidates: a bound too, the better one when the LP stopped early
     lp = sift_lp(ctx, clock.left() - budget.after_lp_s, extra, stop_gap=V2_STOP_GAP if v2 else None,
                  add_per_round=V2_ADD_PER_ROUND if v2 else ADD_PER_ROUND,
                  first_wall_s=clock.left() - budget.report_s - budget.fallback_s,
-                 early_wall_s=clock.left() - budget.report_s - budget.least_after_s, useless_from=seats)
+                 early_wall_s=clock.left() - budget.report_s - budget.least_after_s, useless_from=seats,
+                 presolve_first=v2)
     clock.done("sifting")
     if lp is None:
         return None

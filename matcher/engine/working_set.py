@@ -102,14 +102,18 @@ def expand_ranges(keys: I64, lo_key: I64, hi_key: I64) -> tuple[I64, I64]:
 
 
 class WorkingSet:
-    """The sifting LP's working columns and rows in a :class:`~matcher.engine.solvers.warm_lp.WarmLp`."""
+    """The sifting LP's working columns and rows in a :class:`~matcher.engine.solvers.warm_lp.WarmLp`.
 
-    def __init__(self, ctx: SolveContext, objective: F64, span: int, threads: int = 1) -> None:
+    ``presolve_first``: the first solve presolves (:class:`~matcher.engine.solvers.warm_lp.WarmLp`).
+    """
+
+    def __init__(self, ctx: SolveContext, objective: F64, span: int, threads: int = 1,
+                 presolve_first: bool = False) -> None:
         with held_signals():
             from matcher.engine.solvers.warm_lp import WarmLp
 
         self.ctx, self.c, self.span = ctx, objective, span
-        self.lp = WarmLp(threads)
+        self.lp = WarmLp(threads, presolve_first)
         arr = ctx.arr
         self.cols = np.zeros(0, dtype=np.int64)
         self.seat_row = np.full(arr.nd, -1, dtype=np.int64)

@@ -245,3 +245,39 @@ def test_the_disagreement_region_is_what_it_says(seed: int) -> None:
             abs(fill[e] - staffed[e]) >= DISAGREE for e in rp.d[rp.v == u].tolist()) for u in others)
         want[i] = candidate and held
     assert 0 < int(region.sum()) < len(rp) and np.array_equal(region, want)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_presolved_first_round_reaches_the_same_lp_and_goes_on_warm(seed: int) -> None:
+    """With travel and crews the first round presolves (proven passes ``presolve_first``): the LP reaches the same
+    optimum, and each later round starts from the basis the one before left (else it would solve cold)."""
+    from matcher.engine.solvers import warm_lp
+
+    warm: list[bool] = []
+    real = warm_lp.WarmLp.solve
+
+    def seen(self: warm_lp.WarmLp, wall_s: float, primal: bool = False) -> warm_lp.WarmSolution | None:
+        warm.append(bool(self.h.getBasis().valid))
+        return real(self, wall_s, primal)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(warm_lp.WarmLp, "solve", seen)
+        a = sift_lp(solve_context(v2_problem(seed)), 60.0, presolve_first=True)
+    b = sift_lp(solve_context(v2_problem(seed)), 60.0)
+    assert a is not None and b is not None and a.converged and b.converged
+    assert a.value == pytest.approx(b.value, abs=sifting.STOP_GAP)
+    assert warm[0] is False and len(warm) == a.rounds > 1 and all(warm[1:])
+
+
+def test_a_presolved_warm_lp_goes_on_from_its_basis() -> None:
+    """After a presolved first solve, a column that cannot enter leaves the optimum where it is: no iteration."""
+    from matcher.engine.solvers.warm_lp import WarmLp
+
+    lp = WarmLp(presolve_first=True)  # max x0 + 2 x1 + x2: x0 + x1 <= 1, x1 + x2 <= 1, x0 + x2 <= 1
+    lp.add_rows(np.ones(3), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
+    lp.add_cols(np.array([1.0, 2.0, 1.0]), np.array([0, 0, 1, 1, 2, 2]), np.array([0, 2, 0, 1, 1, 2]), np.ones(6))
+    first = lp.solve(5.0)
+    assert first is not None and first.value == pytest.approx(2.0)
+    lp.add_cols(np.array([0.0]), np.array([0]), np.array([0]), np.ones(1))  # a fourth column, worth nothing
+    again = lp.solve(5.0, primal=True)
+    assert again is not None and again.value == pytest.approx(2.0) and again.iterations == 0

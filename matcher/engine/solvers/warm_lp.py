@@ -96,15 +96,19 @@ class WarmLp:
 
     ``threads`` is accepted for symmetry with the other solvers and not used:
     HiGHS's thread pool is process-wide, so every model runs with
-    :data:`HIGHS_THREADS` (:func:`run_highs`).
+    :data:`HIGHS_THREADS` (:func:`run_highs`). ``presolve_first``: the first
+    (cold) solve runs HiGHS's presolve; its answer still comes with a basis of
+    the model as it is, from which the later solves go on without it.
     """
 
-    def __init__(self, threads: int = 1) -> None:
+    def __init__(self, threads: int = 1, presolve_first: bool = False) -> None:
         self.h = new_highs()
+        self.presolve_first = presolve_first
         self.h.setOptionValue("presolve", "off")  # a warm start needs the model as it is
         self.h.changeObjectiveSense(highspy.ObjSense.kMaximize)
         self.rows = 0
         self.cols = 0
+        self.solved = False
 
     def add_rows(self, upper: F64, row: I64, col: I64, val: F64) -> None:
         """Append ``len(upper)`` rows ``<= upper``: entry ``k`` is ``val[k]`` at new row ``row[k]``, column ``col[k]``.
@@ -138,6 +142,10 @@ class WarmLp:
         """
         t0 = time.perf_counter()
         self.h.setOptionValue("simplex_strategy", 4 if primal else 1)
+        # a cold first solve may presolve (its answer comes with a basis of the model as it is); later solves go
+        # on from that basis
+        self.h.setOptionValue("presolve", "on" if self.presolve_first and not self.solved else "off")
+        self.solved = True
         # HiGHS counts its time limit over the object's life, not per run
         self.h.setOptionValue("time_limit", float(self.h.getRunTime()) + max(0.05, float(wall_s)))
         run_highs(self.h)
