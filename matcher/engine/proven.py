@@ -6,8 +6,8 @@
    snapped to a rational grid, give a Lagrangian bound whose core (the contested
    demands and their volunteers) is solved in integers by CP-SAT. This is the
    solve's ``coverage_bound``; it is an exact integer argument, valid however
-   each step ends. It runs in a thread beside the primal's first region MIP (CP-SAT and
-   HiGHS let go of the GIL; district v2: 1.1 s the primal no longer waits for).
+   each step ends. It runs in a thread beside the region MIPs of the LP's rounding (CP-SAT and HiGHS let go of
+   the GIL; district v2: 1.1-3 s the primal no longer waits for).
 3. **Primal tier** (:mod:`matcher.engine.primal`): the LP rounded, exact region MIPs around its fractional
    columns with the rest fixed (coverage, then the secondary cost with coverage held), widened while the gap
    is open and time is left; local search moves into open seats with the time left.
@@ -108,8 +108,7 @@ under a 2 s limit, and ``cancelSolve`` from another thread came as late. That st
 time to spare per candidate pair of the problem (its regions grow with it): about 5 s on the district."""
 
 MIN_MIP_S = 0.6
-"""A region MIP starts only with this much wall time left (after the report's reserve; the district's first region
-MIP, 7,364 pairs, takes 0.3-0.4 s)."""
+"""A region MIP starts only with this much wall time left after the report's reserve (district: 7,364 pairs, 0.3 s)."""
 
 V2_REGION_MIP_PAIRS = 6_000
 """:data:`REGION_MIP_PAIRS` with travel times or crews: HiGHS proves a region of this size in about half a
@@ -334,7 +333,8 @@ def _primal(ctx: SolveContext, x: F64, bound: Callable[[], int], reserve: float)
     def room(first: bool = False) -> float | None:
         """Wall seconds left for a region MIP; ``None`` once the gap is closed, the solve stopped or time ran out.
 
-        The ``first`` region runs while the proof may still be under way (it does not wait for the bound).
+        The ``first`` regions (the LP rounding's parts) do not wait for the proof, whenever it ends, so the same
+        parts run either way (a slow hour's district v2 waited a second after its first part).
         """
         nonlocal wall_cut
         left = clock.left() - reserve
@@ -349,7 +349,7 @@ def _primal(ctx: SolveContext, x: F64, bound: Callable[[], int], reserve: float)
         """Each part's region MIP in turn, while there is room; how many were proven."""
         proven = 0
         for k, xc in enumerate(parts):
-            left = room(first=widen == 0 and k == 0)  # (widen 0: the parts of the LP's rounding)
+            left = room(first=widen == 0)  # (widen 0: the parts of the LP's rounding, which run whatever the bound)
             if left is None:
                 break
             proven += run(xc, min(left - overhead_s, max(min_mip_s, 2 * left / (len(parts) - k))), widen)

@@ -263,7 +263,7 @@ def test_a_crew_with_too_few_candidates_is_left_out_up_front() -> None:
 
 
 def test_the_proof_beside_the_primal_reports_its_failure(lp_always: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The proof runs in a thread beside the primal's first region; what it raises reaches the solve, which falls
+    """The proof runs in a thread beside the primal's regions; what it raises reaches the solve, which falls
     back to the flow's tiers as for any failure of the LP tiers (never a bound nobody proved)."""
 
     def broken(*args: object, **kwargs: object) -> None:
@@ -277,28 +277,34 @@ def test_the_proof_beside_the_primal_reports_its_failure(lp_always: None, monkey
     assert violations(p, s) == [] and s.coverage <= mip_max_coverage(p) <= s.coverage_bound
 
 
-def test_the_first_region_does_not_wait_for_the_proof(lp_always: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A slow proof (held back here until the first region MIP has run) changes neither the bound nor the plan."""
+def test_the_regions_do_not_wait_for_the_proof(lp_always: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A slow proof (held back here until two region MIPs of the LP rounding's parts have run) changes neither the
+    bound nor the plan: the parts run whenever the proof ends."""
     import threading
 
     p = tight_problem(331)
+    monkeypatch.setattr(proven, "REGION_MIP_PAIRS", 100)  # the LP rounding's region in parts
     alone = solve(p, SolveOptions(time_limit_s=20, seed=1))
-    first_region = threading.Event()
+    assert len(alone.stats["lp_regions"]) >= 2
+    two_regions = threading.Event()
+    ran = []
     real_bound, real_primal = proven.lagrangian_bound, proven.lp_primal
 
     def late_bound(*args: object, **kwargs: object) -> object:
-        assert first_region.wait(30), "the primal waited for the proof before its first region"
+        assert two_regions.wait(30), "the primal waited for the proof before its second part"
         return real_bound(*args, **kwargs)  # type: ignore[arg-type]
 
     def primal(*args: object, **kwargs: object) -> object:
         got = real_primal(*args, **kwargs)  # type: ignore[arg-type]
-        first_region.set()
+        ran.append(got)
+        if len(ran) == 2:
+            two_regions.set()
         return got
 
     monkeypatch.setattr(proven, "lagrangian_bound", late_bound)
     monkeypatch.setattr(proven, "lp_primal", primal)
     s = solve(p, SolveOptions(time_limit_s=20, seed=1))
-    assert first_region.is_set()
+    assert two_regions.is_set()
     assert (s.coverage, s.coverage_bound) == (alone.coverage, alone.coverage_bound)
     assert sorted((a.volunteer_id, a.demand_id) for a in s.assignments) == sorted(
         (a.volunteer_id, a.demand_id) for a in alone.assignments)
