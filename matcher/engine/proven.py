@@ -56,15 +56,12 @@ for 1.62 M)."""
 REPORT_BASE_S = 0.3
 
 CANDIDATES_S_PER_PAIR = 0.85e-6
-"""The candidate search's time per pair up to which the machine counts as calibrated (:func:`slowness`): 1.77 s
-on the district (2.08 M pairs). Its two threads take 1.1-1.3 s in a quiet hour and 1.7-2.2 s in a slow one, when
-the other core is busy too; the single-threaded tiers after the LP slow down less. Counted from 0.6 µs (a quiet
-hour's search), a slow run's reserve after the LP came to 5.5 s where its bound, primal and report took 4.1 s,
-and the LP stopped a round short of converging (0.425%) with 1.3 s of the limit unused."""
+"""The candidate search's time per pair up to which the machine counts as calibrated (:func:`slowness`): 1.77 s on
+the district (2.08 M pairs; its two threads take 1.1-1.3 s quiet, 1.7-2.2 s in a slow hour). Counted from 0.6 µs, a
+slow run's reserve after the LP came to 5.5 s where the rest took 4.1 s, and its LP stopped a round short (0.425%)."""
 
 BOUND_S_PER_PAIR = 0.75e-6
-"""The Lagrangian bound's wall time per candidate pair, kept back from the LP (district: 1.0-1.2 s at a quiet
-hour, 1.6-1.8 s at a slow one, CP-SAT's import included)."""
+"""The Lagrangian bound's wall time per candidate pair, kept from the LP (district: 1.0-1.2 s quiet, 1.6-1.8 s slow)."""
 
 V2_BOUND_S_PER_PAIR = 1.0e-6
 """:data:`BOUND_S_PER_PAIR` with travel times or crews: a bigger core (district v2: 1.0-1.55 s for 1.62 M pairs)."""
@@ -80,10 +77,9 @@ CORE_DET_PER_S = 0.05
 """CP-SAT's deterministic budget for the Lagrangian core, per second of time limit."""
 
 DISAGREE_PAIRS = 3
-"""The region where the plan and the LP staff demands differently (:func:`~matcher.engine.primal.disagreement_region`)
-runs once every part is proven, before the whole region, when it has at most this many times a part's pairs.
-District v2 at 20 s, 3 runs: parts 123,935, this region 123,956, the whole region after it 123,964 in 3 of 3 (the
-whole region first: 123,953, then this one 123,959)."""
+"""The region where plan and LP staff demands differently (:func:`~matcher.engine.primal.disagreement_region`) runs
+once every part is proven, before the whole region, with at most this many times a part's pairs. District v2 at 20 s:
+parts 123,935, this region 123,956, the whole one 123,964 in 3 of 3 (the other way round: 123,953, then 123,959)."""
 
 MAX_WIDEN = 3
 """Most widenings of the primal region."""
@@ -121,10 +117,13 @@ a region won back 250-600 points in 0.2 s while the LP's rows left rule 7b out, 
 since they hold most of it (:func:`~matcher.engine.sequencing.clique_ends`), the first regions win 75-82."""
 
 WHOLE_REGION_S = 1.5
-"""With this much wall time left (besides a region's overhead) once every part's region MIP is proven, the whole
-fractional region is solved as one MIP from the plan so far, for what crosses parts (a crew whose candidates other
-parts hold). District v2 at 20 s, 3 runs each: 123,946 of 124,032 in 3 of 3, against 123,936-123,937; crews without
-travel: 124,592 against 124,580 of 124,655. From the LP's rounding the same 18,204-pair region took 19.7 s."""
+"""With this much wall time left besides a region's overhead (and :data:`WHOLE_REGION_S_PER_PAIR`) once every part
+is proven, the whole fractional region is one MIP from the plan so far, for what crosses parts (a crew whose candidates
+other parts hold). District v2 at 20 s: 123,946 of 124,032 in 3 of 3 runs, against 123,936-123,937."""
+
+WHOLE_REGION_S_PER_PAIR = 5e-5
+"""And this per pair of it, times :func:`slowness`, for it and the disagreement region (HiGHS does not stop before its
+root): the half-hour's 55,469 pairs take 6.2 s quiet; at slowness 1.67 given 1.4 s, they took 5.3 s (command 21.6 s)."""
 
 WHOLE_REGION_SHARE = 0.8
 """The whole region's MIP may take this share of the wall time left (0.5 reached the better plan in 2 of 3 runs
@@ -141,14 +140,11 @@ contested demands, rounds 6.9% under its bound, and moves take it from 102,671 t
 at the end against 107,246 (regions only); on v1 and v2, whose regions all run, moves first cost them 4-9 points."""
 
 LEAST_AFTER_LP_S = 1.5
-"""The least wall time the bound and the primal take after the LP, on a quiet machine: CP-SAT's import (0.8 s),
-the Lagrangian core's model, the LP rounded."""
+"""The least wall time the bound and the primal take after the LP, quiet: CP-SAT's import, the core, the rounding."""
 
 LP_ROUNDING_S = 0.4
-"""Wall time between the bound and the first region MIP, on a quiet machine: the LP rounded and its fractional
-region cut into parts (district: 0.35 s at a slow hour). Kept back from the LP with the MIP's own time: a run
-that left it out ended its LP 0.05 s too late for the first region MIP, which wins the district 170 points,
-against 8 for the LP's last round."""
+"""Wall time between the bound and the first region MIP, quiet: the LP rounded, its region cut into parts (district:
+0.35 s at a slow hour). Without it a run's LP ended 0.05 s too late for the first region (170 points, the LP's 8)."""
 
 MIP_OVERHEAD_S = 0.5
 """Wall time around a region MIP besides HiGHS's own (the region's model, its answer made exact, the rounding
@@ -345,6 +341,10 @@ def _primal(ctx: SolveContext, x: F64, bound: Callable[[], int], reserve: float)
             return None
         return left
 
+    def big(region: B, room_s: float | None) -> float | None:  # a big region's wall, when it has time for its size
+        wall = None if room_s is None else min(room_s - overhead_s, WHOLE_REGION_SHARE * room_s)
+        return wall if wall and wall >= WHOLE_REGION_S_PER_PAIR * int(region.sum()) * slowness(ctx) else None
+
     def solve_parts(parts: list[F64], widen: int) -> int:
         """Each part's region MIP in turn, while there is room; how many were proven."""
         proven = 0
@@ -359,11 +359,11 @@ def _primal(ctx: SolveContext, x: F64, bound: Callable[[], int], reserve: float)
     parts_proven = len(chunks) > 1 and solved == len(chunks)
     left = room() if solved == len(chunks) else None
     disagree = disagreement_region(ctx, lp_x, chosen) if left is not None else None
-    if left is not None and disagree is not None and 0 < int(disagree.sum()) <= DISAGREE_PAIRS * max_pairs:
-        run(x, min(left - overhead_s, WHOLE_REGION_SHARE * left), region=disagree)  # where plan and LP differ
+    if disagree is not None and 0 < int(disagree.sum()) <= DISAGREE_PAIRS * max_pairs and (wall := big(disagree, left)):
+        run(x, wall, region=disagree)  # where plan and LP differ
     left = room() if parts_proven else None
-    if left is not None and left - overhead_s >= WHOLE_REGION_S:  # the whole region at once, from the plan so far
-        run(x, min(left - overhead_s, WHOLE_REGION_SHARE * left))
+    if left is not None and left - overhead_s >= WHOLE_REGION_S and (wall := big(fractional_region(ctx, x), left)):
+        run(x, wall)  # the whole region at once, from the plan so far
     for widen in range(1, MAX_WIDEN + 1) if parts_proven else ():
         # every part proven and time left: the parts again, each region wider (the parts are cut anew)
         wider = fractional_chunks(ctx, x, max_pairs, widen)

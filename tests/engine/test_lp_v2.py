@@ -84,6 +84,23 @@ def test_the_whole_region_after_its_parts_wins_what_crosses_them(lp_always: None
     assert gained > 0
 
 
+def test_the_whole_region_needs_time_by_its_size(lp_always: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole region's MIP runs only with time for its size (HiGHS cannot stop before its root): without it the
+    plan is the parts' own; with it, the whole region runs as in the test above."""
+    monkeypatch.setattr(proven, "V2_REGION_MIP_PAIRS", 40)
+    p = v2_problem(0)
+    monkeypatch.setattr(proven, "WHOLE_REGION_S", 1e9)
+    parts = solve(p, SolveOptions(time_limit_s=20, seed=1))
+    monkeypatch.setattr(proven, "WHOLE_REGION_S", 1.5)
+    monkeypatch.setattr(proven, "WHOLE_REGION_S_PER_PAIR", 1e9)
+    big = solve(p, SolveOptions(time_limit_s=20, seed=1))
+    monkeypatch.setattr(proven, "WHOLE_REGION_S_PER_PAIR", 1e-9)
+    whole = solve(p, SolveOptions(time_limit_s=20, seed=1))
+    assert big.assignments == parts.assignments
+    assert [r.pairs for r in big.stats["lp_regions"]] == [r.pairs for r in parts.stats["lp_regions"]]
+    assert whole.coverage > parts.coverage  # (seed 0: the whole region gains here)
+
+
 @pytest.mark.parametrize("seed", range(2))
 def test_a_v2_lp_stopped_early_still_bounds(lp_always: None, monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
     """Sifting stopped after its first round (v2's looser stop, no cuts): the bound holds, the plan keeps the rules."""
