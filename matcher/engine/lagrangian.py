@@ -82,6 +82,7 @@ from matcher.engine.schedules import chain_values, schedule_values
 from matcher.engine.sequencing import longest_trip_us, sequence_conflicts, travel_between_us
 from matcher.engine.sifting import DualPrices
 from matcher.engine.types import F64, I64, US_PER_HOUR, B
+from matcher.model import LagrangianStats
 
 if TYPE_CHECKING:
     from matcher.engine.solvers.core_mip import CoreInput
@@ -113,6 +114,13 @@ class LagrangianBound:
     core_optimal: bool
     wall_capped: bool
     seconds: float
+
+    def stats(self) -> LagrangianStats:
+        """What a solve's ``stats`` report of this bound."""
+        return LagrangianStats(bound=self.bound, contested_demands=self.contested_demands,
+                               core_volunteers=self.core_volunteers, core_pairs=self.core_pairs,
+                               core_optimal=self.core_optimal, wall_capped=self.wall_capped,
+                               seconds=round(self.seconds, 3))
 
 
 def _best_schedules(ctx: SolveContext, idx: I64, weight: I64) -> tuple[I64, I64]:

@@ -6,8 +6,8 @@
    snapped to a rational grid, give a Lagrangian bound whose core (the contested
    demands and their volunteers) is solved in integers by CP-SAT. This is the
    solve's ``coverage_bound``; it is an exact integer argument, valid however
-   each step ends. It runs in a thread beside the region MIPs of the LP's rounding (CP-SAT and HiGHS let go of
-   the GIL; district v2: 1.1-3 s the primal no longer waits for).
+   each step ends. It runs in a thread beside the LP's rounding and the region MIPs of its parts (CP-SAT and
+   HiGHS let go of the GIL; district v2 waited about a second for it at a slow hour, after its first part).
 3. **Primal tier** (:mod:`matcher.engine.primal`): the LP rounded, exact region MIPs around its fractional
    columns with the rest fixed (coverage, then the secondary cost with coverage held), widened while the gap
    is open and time is left; local search moves into open seats with the time left.
@@ -121,9 +121,10 @@ WHOLE_REGION_S = 1.5
 is proven, the whole fractional region is one MIP from the plan so far, for what crosses parts (a crew whose candidates
 other parts hold). District v2 at 20 s: 123,946 of 124,032 in 3 of 3 runs, against 123,936-123,937."""
 
-WHOLE_REGION_S_PER_PAIR = 5e-5
-"""And this per pair of it, times :func:`slowness`, for it and the disagreement region (HiGHS does not stop before its
-root): the half-hour's 55,469 pairs take 6.2 s quiet; at slowness 1.67 given 1.4 s, they took 5.3 s (command 21.6 s)."""
+WHOLE_REGION_S_PER_PAIR = 1e-4
+"""Wall time per pair, times :func:`slowness`, the whole and the disagreement region need (HiGHS does not stop before
+its root): the half-hour's 55,469-pair region, given 1.4 s at slowness 1.67, took 5.3 s (the command 21.6 s), about
+5.7e-5 s a pair quiet; twice that for a margin (solved whole, quiet: 6.2 s)."""
 
 WHOLE_REGION_SHARE = 0.8
 """The whole region's MIP may take this share of the wall time left (0.5 reached the better plan in 2 of 3 runs
@@ -216,12 +217,6 @@ def slowness(ctx: SolveContext) -> float:
     return max(1.0, ctx.clock.seconds.get("candidates", 0.0) / expected) if expected > 0.2 else 1.0
 
 
-def _lag_stats(b: LagrangianBound) -> LagrangianStats:
-    return LagrangianStats(bound=b.bound, contested_demands=b.contested_demands, core_volunteers=b.core_volunteers,
-                           core_pairs=b.core_pairs, core_optimal=b.core_optimal, wall_capped=b.wall_capped,
-                           seconds=round(b.seconds, 3))
-
-
 def proven_tiers(ctx: SolveContext, extra: B | None = None) -> ProvenResult | None:
     """Run the tiers of the module docstring; ``None`` when not even one LP round fitted (the caller falls back).
 
@@ -253,7 +248,7 @@ def proven_tiers(ctx: SolveContext, extra: B | None = None) -> ProvenResult | No
     def bound_now() -> int:  # the proven bound; the first call waits for the proof
         if proof is not None and not bounds:
             bounds.extend(proof.result())
-            clock.done("rounding and first region, the bound beside")
+            clock.done("rounding and its parts, the bound beside")
         return min([seats, *(b.bound for b in bounds)])
 
     chosen, regions, cut = _primal(ctx, lp.x, bound_now, reserve)
@@ -261,7 +256,7 @@ def proven_tiers(ctx: SolveContext, extra: B | None = None) -> ProvenResult | No
     wall_cut |= cut or any(b.wall_capped for b in bounds)
     clock.done("primal")
     log.info("LP tiers: coverage %d, bound %d (LP %.2f)", ctx.coverage(chosen), bound, lp.value)
-    return ProvenResult(chosen, bound, sift, [_lag_stats(b) for b in bounds], regions, wall_cut)
+    return ProvenResult(chosen, bound, sift, [b.stats() for b in bounds], regions, wall_cut)
 
 
 def _prove(ctx: SolveContext, duals: DualPrices, x: F64, budget: LpBudget, reserve: float) -> list[LagrangianBound]:
@@ -283,10 +278,11 @@ def _primal(ctx: SolveContext, x: F64, bound: Callable[[], int], reserve: float)
     one of its volunteers, count as fractional: a region decides them; district v2 at 60 s: 123,938 against
     123,932); local search moves first when the time left cannot run every part's region MIP; then region MIPs
     (coverage) chunk by chunk; when every chunk's is proven, the region where the plan and the LP staff demands
-    differently (:data:`DISAGREE_PAIRS`), the whole region at once (:data:`WHOLE_REGION_S`), then the chunks
-    widened while the gap stays open; then the
+    differently (:data:`DISAGREE_PAIRS`), the whole region at once (:data:`WHOLE_REGION_S`), both only with time
+    for their size (:data:`WHOLE_REGION_S_PER_PAIR`), then the chunks widened while the gap stays open; then the
     secondary cost with coverage held on the last region; a greedy refill of what no MIP reached; last, with time
-    too short for another region MIP, local search moves into open seats (:data:`SWAP_S_PER_PAIR`).
+    too short for another region MIP, local search moves into open seats (:data:`SWAP_S_PER_PAIR`). The chunks of
+    the LP's rounding run without waiting for the proof (``bound``), the later steps with its bound.
     """
     clock, lp_x = ctx.clock, x
     marked = with_v2_conflicts(ctx, x)
@@ -314,7 +310,7 @@ def _primal(ctx: SolveContext, x: F64, bound: Callable[[], int], reserve: float)
     min_mip_s = V2_MIN_MIP_S if v2 else MIN_MIP_S
     overhead_s = (V2_MIP_OVERHEAD_S if v2 else MIP_OVERHEAD_S) * slowness(ctx)
     if len(chunks) * (min_mip_s + overhead_s) > clock.left() - reserve:  # the regions cannot all run: moves first
-        chosen = _swaps(ctx, chosen, bound(), reserve, "before the regions, too many for the time left")
+        chosen = _swaps(ctx, chosen, ctx.seats_bound(), reserve, "before the regions, too many for the time left")
 
     def run(xc: F64, wall: float, widen: int = 0, secondary_s: float = 0.0, region: B | None = None) -> bool:
         nonlocal chosen, wall_cut
@@ -326,15 +322,15 @@ def _primal(ctx: SolveContext, x: F64, bound: Callable[[], int], reserve: float)
             chosen = got.chosen
         return got.region is not None and bool(got.region.coverage_proven)
 
-    def room(first: bool = False) -> float | None:
+    def room(rounding: bool = False) -> float | None:
         """Wall seconds left for a region MIP; ``None`` once the gap is closed, the solve stopped or time ran out.
 
-        The ``first`` regions (the LP rounding's parts) do not wait for the proof, whenever it ends, so the same
-        parts run either way (a slow hour's district v2 waited a second after its first part).
+        The ``rounding``'s parts do not wait for the proof, whenever it ends, so the same parts run either way (a
+        slow hour's district v2 waited a second after its first part; a gap the proof closes meanwhile costs time).
         """
         nonlocal wall_cut
         left = clock.left() - reserve
-        if (not first and ctx.coverage(chosen) >= bound()) or clock.stopped():
+        if (not rounding and ctx.coverage(chosen) >= bound()) or clock.stopped():
             return None
         if left < min_mip_s + overhead_s:
             wall_cut = True  # the clock, not the problem, ended the primal here
@@ -343,13 +339,14 @@ def _primal(ctx: SolveContext, x: F64, bound: Callable[[], int], reserve: float)
 
     def big(region: B, room_s: float | None) -> float | None:  # a big region's wall, when it has time for its size
         wall = None if room_s is None else min(room_s - overhead_s, WHOLE_REGION_SHARE * room_s)
-        return wall if wall and wall >= WHOLE_REGION_S_PER_PAIR * int(region.sum()) * slowness(ctx) else None
+        need = WHOLE_REGION_S_PER_PAIR * int(region.sum()) * slowness(ctx)
+        return wall if wall is not None and wall >= need else None
 
     def solve_parts(parts: list[F64], widen: int) -> int:
         """Each part's region MIP in turn, while there is room; how many were proven."""
         proven = 0
         for k, xc in enumerate(parts):
-            left = room(first=widen == 0)  # (widen 0: the parts of the LP's rounding, which run whatever the bound)
+            left = room(rounding=widen == 0)
             if left is None:
                 break
             proven += run(xc, min(left - overhead_s, max(min_mip_s, 2 * left / (len(parts) - k))), widen)
@@ -362,8 +359,9 @@ def _primal(ctx: SolveContext, x: F64, bound: Callable[[], int], reserve: float)
     if disagree is not None and 0 < int(disagree.sum()) <= DISAGREE_PAIRS * max_pairs and (wall := big(disagree, left)):
         run(x, wall, region=disagree)  # where plan and LP differ
     left = room() if parts_proven else None
-    if left is not None and left - overhead_s >= WHOLE_REGION_S and (wall := big(fractional_region(ctx, x), left)):
-        run(x, wall)  # the whole region at once, from the plan so far
+    whole = fractional_region(ctx, x) if left is not None and left - overhead_s >= WHOLE_REGION_S else None
+    if whole is not None and (wall := big(whole, left)):
+        run(x, wall, region=whole)  # the whole region at once, from the plan so far
     for widen in range(1, MAX_WIDEN + 1) if parts_proven else ():
         # every part proven and time left: the parts again, each region wider (the parts are cut anew)
         wider = fractional_chunks(ctx, x, max_pairs, widen)

@@ -90,15 +90,17 @@ def test_the_whole_region_needs_time_by_its_size(lp_always: None, monkeypatch: p
     monkeypatch.setattr(proven, "V2_REGION_MIP_PAIRS", 40)
     p = v2_problem(0)
     monkeypatch.setattr(proven, "WHOLE_REGION_S", 1e9)
-    parts = solve(p, SolveOptions(time_limit_s=20, seed=1))
+    monkeypatch.setattr(proven, "DISAGREE_PAIRS", 0)
+    parts = solve(p, SolveOptions(time_limit_s=20, seed=1))  # neither the disagreement nor the whole region
     monkeypatch.setattr(proven, "WHOLE_REGION_S", 1.5)
+    monkeypatch.setattr(proven, "DISAGREE_PAIRS", 10**6)
     monkeypatch.setattr(proven, "WHOLE_REGION_S_PER_PAIR", 1e9)
-    big = solve(p, SolveOptions(time_limit_s=20, seed=1))
+    big = solve(p, SolveOptions(time_limit_s=20, seed=1))  # both would run, but have no time for their size
     monkeypatch.setattr(proven, "WHOLE_REGION_S_PER_PAIR", 1e-9)
-    whole = solve(p, SolveOptions(time_limit_s=20, seed=1))
+    both = solve(p, SolveOptions(time_limit_s=20, seed=1))
     assert big.assignments == parts.assignments
     assert [r.pairs for r in big.stats["lp_regions"]] == [r.pairs for r in parts.stats["lp_regions"]]
-    assert whole.coverage > parts.coverage  # (seed 0: the whole region gains here)
+    assert len(both.stats["lp_regions"]) >= len(parts.stats["lp_regions"]) + 2 and both.coverage > parts.coverage
 
 
 @pytest.mark.parametrize("seed", range(2))
@@ -268,14 +270,19 @@ def test_the_disagreement_region_is_what_it_says(seed: int) -> None:
 def test_a_presolved_first_round_reaches_the_same_lp_and_goes_on_warm(seed: int) -> None:
     """With travel and crews the first round presolves (proven passes ``presolve_first``): the LP reaches the same
     optimum, and each later round starts from the basis the one before left (else it would solve cold)."""
+    import highspy
+
     from matcher.engine.solvers import warm_lp
 
     warm: list[bool] = []
+    presolved: list[highspy.HighsPresolveStatus] = []
     real = warm_lp.WarmLp.solve
 
     def seen(self: warm_lp.WarmLp, wall_s: float, primal: bool = False) -> warm_lp.WarmSolution | None:
         warm.append(bool(self.h.getBasis().valid))
-        return real(self, wall_s, primal)
+        got = real(self, wall_s, primal)
+        presolved.append(self.h.getModelPresolveStatus())
+        return got
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(warm_lp.WarmLp, "solve", seen)
@@ -284,17 +291,40 @@ def test_a_presolved_first_round_reaches_the_same_lp_and_goes_on_warm(seed: int)
     assert a is not None and b is not None and a.converged and b.converged
     assert a.value == pytest.approx(b.value, abs=sifting.STOP_GAP)
     assert warm[0] is False and len(warm) == a.rounds > 1 and all(warm[1:])
+    assert presolved[0] == highspy.HighsPresolveStatus.kReduced  # the first round was presolved, the rest not
+    assert all(p == highspy.HighsPresolveStatus.kNotPresolved for p in presolved[1:])
+
+
+def test_the_lp_tiers_presolve_the_first_round_only_with_v2_rules(lp_always: None,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """proven asks sifting for a presolved first round with travel or crews, and not without them."""
+    asked: list[bool] = []
+    real = proven.sift_lp
+
+    def sift(*args: object, **kwargs: object) -> object:
+        asked.append(bool(kwargs.get("presolve_first")))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(proven, "sift_lp", sift)
+    solve(v2_problem(0), SolveOptions(time_limit_s=20, seed=1))
+    solve(tight_problem(402), SolveOptions(time_limit_s=20, seed=1))
+    assert asked == [True, False]
 
 
 def test_a_presolved_warm_lp_goes_on_from_its_basis() -> None:
     """After a presolved first solve, a column that cannot enter leaves the optimum where it is: no iteration."""
+    import highspy
+
     from matcher.engine.solvers.warm_lp import WarmLp
 
-    lp = WarmLp(presolve_first=True)  # max x0 + 2 x1 + x2: x0 + x1 <= 1, x1 + x2 <= 1, x0 + x2 <= 1
-    lp.add_rows(np.ones(3), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
-    lp.add_cols(np.array([1.0, 2.0, 1.0]), np.array([0, 0, 1, 1, 2, 2]), np.array([0, 2, 0, 1, 1, 2]), np.ones(6))
+    lp = WarmLp(presolve_first=True)  # max x0 + 2 x1 + x2: x0 + x1 <= 1, x1 + x2 <= 1, x0 + x2 <= 1, and a row
+    lp.add_rows(np.array([1.0, 1.0, 1.0, 5.0]), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64),
+                np.zeros(0))  # x0 + x1 + x2 <= 5 that presolve takes out
+    lp.add_cols(np.array([1.0, 2.0, 1.0]), np.array([0, 0, 1, 1, 2, 2, 0, 1, 2]),
+                np.array([0, 2, 0, 1, 1, 2, 3, 3, 3]), np.ones(9))
     first = lp.solve(5.0)
     assert first is not None and first.value == pytest.approx(2.0)
+    assert lp.h.getModelPresolveStatus() == highspy.HighsPresolveStatus.kReduced
     lp.add_cols(np.array([0.0]), np.array([0]), np.array([0]), np.ones(1))  # a fourth column, worth nothing
     again = lp.solve(5.0, primal=True)
     assert again is not None and again.value == pytest.approx(2.0) and again.iterations == 0
