@@ -104,7 +104,6 @@ class WarmLp:
     def __init__(self, threads: int = 1, presolve_first: bool = False) -> None:
         self.h = new_highs()
         self.presolve_first = presolve_first
-        self.h.setOptionValue("presolve", "off")  # a warm start needs the model as it is
         self.h.changeObjectiveSense(highspy.ObjSense.kMaximize)
         self.rows = 0
         self.cols = 0
@@ -142,8 +141,8 @@ class WarmLp:
         """
         t0 = time.perf_counter()
         self.h.setOptionValue("simplex_strategy", 4 if primal else 1)
-        # a cold first solve may presolve (its answer comes with a basis of the model as it is); later solves go
-        # on from that basis
+        # a warm start needs the model as it is: no presolve, but on a cold first solve that asks for it (its answer
+        # comes with a basis of the model as it is, from which the later solves go on)
         self.h.setOptionValue("presolve", "on" if self.presolve_first and not self.solved else "off")
         self.solved = True
         # HiGHS counts its time limit over the object's life, not per run
