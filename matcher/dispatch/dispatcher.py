@@ -27,6 +27,7 @@ from matcher.dispatch.explain import (
 from matcher.dispatch.recommend import Recommendation, recommendations
 from matcher.dispatch.repair import repair_workspace
 from matcher.dispatch.workspace import Workspace
+from matcher.engine.candidates import Searched, complete_pairs
 from matcher.engine.context import Cancel
 from matcher.engine.pipeline import solve_keeping
 from matcher.model import Change, Demand, Problem, Solution, SolveOptions
@@ -67,7 +68,9 @@ class Dispatcher:
         self.options = options or problem.options or SolveOptions()
         if solution is None:
             solved = solve_keeping(problem, self.options, cancel=cancel)
-            self._ws = Workspace(problem, solved.solution, solved.arr, solved.pairs, solved.v, solved.d)
+            # a repair needs every candidate pair: those of demands the clock left unsearched are found now
+            pairs = complete_pairs(solved.arr, Searched(solved.pairs, solved.unsearched))
+            self._ws = Workspace(problem, solved.solution, solved.arr, pairs, solved.v, solved.d)
         else:
             self._ws = Workspace.of(problem, solution, self.options)
         self._lock = threading.Lock()

@@ -24,7 +24,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from matcher.engine.arrays import ProblemArrays, build_arrays, member, uses_v2
-from matcher.engine.candidates import search_radius_km
+from matcher.engine.cell_index import search_radius_km
 from matcher.engine.geometry import haversine_km
 from matcher.engine.rules import PAIR_RULES, PairFacts
 from matcher.engine.travel import TravelModel, minutes_to_us, travel_model

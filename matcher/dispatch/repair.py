@@ -41,9 +41,10 @@ from matcher.engine.arrays import ProblemArrays, member
 from matcher.engine.candidates import Pairs
 from matcher.engine.context import Cancel, Clock
 from matcher.engine.costs import priority_weights
+from matcher.engine.ladder import unmet_reasons
 from matcher.engine.pipeline import solve
 from matcher.engine.plan_check import plan_violations
-from matcher.engine.report import build_solution, unmet_reasons
+from matcher.engine.report import build_solution
 from matcher.engine.types import I64, B
 from matcher.engine.update import ArraysUpdate, update_arrays, update_pairs
 from matcher.model import (
@@ -57,6 +58,7 @@ from matcher.model import (
     Status,
     SubSolveStats,
     Unmet,
+    UnmetReason,
     parse_changes,
 )
 
@@ -214,7 +216,8 @@ def _reasons(ws: Workspace, up: ArraysUpdate, pairs: Pairs, final_d: I64) -> tup
     A demand's reasons depend on its record, its seats filled, its candidates,
     and the skills, insurance, team, place and reach of the volunteers. Changes
     alter volunteers' availability only, so the reasons of a demand whose record,
-    filled seats and number of candidates are all as before are still right.
+    filled seats and number of candidates are all as before are still right;
+    but ``not_searched`` is never kept: the workspace has every candidate pair.
     """
     arr = up.arr
     old_filled = np.bincount(ws.d, minlength=ws.arr.nd)
@@ -230,10 +233,13 @@ def _reasons(ws: Workspace, up: ArraysUpdate, pairs: Pairs, final_d: I64) -> tup
              if not np.array_equal(getattr(ws.arr, f)[up.volunteers], getattr(arr, f)[up.volunteers])]
     if moved:  # not by the changes of this module, but the update allows it: work every reason out again
         same[:] = False
-    fresh = unmet_reasons(arr, pairs, filled, among=np.flatnonzero(~same))
     didx = arr.demand_index
     old = ws.solution.unmet
     rows = np.fromiter((didx.get(u.demand_id, -1) for u in old), dtype=np.int64, count=len(old))
+    # a demand the solve's clock left unsearched has its candidates now (the workspace has every pair)
+    unsearched = np.fromiter((u.reason is UnmetReason.NOT_SEARCHED for u in old), dtype=bool, count=len(old))
+    same[rows[unsearched & (rows >= 0)]] = False
+    fresh = unmet_reasons(arr, pairs, filled, among=np.flatnonzero(~same))
     kept = np.flatnonzero(rows >= 0)
     kept = kept[same[rows[kept]]]
     entries = [old[i] for i in kept.tolist()] + list(fresh)

@@ -1,40 +1,27 @@
 """From chosen index pairs to a :class:`~matcher.model.Solution`: unmet reasons, secondary, KPIs.
 
-Unmet reasons follow a ladder per demand, the skilled-stage rules taken in
-SPEC's order (:data:`matcher.engine.candidates.SKILLED`). Let ``S1`` be the
-volunteers who hold all required skills, ``S2`` those of them insured where the
-demand requires it, ``S3`` those of them of the demand's team where it names
-one, ``R`` those of them within their travel range, and ``A`` those of them also
-free for the whole window with capacity for it and not forbidden (the
-candidates). For a demand with headcount ``h`` and ``a`` seats filled, seat
-``k`` (``a < k <= h``) is unmet because of ``no_skilled_volunteer`` when
-``k > S1``, ``too_few_insured`` when ``S2 < k <= S1``, ``team_too_small`` when
-``S3 < k <= S2``, ``none_in_range`` when ``R < k <= S3``, ``none_available``
-when ``A < k <= R``, and ``capacity_taken`` when ``k <= A``: a candidate
-existed but the optimum used it elsewhere (or the rules of its other tasks
-ruled it out).
+The unmet reasons are :mod:`matcher.engine.ladder`'s.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from matcher.engine.arrays import ProblemArrays, member
-from matcher.engine.candidates import SKILLED, Pairs, candidate_pairs, qualified_counts
+from matcher.engine.candidates import Pairs
 from matcher.engine.context import Clock, unliked
 from matcher.engine.costs import priority_weights
 from matcher.engine.geometry import haversine_km
+from matcher.engine.ladder import Ladder, unmet_reasons
 from matcher.engine.limits import peak_memory_mib
 from matcher.engine.types import I64, US_PER_HOUR
-from matcher.model import AssignmentOut, Solution, SolveOptions, SolveStats, Status, Unmet, UnmetReason
+from matcher.model import AssignmentOut, Solution, SolveOptions, SolveStats, Status, Unmet
 
-__all__ = ["Ladder", "build_solution", "ladder_counts", "peak_memory_mib", "secondary_points", "series_volunteers",
-           "unmet_reasons"]
+__all__ = ["build_solution", "peak_memory_mib", "secondary_points", "series_volunteers"]
 
 
 def build_solution(
@@ -63,7 +50,7 @@ def build_solution(
     the reasons of the demands a change cannot have affected), and ``known``,
     assignments of the old plan that still hold, by :meth:`ProblemArrays.pair_key`.
     ``warnings`` go into the solution as they are. ``ladder``: the unmet ladder's counts, when the solve
-    counted them already (:func:`ladder_counts`).
+    counted them already (:func:`matcher.engine.ladder.ladder_counts`).
     """
     order = np.lexsort((v, d))
     v, d = v[order], d[order]
@@ -100,98 +87,6 @@ def build_solution(
         runtime_s=round(clock.elapsed(), 4),
         warnings=tuple(warnings),
     )
-
-
-@dataclass(frozen=True, eq=False)
-class Ladder:
-    """The solution-independent counts of the unmet ladder, for the demands that have fewer candidates than seats.
-
-    A demand with fewer candidates than seats is short in every plan, and only such a demand needs the counts
-    below its candidates, so they can be counted as soon as the candidate pairs are known (the solve does that
-    beside its tiers, :func:`ladder_counts`). Arrays of shape ``(len(demands),)`` (``qual``:
-    ``(len(demands), len(SKILLED))``), int64.
-    """
-
-    demands: I64
-    """Demand rows, sorted."""
-    near: I64
-    """Volunteers keeping the skilled-stage rules and within range, any time (the ``R`` pool), counted only as far
-    as the ladder needs: a count at or above the headcount may be a lower bound (the nearest cells' count)."""
-    qual: I64
-    """Volunteers keeping the first 1, 2, ... skilled-stage rules, any place, any time (``S1``, ``S2``, ...), where
-    ``near`` is below the headcount; elsewhere ``near`` repeated (the seats are all decided below it)."""
-
-
-def ladder_counts(arr: ProblemArrays, pairs: Pairs, among: I64 | None = None) -> Ladder:
-    """The :class:`Ladder` of the demands (of ``among``, default all) with fewer candidate ``pairs`` than seats."""
-    n_cand = np.bincount(pairs.d, minlength=arr.nd)
-    dem = np.flatnonzero(n_cand < arr.d_headcount)
-    if among is not None:
-        dem = np.intersect1d(dem, among)
-    head = arr.d_headcount[dem]
-    # deeper counts matter only for seats beyond the candidates, and only up to the
-    # headcount: a count over the nearest cells (a lower bound) settles most demands
-    n_near = n_cand[dem].copy()
-    deeper = np.ones(len(dem), dtype=bool)
-    for inner in (True, False):
-        idx = np.flatnonzero(deeper)
-        if len(idx) == 0:
-            break
-        near = candidate_pairs(arr, dem[idx], check_time=False, inner_only=inner, workers=1)  # (beside the solve)
-        n_near[idx] = np.bincount(near.d, minlength=arr.nd)[dem[idx]]
-        deeper &= n_near < head
-    # per skilled-stage rule (skills; and insured; and of the team): how many keep the rules so far
-    qual = np.repeat(n_near[:, None], len(SKILLED), axis=1)
-    qual[deeper] = qualified_counts(arr, dem[deeper])
-    return Ladder(dem, n_near, qual)
-
-
-def unmet_reasons(arr: ProblemArrays, pairs: Pairs, filled: I64, among: I64 | None = None,
-                  ladder: Ladder | None = None) -> tuple[Unmet, ...]:
-    """The unmet seats of every demand (or of the demands ``among``) with their reasons, by the ladder above.
-
-    ``ladder``: the counts of :func:`ladder_counts` for these ``pairs`` (of every demand they concern, or at
-    least of those ``among``), when counted already; else they are counted here.
-    """
-    short = np.flatnonzero(filled < arr.d_headcount)
-    if among is not None:
-        short = np.intersect1d(short, among)
-    if len(short) == 0:
-        return ()
-    head = arr.d_headcount[short]
-    n_cand = np.bincount(pairs.d, minlength=arr.nd)[short]
-    if ladder is None:
-        ladder = ladder_counts(arr, pairs, short)
-    # the counts of the demands with fewer candidates than seats; the others' seats are all capacity_taken
-    at = np.minimum(np.searchsorted(ladder.demands, short), max(len(ladder.demands) - 1, 0))
-    known = (n_cand < head) & (ladder.demands[at] == short) if len(ladder.demands) else np.zeros(len(short), bool)
-    if not bool(known[n_cand < head].all()):
-        raise ValueError("unmet_reasons: the ladder given does not cover every demand short of candidates")
-    n_near = np.where(known, ladder.near[at] if len(ladder.demands) else 0, n_cand)
-    qual = np.repeat(n_near[:, None], len(SKILLED), axis=1)
-    qual[known] = ladder.qual[at[known]]
-    out: list[Unmet] = []
-    crews = arr.d_min_headcount.tolist() if arr.d_min_headcount is not None else None
-    for j, dem in enumerate(short.tolist()):
-        a, h = int(filled[dem]), int(arr.d_headcount[dem])
-        # seat k in (a, h]; the thresholds split it into the reasons, narrowest pool first
-        ladder_of = [
-            (int(n_cand[j]), UnmetReason.CAPACITY_TAKEN),
-            (int(n_near[j]), UnmetReason.NONE_AVAILABLE),
-            (int(qual[j, 2]), UnmetReason.NONE_IN_RANGE),
-            (int(qual[j, 1]), UnmetReason.TEAM_TOO_SMALL),
-            (int(qual[j, 0]), UnmetReason.TOO_FEW_INSURED),
-            (h, UnmetReason.NO_SKILLED_VOLUNTEER),
-        ]
-        if a == 0 and crews is not None and int(n_cand[j]) < crews[dem]:  # rule 11: too few for the crew
-            ladder_of[0] = (int(n_cand[j]), UnmetReason.CREW_NOT_FORMED)
-        low = a
-        for top, reason in ladder_of:
-            top = min(max(top, low), h)
-            if top > low:
-                out.append(Unmet(demand_id=arr.demand_ids[dem], missing=top - low, reason=reason))
-                low = top
-    return tuple(out)
 
 
 def secondary_points(

@@ -35,7 +35,8 @@ class UnmetReason(enum.StrEnum):
 
     The reasons are rungs of a ladder, from the widest pool of volunteers to the narrowest: seats beyond
     those holding the skills, then beyond the insured among them, the team's among those, those within
-    range, those available, and finally those the plan used elsewhere.
+    range, those available, and finally those the plan used elsewhere. One reason is off the ladder:
+    ``not_searched``, the seats of a demand the time limit left no time to search candidates for.
     """
 
     NO_SKILLED_VOLUNTEER = "no_skilled_volunteer"
@@ -51,6 +52,9 @@ class UnmetReason(enum.StrEnum):
     """SPEC v2, rule 11: the demand's crew (``min_headcount``) could not be formed, as fewer volunteers than
     the minimum could go at all (the seats they could have taken are unmet for this reason; a crew that could
     have been formed but whose volunteers the plan used elsewhere is ``capacity_taken``)."""
+    NOT_SEARCHED = "not_searched"
+    """The time limit ended the candidate search before it reached this demand: who could serve it is not known
+    (every missing seat of the demand; a longer ``time_limit_s`` searches it)."""
 
 
 class AssignmentOut(Frozen):
@@ -176,6 +180,9 @@ class SolveStats(StatsRecord):
     memory_estimate_mib: float | None = None
     memory_budget_mib: float | None = None
     candidate_pairs: int | None = None
+    unsearched_demands: int | None = None
+    """Demands the time limit left no time to search candidates for (their seats are ``not_searched``; the bound
+    counts them all); absent when every demand was searched."""
     flow_estimate_s: float | None = None
     """With no time for a flow round: its estimated seconds."""
     flow_arcs: int | None = None

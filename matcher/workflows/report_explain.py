@@ -42,7 +42,7 @@ import numpy as np
 
 from matcher.dispatch.explain import NEAR_FACTOR, NOTE_ORDER, Exclusion
 from matcher.engine.arrays import ProblemArrays
-from matcher.engine.candidates import search_radius_km
+from matcher.engine.cell_index import search_radius_km
 from matcher.engine.geometry import haversine_km
 from matcher.engine.rules import PAIR_RULES, covers
 from matcher.engine.sequencing import travel_between_us

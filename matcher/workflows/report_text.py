@@ -66,6 +66,13 @@ REASONS: dict[str, dict[Lang, tuple[str, str]]] = {
                "A crew that cannot run half-staffed goes out whole or not at all: recruit or borrow from a "
                "neighbouring community up to the minimum, or agree a smaller minimum with the organiser."),
     },
+    "not_searched": {
+        "zh": ("时间上限内未来得及查找候选志愿者",
+               "本次运行的时间上限太短（或机器太忙），这单还没查找谁能接：放宽时间上限后重新运行。"),
+        "en": ("the time limit ended the search before this order",
+               "The run's time limit was too short (or the machine too busy) to look for who could take this "
+               "order: run again with a longer time limit."),
+    },
 }
 """Unmet reason -> language -> (name, what the dispatcher can do); :func:`reason_text` for any reason."""
 

@@ -70,8 +70,8 @@ def test_the_ladder_counted_beside_the_solve_gives_the_same_reasons() -> None:
     from instances import tight_problem
 
     from matcher.engine.arrays import build_arrays
-    from matcher.engine.candidates import SKILLED, candidate_pairs, qualified_counts
-    from matcher.engine.report import ladder_counts, unmet_reasons
+    from matcher.engine.candidates import candidate_pairs
+    from matcher.engine.ladder import SKILLED, ladder_counts, qualified_counts, unmet_reasons
     from matcher.engine.rules import passing
 
     for seed in range(3):
