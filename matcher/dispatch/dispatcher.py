@@ -68,8 +68,8 @@ class Dispatcher:
         self.options = options or problem.options or SolveOptions()
         if solution is None:
             solved = solve_keeping(problem, self.options, cancel=cancel)
-            # a repair needs every candidate pair: those of demands the clock left unsearched are found now
-            pairs = complete_pairs(solved.arr, Searched(solved.pairs, solved.unsearched))
+            # a repair needs every candidate pair: those of demands the clock left not_searched are found now
+            pairs = complete_pairs(solved.arr, Searched(solved.pairs, solved.not_searched))
             self._ws = Workspace(problem, solved.solution, solved.arr, pairs, solved.v, solved.d)
         else:
             self._ws = Workspace.of(problem, solution, self.options)

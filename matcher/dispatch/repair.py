@@ -236,9 +236,9 @@ def _reasons(ws: Workspace, up: ArraysUpdate, pairs: Pairs, final_d: I64) -> tup
     didx = arr.demand_index
     old = ws.solution.unmet
     rows = np.fromiter((didx.get(u.demand_id, -1) for u in old), dtype=np.int64, count=len(old))
-    # a demand the solve's clock left unsearched has its candidates now (the workspace has every pair)
-    unsearched = np.fromiter((u.reason is UnmetReason.NOT_SEARCHED for u in old), dtype=bool, count=len(old))
-    same[rows[unsearched & (rows >= 0)]] = False
+    # a demand the solve's clock left unreached has its candidates now (the workspace has every pair)
+    not_searched = np.fromiter((u.reason is UnmetReason.NOT_SEARCHED for u in old), dtype=bool, count=len(old))
+    same[rows[not_searched & (rows >= 0)]] = False
     fresh = unmet_reasons(arr, pairs, filled, among=np.flatnonzero(~same))
     kept = np.flatnonzero(rows >= 0)
     kept = kept[same[rows[kept]]]

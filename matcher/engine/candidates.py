@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from matcher.engine.arrays import ProblemArrays, member
-from matcher.engine.cell_index import CellIndex, build_index, query, rules_but_time, search_radius_km
+from matcher.engine.cell_index import DENSE_KEYS, CellIndex, build_index, query, rules_but_time, search_radius_km
 from matcher.engine.rules import covers
 from matcher.engine.sorting import stable_order
 from matcher.engine.types import F64, I64, B
@@ -113,7 +113,7 @@ class Searched:
 
     pairs: Pairs
     """Every candidate pair of the demands searched, as :func:`candidate_pairs` gives them."""
-    unsearched: I64
+    not_searched: I64
     """Demand rows the search did not reach, sorted, shape ``(k,)``, int64: none of their pairs is in ``pairs``."""
 
 
@@ -146,7 +146,7 @@ def search_until(arr: ProblemArrays, order: I64, first: int, deadline: float, af
     -------
     Searched
         The pairs of the parts searched whole, and the demands of the others. With a ``deadline`` far enough
-        away, the pairs are :func:`candidate_pairs`'s, and none unsearched.
+        away, the pairs are :func:`candidate_pairs`'s, and none not_searched.
 
     """
     part_demands = part_demands or TIMED_PART_DEMANDS
@@ -164,10 +164,10 @@ def search_until(arr: ProblemArrays, order: I64, first: int, deadline: float, af
 
 
 def complete_pairs(arr: ProblemArrays, searched: Searched) -> Pairs:
-    """The pairs of a :class:`Searched` with those of its unsearched demands: :func:`candidate_pairs`'s in all."""
-    if len(searched.unsearched) == 0:
+    """The pairs of a :class:`Searched` with those of its not_searched demands: :func:`candidate_pairs`'s in all."""
+    if len(searched.not_searched) == 0:
         return searched.pairs
-    more = candidate_pairs(arr, searched.unsearched)
+    more = candidate_pairs(arr, searched.not_searched)
     return _merge(arr, [(p.v, p.d, p.km) for p in (searched.pairs, more)])
 
 
@@ -178,18 +178,20 @@ class _Until:
         self.start = time.perf_counter()
         self.deadline, self.per_search = deadline, after[1]
         self.fixed = after[0] * (self.start - since)
-        self.took: dict[int, float] = {}  # bucket -> seconds its last finished job took
+        self.per_demand: dict[int, float] = {}  # bucket -> seconds per demand of its last finished job
 
-    def may_start(self, part: int, bucket: int) -> bool:
+    def may_start(self, part: int, bucket: int, demands: int) -> bool:
+        """Whether the job of ``demands`` demands of part ``part`` against radius bucket ``bucket`` may start."""
         if part == 0:
             return True
         now = time.perf_counter()
-        took = self.took.get(bucket, max(self.took.values(), default=now - self.start))
-        end = now + took
+        rate = self.per_demand.get(bucket, max(self.per_demand.values(), default=0.0))
+        end = now + rate * demands
         return end + self.fixed + self.per_search * (end - self.start) <= self.deadline
 
-    def finished(self, bucket: int, seconds: float) -> None:
-        self.took[bucket] = seconds
+    def finished(self, bucket: int, seconds: float, demands: int) -> None:
+        """A job of ``bucket`` searched ``demands`` demands in ``seconds`` (its index built before)."""
+        self.per_demand[bucket] = seconds / max(demands, 1)
 
 
 def _search(arr: ProblemArrays, parts: list[I64], over: I64, check_time: bool, inner_only: bool, workers: int,
@@ -211,30 +213,33 @@ def _search(arr: ProblemArrays, parts: list[I64], over: I64, check_time: bool, i
     jobs = [(p, b) for p in range(len(parts)) for b in range(len(groups))]
     out: list[tuple[I64, I64, F64] | None] = [None] * len(jobs)
     indices: dict[int, CellIndex] = {}
+    built = [threading.Lock() for _ in groups]
     lock = threading.Lock()
     taken = [0]
+    dense = DENSE_KEYS // len(groups)  # (each bucket's table lives for the whole search)
 
     def index(b: int) -> CellIndex:
-        with lock:  # (each bucket's index is built once, by the first job that needs it)
+        with built[b]:  # (each bucket's index is built once, by the first job that needs it)
             if b not in indices:
                 vols = groups[b]
-                indices[b] = build_index(arr, vols, float(radii[vols].max()), check_time, over)
+                indices[b] = build_index(arr, vols, float(radii[vols].max()), check_time, over, dense_keys=dense)
             return indices[b]
 
     def work() -> None:
         while True:
             with lock:
                 j = taken[0]
-                if j >= len(jobs) or (until is not None and not until.may_start(*jobs[j])):
+                p, b = jobs[j] if j < len(jobs) else (0, 0)
+                if j >= len(jobs) or (until is not None and not until.may_start(p, b, len(parts[p]))):
                     taken[0] = len(jobs)  # (once a job is refused, no later one starts)
                     return
                 taken[0] += 1
+            ix = index(b)
             t = time.perf_counter()
-            p, b = jobs[j]
-            out[j] = query(arr, index(b), parts[p], check_time, inner_only)
+            out[j] = query(arr, ix, parts[p], check_time, inner_only)
             if until is not None:
                 with lock:
-                    until.finished(b, time.perf_counter() - t)
+                    until.finished(b, time.perf_counter() - t, len(parts[p]))
 
     if workers > 1 and len(jobs) > 1:
         with ThreadPoolExecutor(min(workers, len(jobs)), thread_name_prefix="matcher-candidates") as pool:

@@ -22,7 +22,7 @@ from matcher.engine.rules import in_range, passing, rule, travel_km
 from matcher.engine.sorting import stable_order
 from matcher.engine.types import EARTH_RADIUS_KM, F64, I64, US_PER_DAY, US_PER_HOUR
 
-__all__ = ["CellIndex", "build_index", "rules_but_time", "search_radius_km"]
+__all__ = ["DENSE_KEYS", "CellIndex", "build_index", "query", "rules_but_time", "search_radius_km"]
 
 _SLOT_CHOICES_US = [US_PER_HOUR, 3 * US_PER_HOUR, 6 * US_PER_HOUR, US_PER_DAY, 7 * US_PER_DAY]
 _WHO = (rule("missing_skill"), rule("other_team"), rule("not_insured"))
@@ -33,7 +33,8 @@ _CAPS = (rule("hours_used"), rule("forbidden"), rule("rated_out"))
 _MAX_INDEX_ENTRIES = 8_000_000
 _CHUNK_PAIRS = 4_000_000
 _CELLS_PER_RADIUS = 3
-_DENSE_KEYS = 50_000_000
+DENSE_KEYS = 50_000_000
+"""Most keys a search's dense tables of run starts hold in all (8 bytes each): beyond, a binary search."""
 
 @dataclass(frozen=True, eq=False)
 class CellIndex:
@@ -44,17 +45,25 @@ class CellIndex:
     """
 
     keys: I64
+    """Each entry's key, ``cell * n_slots + slot``, sorted; shape ``(e,)``, int64."""
     ids: I64
-    starts: I64 | None  # where each key's run starts (a dense table), or None: binary search
+    """Each entry's window row (with time) or volunteer row (without), in the order of ``keys``; int64."""
+    starts: I64 | None
+    """Where each key's run starts in ``keys``, shape ``(key_space + 1,)``, int64; ``None``: binary search."""
     key_space: int
+    """Every key looked up is below it."""
     lat0: float
     lon0: float
+    """The corner the cells count from (degrees)."""
     cell_lat: float
     cell_lon: float
+    """A cell's size (degrees): a third of how far apart two points within the radius can be."""
     ny: int
+    """Cells per row (the longitude axis)."""
     n_slots: int
     slot_us: int
     t0: int
+    """Time slots: how many, their length (µs), and the start of the first (µs since the epoch)."""
 
     def cell(self, lat: F64, lon: F64) -> I64:
         """The cell number of each point (degrees; shape ``(n,)`` float64 in, int64 out)."""
@@ -65,7 +74,8 @@ class CellIndex:
         return out
 
 
-def build_index(arr: ProblemArrays, vols: I64, radius_km: float, check_time: bool, over: I64) -> CellIndex:
+def build_index(arr: ProblemArrays, vols: I64, radius_km: float, check_time: bool, over: I64, *,
+                dense_keys: int = DENSE_KEYS) -> CellIndex:
     """The index of volunteer rows ``vols`` (shape ``(k,)``, int64), whose search radii are at most ``radius_km``.
 
     ``check_time``: index their availability windows by (cell, slot), else the volunteers by cell. ``over``:
@@ -101,7 +111,7 @@ def build_index(arr: ProblemArrays, vols: I64, radius_km: float, check_time: boo
     top = int(ix.cell(arr.d_lat[over], arr.d_lon[over]).max(initial=0))
     key_space = max((top + ny * k + k + 1) * n_slots, int(keys.max(initial=0)) + 1)
     starts = None
-    if key_space <= _DENSE_KEYS:
+    if key_space <= dense_keys:
         starts = np.zeros(key_space + 1, dtype=np.int64)
         np.cumsum(np.bincount(keys, minlength=key_space), out=starts[1:])
     return CellIndex(keys, ent_id[order], starts, key_space, lat0, lon0, cell_lat, cell_lon, ny, n_slots, slot_us, t0)

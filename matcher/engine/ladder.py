@@ -86,23 +86,24 @@ class Ladder:
     qual: I64
     """Volunteers keeping the first 1, 2, ... skilled-stage rules, any place, any time (``S1``, ``S2``, ...), where
     ``near`` is below the headcount; elsewhere ``near`` repeated (the seats are all decided below it)."""
-    unsearched: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    not_searched: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     """Demand rows the candidate search did not reach (sorted; none of ``demands``): their seats are
     ``not_searched``."""
 
 
-def ladder_counts(arr: ProblemArrays, pairs: Pairs, among: I64 | None = None, unsearched: I64 | None = None) -> Ladder:
+def ladder_counts(arr: ProblemArrays, pairs: Pairs, among: I64 | None = None,
+                  not_searched: I64 | None = None) -> Ladder:
     """The :class:`Ladder` of the demands (of ``among``, default all) with fewer candidate ``pairs`` than seats.
 
-    ``unsearched``: demand rows the candidate search did not reach (their pairs are not in ``pairs``); they are
-    not counted, and go into the ladder's ``unsearched``.
+    ``not_searched``: demand rows the candidate search did not reach (their pairs are not in ``pairs``); they are
+    not counted, and go into the ladder's ``not_searched``.
     """
     n_cand = np.bincount(pairs.d, minlength=arr.nd)
     dem = np.flatnonzero(n_cand < arr.d_headcount)
     if among is not None:
         dem = np.intersect1d(dem, among)
-    unsearched = np.unique(np.asarray(unsearched if unsearched is not None else [], dtype=np.int64))
-    dem = np.setdiff1d(dem, unsearched, assume_unique=True)
+    not_searched = np.unique(np.asarray(not_searched if not_searched is not None else [], dtype=np.int64))
+    dem = np.setdiff1d(dem, not_searched, assume_unique=True)
     head = arr.d_headcount[dem]
     # deeper counts matter only for seats beyond the candidates, and only up to the
     # headcount: a count over the nearest cells (a lower bound) settles most demands
@@ -118,7 +119,7 @@ def ladder_counts(arr: ProblemArrays, pairs: Pairs, among: I64 | None = None, un
     # per skilled-stage rule (skills; and insured; and of the team): how many keep the rules so far
     qual = np.repeat(n_near[:, None], len(SKILLED), axis=1)
     qual[deeper] = qualified_counts(arr, dem[deeper])
-    return Ladder(dem, n_near, qual, unsearched)
+    return Ladder(dem, n_near, qual, not_searched)
 
 
 def unmet_reasons(arr: ProblemArrays, pairs: Pairs, filled: I64, among: I64 | None = None,
@@ -126,8 +127,8 @@ def unmet_reasons(arr: ProblemArrays, pairs: Pairs, filled: I64, among: I64 | No
     """The unmet seats of every demand (or of the demands ``among``) with their reasons, by the ladder above.
 
     ``ladder``: the counts of :func:`ladder_counts` for these ``pairs`` (of every demand they concern, or at
-    least of those ``among``), when counted already; else they are counted here. The missing seats of its
-    ``unsearched`` demands are all ``not_searched``.
+    least of those ``among``), when counted already; else they are counted here. Every missing seat of a demand
+    in the ladder's ``not_searched`` has that reason.
 
     Raises
     ------
@@ -147,8 +148,8 @@ def unmet_reasons(arr: ProblemArrays, pairs: Pairs, filled: I64, among: I64 | No
     # the counts of the demands with fewer candidates than seats; the others' seats are all capacity_taken
     at = np.minimum(np.searchsorted(ladder.demands, short), max(len(ladder.demands) - 1, 0))
     known = (n_cand < head) & (ladder.demands[at] == short) if len(ladder.demands) else np.zeros(len(short), bool)
-    unsearched = np.isin(short, ladder.unsearched)
-    if not bool(known[(n_cand < head) & ~unsearched].all()):
+    not_searched = np.isin(short, ladder.not_searched)
+    if not bool(known[(n_cand < head) & ~not_searched].all()):
         raise ValueError("unmet_reasons: the ladder given does not cover every demand short of candidates")
     n_near = np.where(known, ladder.near[at] if len(ladder.demands) else 0, n_cand)
     qual = np.repeat(n_near[:, None], len(SKILLED), axis=1)
@@ -157,7 +158,7 @@ def unmet_reasons(arr: ProblemArrays, pairs: Pairs, filled: I64, among: I64 | No
     crews = arr.d_min_headcount.tolist() if arr.d_min_headcount is not None else None
     for j, dem in enumerate(short.tolist()):
         a, h = int(filled[dem]), int(arr.d_headcount[dem])
-        if unsearched[j]:
+        if not_searched[j]:
             out.append(Unmet(demand_id=arr.demand_ids[dem], missing=h - a, reason=UnmetReason.NOT_SEARCHED))
             continue
         # seat k in (a, h]; the thresholds split it into the reasons, narrowest pool first

@@ -33,6 +33,7 @@ from matcher.engine.arrays import ProblemArrays, build_arrays
 from matcher.engine.beside import Beside
 from matcher.engine.candidates import Pairs, Searched, candidate_pairs, search_until
 from matcher.engine.context import Cancel, Clock, SolveContext
+from matcher.engine.costs import priority_weights
 from matcher.engine.greedy import hurried, make_feasible, swap_improve
 from matcher.engine.ladder import Ladder, ladder_counts
 from matcher.engine.limits import check_memory
@@ -70,7 +71,7 @@ class Solved:
     """``solution.assignments[i]`` is the pair of volunteer row ``v[i]`` of ``arr`` ..."""
     d: I64
     """... and demand row ``d[i]``."""
-    unsearched: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    not_searched: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     """Demand rows the clock left no time to search (sorted, int64): ``pairs`` has none of their pairs
     (:func:`matcher.engine.candidates.complete_pairs` finds them)."""
 
@@ -122,34 +123,38 @@ def solve_keeping(problem: Problem, options: SolveOptions | None = None, *, dead
     arr = build_arrays(problem)
     clock.done("arrays")
     memory = check_memory(arr, opts, lp_planned=lambda n: lp_planned(n, opts))  # refuse before big allocations
-    searched = _candidates(arr, clock)
-    pairs, unsearched = searched.pairs, searched.unsearched
+    searched = _candidates(arr, clock, opts)
+    pairs, not_searched = searched.pairs, searched.not_searched
     clock.done("candidates")
     log.info("%d candidate pairs for %d volunteers x %d demands", len(pairs), arr.nv, arr.nd)
     # the report's counts, beside the tiers, in a thread: HiGHS lets go of the GIL, and a fork would make the solve
     # pay a page fault on its first write to each page of its memory (in the bound and the primal: 0.3-1 s)
-    ladder = Beside(lambda: ladder_counts(arr, pairs, unsearched=unsearched), "ladder", fork=False)
+    ladder = Beside(lambda: ladder_counts(arr, pairs, not_searched=not_searched), "ladder", fork=False)
     ctx = SolveContext.build(arr, pairs, opts, clock)
     stats: dict[str, Any] = {**memory.as_stats(), "candidate_pairs": len(pairs)}
     warnings = [*problem.warnings, *emptiness(problem)]
     # Too little time left for even one flow round (a tight limit on a big problem): answer greedily
     # now rather than overrun the limit; the bound is then the seats each demand has candidates for.
     flow_estimate_s = FLOW_SECONDS_PER_ARC * (len(ctx.rp) + 3 * arr.nv + 2 * arr.nd)
-    rushed = len(unsearched) > 0 or clock.stopped() or clock.left() < flow_estimate_s
-    if rushed:
+    if len(not_searched):
+        stats["not_searched_demands"] = len(not_searched)
+    rushed = clock.stopped() or clock.left() < flow_estimate_s
+    if rushed or len(not_searched):
         if clock.stopped():
             log.warning("cancelled before the flow: answering with the greedy dispatcher")
-        elif len(unsearched):
-            stats["unsearched_demands"] = len(unsearched)
+        elif len(not_searched):
             log.warning("the clock ended the candidate search with %d of %d demands not searched (their seats are "
-                        "not_searched): answering with the greedy dispatcher", len(unsearched), arr.nd)
+                        "not_searched): answering with the greedy dispatcher", len(not_searched), arr.nd)
         else:
             log.warning("%.1f s left, the flow needs about %.1f s: answering with the greedy dispatcher instead",
                         clock.left(), flow_estimate_s)
         chosen, bound = hurried(ctx)
-        bound += int((ctx.dem_weight[unsearched] * ctx.res.seats[unsearched]).sum())  # every seat not searched
-        stats["flow_estimate_s"] = round(flow_estimate_s, 3)
-        engine, secondary_optimal = "greedy (time limit too short for the flow)", False
+        bound += int((ctx.dem_weight[not_searched] * ctx.res.seats[not_searched]).sum())  # every seat not searched
+        if rushed:
+            stats["flow_estimate_s"] = round(flow_estimate_s, 3)
+        engine = "greedy (time limit too short for the flow)" if rushed else \
+            "greedy (the clock ended the candidate search)"
+        secondary_optimal = False
         clock.done("greedy")
     else:
         chosen, bound, engine, secondary_optimal = _tiers(ctx, stats)
@@ -160,17 +165,17 @@ def solve_keeping(problem: Problem, options: SolveOptions | None = None, *, dead
     return _report(ctx, pairs, chosen, bound, engine, secondary_optimal, rushed, stats, warnings, ladder.result())
 
 
-def _candidates(arr: ProblemArrays, clock: Clock) -> Searched:
+def _candidates(arr: ProblemArrays, clock: Clock, opts: SolveOptions) -> Searched:
     """The candidate pairs; with a deadline, searched so that the clock may end the search (:func:`search_until`).
 
-    The demands are searched by priority, highest first (pinned ones before all: their pairs must be checked), so
-    a search the clock ends leaves out the least valuable seats.
+    The demands are searched by their seats' coverage weight, highest first (pinned ones before all: their pairs
+    must be checked; then by row), so a search the clock ends leaves out the least valuable seats.
     """
     if not math.isfinite(clock.deadline):
         return Searched(candidate_pairs(arr), np.zeros(0, dtype=np.int64))
     pinned = np.unique(arr.pinned[1])
     rest = np.setdiff1d(np.arange(arr.nd, dtype=np.int64), pinned, assume_unique=True)
-    rest = rest[np.argsort(-arr.d_priority[rest], kind="stable")]
+    rest = rest[np.argsort(-priority_weights(opts)[arr.d_priority[rest]], kind="stable")]
     return search_until(arr, np.concatenate([pinned, rest]), len(pinned), clock.deadline, AFTER_SEARCH, clock.t0)
 
 
@@ -244,8 +249,8 @@ def _report(ctx: SolveContext, pairs: Pairs, chosen: B, bound: int, engine: str,
     lp_error, lp_solved = (stats["lp"].get("error"), stats["lp"].get("solved", True)) if "lp" in stats else (None, True)
     stats["cancelled"] = clock.stopped()
     why = [reason for reason, cut in (
-        (f"the clock ended the candidate search before {stats.get('unsearched_demands')} demands",
-         "unsearched_demands" in stats),
+        (f"the clock ended the candidate search before {stats.get('not_searched_demands')} demands",
+         "not_searched_demands" in stats),
         ("the time limit left no time for the flow: the greedy answer", rushed),
         (f"the LP failed ({lp_error}); the flow answered", lp_error is not None),
         ("the clock stopped the LP before it converged", lp_error is None and not lp_solved),
@@ -261,7 +266,7 @@ def _report(ctx: SolveContext, pairs: Pairs, chosen: B, bound: int, engine: str,
                  seed=opts.seed, threads=opts.threads)
     solution = build_solution(arr, pairs, final_v, final_d, opts, status, coverage, bound, stats, clock,
                               warnings=warnings, ladder=ladder)
-    return Solved(solution, arr, pairs, final_v, final_d, ladder.unsearched)
+    return Solved(solution, arr, pairs, final_v, final_d, ladder.not_searched)
 
 
 def emptiness(problem: Problem) -> list[str]:

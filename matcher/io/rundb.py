@@ -8,7 +8,8 @@ and the run's tables, each as ``matcher_<table>`` with a ``run_id`` column:
 ``matcher_dropped``, ``matcher_kpi_by_area|category|priority``, and the
 ledger's ``matcher_services`` and ``matcher_volunteers_ledger`` (what
 ``matcher rate --run DB_URL`` resolves ratings against:
-:func:`read_run_services`). The tables are created when missing. A run that
+:func:`read_run_services`). The tables are created when missing, and the columns a
+table made by an older matcher lacks are added (a new unmet reason's). A run that
 fails or is killed before the commit leaves the database as it was; the
 latest run is the greatest run id (``run-<UTC time>``). ``DB_URL#run-id``
 names one run (:func:`split_run_url`), as ``matcher run`` prints it.
@@ -99,6 +100,23 @@ def _schema() -> tuple[Any, Any, dict[str, Any]]:
     return meta, runs, tables
 
 
+def _add_columns(conn: Any, meta: Any) -> None:
+    """Add to the tables of a database an older matcher made the columns they lack (a new reason's, for one).
+
+    Each is added nullable, so the old runs keep their rows.
+    """
+    import sqlalchemy as sa
+
+    inspector = sa.inspect(conn)
+    quote = conn.dialect.identifier_preparer.quote
+    for table in meta.sorted_tables:
+        have = {c["name"] for c in inspector.get_columns(table.name)}
+        for col in table.columns:
+            if col.name not in have:
+                kind = col.type.compile(dialect=conn.dialect)
+                conn.execute(sa.text(f"ALTER TABLE {quote(table.name)} ADD COLUMN {quote(col.name)} {kind}"))
+
+
 def _records(name: str, header: Sequence[str], rows: Sequence[Sequence[Any]], run_id: str) -> list[dict[str, Any]]:
     known = set(_COLUMNS[name]) | (set(_KPI) if name.startswith("kpi_") else set())
     extra = [i for i, h in enumerate(header) if h not in known]
@@ -144,8 +162,9 @@ def publish_run_db(url: str, name: str, tables: Mapping[str, tuple[Sequence[str]
     meta, runs, out = _schema()
     engine = engine_for(url)
     try:
-        with engine.begin() as conn:  # (its own step: creating missing tables changes no run)
+        with engine.begin() as conn:  # (its own step: creating missing tables and columns changes no run)
             meta.create_all(conn)
+            _add_columns(conn, meta)
         with engine.begin() as conn:
             taken = {r for (r,) in conn.execute(sa.select(runs.c.run_id).where(runs.c.run_id.like(f"{name}%")))}
             run_id, n = name, 1

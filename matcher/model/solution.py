@@ -180,7 +180,7 @@ class SolveStats(StatsRecord):
     memory_estimate_mib: float | None = None
     memory_budget_mib: float | None = None
     candidate_pairs: int | None = None
-    unsearched_demands: int | None = None
+    not_searched_demands: int | None = None
     """Demands the time limit left no time to search candidates for (their seats are ``not_searched``; the bound
     counts them all); absent when every demand was searched."""
     flow_estimate_s: float | None = None

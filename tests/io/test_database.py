@@ -100,6 +100,23 @@ def test_run_reads_a_database_and_writes_its_run_in_one_transaction(
     assert main(["explain", db_url, db_url, "--demand", community["demands"]["id"][0]]) == 0
 
 
+def test_a_database_an_older_matcher_made_gets_the_new_columns(db_url: str, tiny_path: Path) -> None:
+    """A run database made before an unmet reason was added lacks its ``unmet_<reason>`` columns: they are added."""
+    assert main(["run", str(tiny_path), "--out", db_url, "--time-limit", "10", "-q"]) == 0
+    kpis = ["matcher_kpi_by_area", "matcher_kpi_by_category", "matcher_kpi_by_priority"]
+    engine = sa.create_engine(db_url)
+    with engine.begin() as conn:  # as the database was before not_searched
+        for t in kpis:
+            conn.execute(sa.text(f"ALTER TABLE {t} DROP COLUMN unmet_not_searched"))
+    engine.dispose()
+    assert main(["run", str(tiny_path), "--out", db_url, "--time-limit", "10", "-q"]) == 0
+    ids = [r for (r,) in query(db_url, "SELECT run_id FROM matcher_runs ORDER BY run_id")]
+    assert len(ids) == 2
+    for t in kpis:  # the old run's rows have no count of it; the new run's have theirs
+        got = dict(query(db_url, f"SELECT run_id, max(unmet_not_searched) FROM {t} GROUP BY run_id"))
+        assert got == {ids[0]: None, ids[1]: 0}
+
+
 def test_a_killed_run_leaves_the_database_as_before(db_url: str, tmp_path: Path, tiny_path: Path) -> None:
     assert main(["run", str(tiny_path), "--out", db_url, "--time-limit", "5", "-q"]) == 0
     before = counts(db_url)
