@@ -68,7 +68,7 @@ class Dispatcher:
         self.options = options or problem.options or SolveOptions()
         if solution is None:
             solved = solve_keeping(problem, self.options, cancel=cancel)
-            # a repair needs every candidate pair: those of demands the clock left not_searched are found now
+            # a repair needs every candidate pair: those of the demands the clock left unreached are found now
             pairs = complete_pairs(solved.arr, Searched(solved.pairs, solved.not_searched))
             self._ws = Workspace(problem, solved.solution, solved.arr, pairs, solved.v, solved.d)
         else:

@@ -146,7 +146,7 @@ def search_until(arr: ProblemArrays, order: I64, first: int, deadline: float, af
     -------
     Searched
         The pairs of the parts searched whole, and the demands of the others. With a ``deadline`` far enough
-        away, the pairs are :func:`candidate_pairs`'s, and none not_searched.
+        away, the pairs are :func:`candidate_pairs`'s, and ``not_searched`` is empty.
 
     """
     part_demands = part_demands or TIMED_PART_DEMANDS
@@ -164,7 +164,7 @@ def search_until(arr: ProblemArrays, order: I64, first: int, deadline: float, af
 
 
 def complete_pairs(arr: ProblemArrays, searched: Searched) -> Pairs:
-    """The pairs of a :class:`Searched` with those of its not_searched demands: :func:`candidate_pairs`'s in all."""
+    """The pairs of a :class:`Searched` with those of its ``not_searched`` demands: :func:`candidate_pairs`'s in all."""
     if len(searched.not_searched) == 0:
         return searched.pairs
     more = candidate_pairs(arr, searched.not_searched)
