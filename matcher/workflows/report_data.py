@@ -182,7 +182,9 @@ def run_payload(inputs: RunInputs, options: ReportOptions) -> dict[str, Any]:
     for did, per in unmet_by.items():
         unmet_seats[arr.demand_index[did]] = sum(per.values())
     offsets = demand_offsets_min(problem)
-    notes = explain_unmet(arr, tv, td, np.flatnonzero(unmet_seats), k=options.notes)
+    bare = [arr.demand_index[did] for did, per in unmet_by.items() if UnmetReason.NOT_SEARCHED.value in per]
+    notes = explain_unmet(arr, tv, td, np.flatnonzero(unmet_seats), k=options.notes,
+                          bare=np.array(bare, dtype=np.int64))
     # the demands and volunteers the page names: the plan, the unmet orders and their notes
     order = np.lexsort((arr.d_start[td], tv))
     tv, td, km = tv[order], td[order], np.array([a.travel_km for a in solution.assignments])[order]

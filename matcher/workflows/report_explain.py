@@ -284,15 +284,29 @@ def _no_time(arr: ProblemArrays, v: I64, t: I64, d: I64) -> B:
 
 
 def explain_unmet(arr: ProblemArrays, task_v: I64, task_d: I64, demands: I64, *,
-                  k: int = NOTES_PER_DEMAND) -> UnmetNotes:
+                  k: int = NOTES_PER_DEMAND, bare: I64 | None = None) -> UnmetNotes:
     """Near volunteers by reason, and the first ``k`` notes, for each of ``demands`` (rows of ``arr``).
 
     ``task_v[i]``, ``task_d[i]`` are the plan's assignments as rows of ``arr``.
     The counts and notes equal ``explain_demand``'s ``near_by_reason`` and its
     first ``k`` candidates other than the assigned (tests hold them to it).
-    Time: 2.5 to 3.5 s of CPU for the 8,000 unmet orders of a district (80,000 volunteers).
+    ``bare``: demands (of ``demands``) listed with no count and no note: those the candidate search did not
+    reach (``not_searched``), whose reason says it all, and which would cost the most (their near volunteers are
+    all free). Time: 2.5 to 3.5 s of CPU for the 8,000 unmet orders of a district (80,000 volunteers).
     """
-    dems = np.unique(np.asarray(demands, dtype=np.int64))
+    every = np.unique(np.asarray(demands, dtype=np.int64))
+    if bare is None or len(bare) == 0:
+        return _explain(arr, task_v, task_d, every, k)
+    got = _explain(arr, task_v, task_d, np.setdiff1d(every, bare), k)
+    counts = np.zeros((len(every), len(EXCLUSIONS)), dtype=np.int64)
+    at = np.searchsorted(every, got.demands)
+    counts[at] = got.counts
+    return UnmetNotes(demands=every, counts=counts, note_of=at[got.note_of], volunteer=got.volunteer, km=got.km,
+                      reason=got.reason, taken_start=got.taken_start, taken=got.taken)
+
+
+def _explain(arr: ProblemArrays, task_v: I64, task_d: I64, dems: I64, k: int) -> UnmetNotes:
+    """:func:`explain_unmet` of the demand rows ``dems`` (sorted, distinct), every one explained."""
     m = len(dems)
     everyone = _groups(arr, np.arange(arr.nv, dtype=np.int64))
     near = sum((c.count(dems) for c in everyone), np.zeros(m, dtype=np.int64))

@@ -238,3 +238,22 @@ def test_a_page_for_empty_or_trivial_problems(volunteers: int, demands: int) -> 
     p = payload(run_report_html(RunInputs(problem, solve_keeping(problem).solution)))
     assert p["summary"]["unmet"] == (1 if demands and not volunteers else 0)
     assert len(p["unmet"]) == p["summary"]["orders_unmet"] and p["areas"]["id"] == []
+
+
+def test_a_page_of_a_run_the_clock_cut_lists_the_demands_not_searched(monkeypatch: pytest.MonkeyPatch) -> None:
+    from matcher.engine import candidates, pipeline
+
+    problem = load_problem(SAMPLE)
+    monkeypatch.setattr(pipeline, "AFTER_SEARCH", (1e9, 1e9))  # the search stops after its first part
+    monkeypatch.setattr(candidates, "TIMED_PART_DEMANDS", 40)
+    solved = solve_keeping(problem, SolveOptions(time_limit_s=5, seed=0))
+    sol = solved.solution
+    lost = {u.demand_id: u.missing for u in sol.unmet if u.reason.value == "not_searched"}
+    assert len(lost) == len(problem.demands) - 40
+    p = payload(run_report_html(RunInputs(problem, sol, solved.arr, (solved.v, solved.d))))
+    listed = {p["demands"]["id"][u[0]]: u for u in p["unmet"]}
+    assert set(lost) <= set(listed)
+    for did, n in lost.items():  # its seats by reason, no near volunteer counted, no note
+        _, seats, counts, start, end = listed[did][:5]
+        assert seats == [["not_searched", n]] and not any(counts) and start == end
+    assert {r["code"]: r["seats"] for r in p["summary"]["reasons"]}["not_searched"] == sum(lost.values())

@@ -107,3 +107,21 @@ def test_reach_grid_counts_what_brute_force_counts(where: tuple[float, float, fl
         qlat[:40], qlon[:40] = lat[pick], lon[pick]  # on a point
         brute = [int((haversine_km(lat, lon, a, b) <= reach).sum()) for a, b in zip(qlat, qlon)]
         assert grid.count(qlat, qlon).tolist() == brute
+
+
+def test_demands_not_searched_are_listed_bare_and_the_rest_as_before() -> None:
+    problem = generate_problem("community", 3)
+    solved = solve_keeping(problem, SolveOptions(time_limit_s=5, seed=0))
+    arr = solved.arr
+    rows = np.array(sorted({arr.demand_index[u.demand_id] for u in solved.solution.unmet}), dtype=np.int64)
+    bare = rows[::3]  # as if the clock had left these unsearched
+    got = explain_unmet(arr, solved.v, solved.d, rows, k=K, bare=bare)
+    alone = explain_unmet(arr, solved.v, solved.d, np.setdiff1d(rows, bare), k=K)
+    assert got.demands.tolist() == rows.tolist()
+    at = np.searchsorted(rows, bare)
+    assert not got.counts[at].any() and not np.isin(got.note_of, at).any()  # no count, no note
+    kept = np.searchsorted(rows, alone.demands)
+    assert np.array_equal(got.counts[kept], alone.counts)  # the others exactly as explained alone
+    assert np.array_equal(got.note_of, kept[alone.note_of]) and np.array_equal(got.volunteer, alone.volunteer)
+    assert np.array_equal(got.taken_start, alone.taken_start) and np.array_equal(got.taken, alone.taken)
+    assert alone.counts.any() and len(bare) > 10
