@@ -62,6 +62,10 @@ def run_scenario(scenario: Scenario, *, cancel: Cancel | None = None) -> list[Ca
         solution = solve(problem, options, cancel=cancel)
         log.info("%s: %s, coverage %g of bound %g", name, solution.status.value, solution.coverage,
                  solution.coverage_bound)
+        if solution.stats.not_searched_demands:
+            log.warning("%s: the time limit ended the candidate search before %d demands (their seats are "
+                        "not_searched): its figures do not compare with the other cases'; give the scenario a "
+                        "longer time_limit_s", name, solution.stats.not_searched_demands)
         out.append(CaseResult(name, problem, options, solution))
     return out
 

@@ -374,3 +374,19 @@ def test_walk_or_bicycle_checks_on_the_command_line(capsys: pytest.CaptureFixtur
     assert main(["scenario", "check", str(path), "-q"]) == 0
     names = ("all on foot", "all by bicycle", "bicycle, winding lanes")
     assert capsys.readouterr().out.splitlines() == [f"{n}: 10000 volunteers, 2500 demands" for n in names]
+
+
+def test_a_case_whose_search_the_clock_ended_is_flagged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    from matcher.engine import candidates, pipeline
+
+    path = scenario(tmp_path, "      - remove_volunteers: {share: 0.5, seed: 1}\n")
+    monkeypatch.setattr(pipeline, "AFTER_SEARCH", (1e9, 1e9))  # every search stops after its first part
+    monkeypatch.setattr(candidates, "TIMED_PART_DEMANDS", 30)
+    with caplog.at_level("WARNING", logger="matcher.workflows.compare"):
+        cases = run_scenario(load_scenario(path))
+    flagged = [r.getMessage() for r in caplog.records if "do not compare" in r.getMessage()]
+    assert [m.split(":")[0] for m in flagged] == [c.name for c in cases]
+    _, rows = comparison_table(cases)
+    lost = next(r for r in rows if r[0] == "unmet_not_searched")
+    assert int(lost[1]) > 0 and int(lost[2]) > 0  # and the table counts each case's seats not searched
