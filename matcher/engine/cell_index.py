@@ -36,6 +36,7 @@ _CELLS_PER_RADIUS = 3
 DENSE_KEYS = 50_000_000
 """Most keys a search's dense tables of run starts hold in all (8 bytes each): beyond, a binary search."""
 
+
 @dataclass(frozen=True, eq=False)
 class CellIndex:
     """One radius bucket's volunteers by (cell, time slot), sorted by key.

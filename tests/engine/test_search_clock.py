@@ -70,15 +70,9 @@ class FakeTime:
         return self.now
 
 
-@pytest.mark.parametrize(("after", "parts"), [((0.5, 1.0), 7), ((0.0, 1.0), 10), ((0.5, 0.0), 15), ((1.0, 2.0), 3)])
-def test_a_part_starts_only_with_room_for_it_and_what_comes_after(after: tuple[float, float], parts: int,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    # one radius bucket, 15 parts of 10 demands, each 0.1 s; 1 s before the search, the deadline 2 s after its start:
-    # part p (p parts done) starts when 0.1 (p + 1) + after[0] * 1 + after[1] * 0.1 (p + 1) <= 2
-    p = tight_problem(6, n_vol=200, n_dem=150)
-    p = p.replace(volunteers=[v.model_copy(update={"max_travel_km": 3.0}) for v in p.volunteers])
-    arr = build_arrays(p)
-    clock = FakeTime(0.01)
+def fake_clock(monkeypatch: pytest.MonkeyPatch, rate: float) -> FakeTime:
+    """Give the candidate search a :class:`FakeTime` that each job moves on by ``rate`` seconds per demand."""
+    clock = FakeTime(rate)
     real_query = candidates.query
 
     def query(*args: object, **kwargs: object) -> object:
@@ -87,6 +81,18 @@ def test_a_part_starts_only_with_room_for_it_and_what_comes_after(after: tuple[f
 
     monkeypatch.setattr(candidates, "time", clock)
     monkeypatch.setattr(candidates, "query", query)
+    return clock
+
+
+@pytest.mark.parametrize(("after", "parts"), [((0.5, 1.0), 7), ((0.0, 1.0), 10), ((0.5, 0.0), 15), ((1.0, 2.0), 3)])
+def test_a_part_starts_only_with_room_for_it_and_what_comes_after(after: tuple[float, float], parts: int,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # one radius bucket, 15 parts of 10 demands, each 0.1 s; 1 s before the search, the deadline 2 s after its start:
+    # part p (p parts done) starts when 0.1 (p + 1) + after[0] * 1 + after[1] * 0.1 (p + 1) <= 2
+    p = tight_problem(6, n_vol=200, n_dem=150)
+    p = p.replace(volunteers=[v.model_copy(update={"max_travel_km": 3.0}) for v in p.volunteers])
+    arr = build_arrays(p)
+    fake_clock(monkeypatch, 0.01)
     order = np.arange(arr.nd, dtype=np.int64)
     got = search_until(arr, order, 0, 2.0 + 1e-9, after, -1.0, part_demands=10, workers=1)
     assert len(got.not_searched) == arr.nd - 10 * parts
@@ -101,15 +107,7 @@ def test_a_cut_anywhere_with_threads_keeps_whole_parts_only(deadline: float, mon
     p = p.replace(volunteers=[v.model_copy(update={"max_travel_km": float(rng.choice([0.3, 1.0, 2.0, 4.5]))})
                               for v in p.volunteers])
     arr = build_arrays(p)
-    clock = FakeTime(0.001)
-    real_query = candidates.query
-
-    def query(*args: object, **kwargs: object) -> object:
-        clock.now += clock.rate * len(args[2])  # type: ignore[arg-type]
-        return real_query(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(candidates, "time", clock)
-    monkeypatch.setattr(candidates, "query", query)
+    fake_clock(monkeypatch, 0.001)
     order = np.random.default_rng(8).permutation(arr.nd).astype(np.int64)
     got = search_until(arr, order, 0, deadline, (0.0, 1.0), 0.0, part_demands=9, workers=2)
     lost = len(got.not_searched)
