@@ -1,6 +1,9 @@
 """The solve, tier by tier: problem → arrays → candidates → (LP tiers | flow → CP-SAT) → Solution.
 
-1. Candidate pairs keep the pair rules (:mod:`matcher.engine.candidates`).
+1. Candidate pairs keep the pair rules (:mod:`matcher.engine.candidates`). With a deadline the demands are
+   searched by their seats' weight, in parts the clock may end
+   (:func:`~matcher.engine.candidates.search_until`); the greedy then answers at once, the seats of the demands
+   not reached are ``not_searched``, and the bound counts them all.
 2. Pinned pairs are checked against every rule and taken out
    (:mod:`matcher.engine.context`).
 3. When the problem is too big for CP-SAT whole and the LP fits the limit
