@@ -1,7 +1,8 @@
 """A candidate search the clock ends: what it found is exact, what it did not reach is named, the bound holds.
 
 The clock is made to end the search deterministically: ``AFTER_SEARCH`` asks for more time after the search than
-any deadline leaves, so only the first part (and the pinned demands) is searched.
+any deadline leaves, so only the first part (and the pinned demands) is searched. The rule for starting a part is
+held to its arithmetic with a fake clock that moves only as the jobs search (:func:`fake_clock`).
 """
 
 from __future__ import annotations
