@@ -45,7 +45,9 @@ class Dispatcher:
     options
         Settings for the first solve and every repair (default: ``problem.options``, else defaults).
     solution
-        A plan to start from (e.g. last night's run); default: solve ``problem`` now.
+        A plan to start from (e.g. last night's run); default: solve ``problem`` now. When the time limit
+        ended that solve's candidate search (``solution.stats.not_searched_demands``), the rest is searched
+        before the desk is ready, past the limit: repairs need every candidate pair.
         A given plan's arrays are built once here (seconds on a district). It is checked, never
         trusted: assignments that name unknown records or break a hard rule are dropped and listed in
         ``solution.warnings``, and its bound is the engine's own (see :meth:`Workspace.of`).
