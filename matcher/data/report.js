@@ -176,6 +176,7 @@
       box.append(el("div", {}, [el("span", { cls: "reason-pill", text: r.name + " × " + n }),
         el("span", { cls: "todo", text: r.todo })]));
     }
+    if (u[1].every(([code]) => code === "not_searched")) return box;  // (nobody was looked for: no near volunteers)
     box.append(el("h4", { text: t("near_counts") }));
     const counts = el("div", { cls: "counts" });
     u[2].forEach((n, k) => { if (n && P.exclusion_codes[k] !== "assigned") counts.append(el("span", { text: P.exclusions[k] + " " + fmtInt(n) })); });

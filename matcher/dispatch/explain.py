@@ -30,7 +30,7 @@ from matcher.engine.rules import PAIR_RULES, PairFacts
 from matcher.engine.travel import TravelModel, minutes_to_us, travel_model
 from matcher.engine.types import I64, US_PER_HOUR, US_PER_MINUTE, duration_us, hours_us
 from matcher.errors import ProblemError
-from matcher.model import Demand, Problem, Solution, SolveOptions, Unmet, Volunteer
+from matcher.model import Demand, Problem, Solution, SolveOptions, Unmet, UnmetReason, Volunteer
 
 __all__ = ["NOTE_ORDER", "AssignmentScore", "CandidateNote", "DemandExplanation", "Exclusion", "VolunteerExplanation",
            "explain_demand", "explain_volunteer"]
@@ -101,6 +101,9 @@ class DemandExplanation(_Plain):
                  f"seats filled" + (f" by {', '.join(self.assigned)}" if self.assigned else "") + "."]
         for u in self.unmet:
             lines.append(f"  {u.missing} seat(s) unmet: {u.reason.value}")
+            if u.reason is UnmetReason.NOT_SEARCHED:
+                lines.append("    (the plan's time limit ended its candidate search before this demand: the plan "
+                             "never tried the volunteers below; a longer time limit does)")
         if self.near_by_reason:
             lines.append("  near volunteers: " + ", ".join(f"{n} {r}" for r, n in self.near_by_reason.items()))
         for c in self.candidates:

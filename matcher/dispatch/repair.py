@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -187,7 +188,10 @@ def repair_workspace(ws: Workspace, changes: Sequence[Change] | Sequence[dict[st
     unmet = _reasons(ws, up, pairs, final_d)
     sub_stats = SubSolveStats(status=sub_solution.status.value, **{
         k: sub_solution.stats.get(k) for k in ("engine", "reproducible", "secondary_optimal", "cpsat_regions")})
-    stats = {"engine": "repair", "sub_solve": sub_stats, "repair": info}
+    stats: dict[str, Any] = {"engine": "repair", "sub_solve": sub_stats, "repair": info}
+    left = len({u.demand_id for u in unmet if u.reason is UnmetReason.NOT_SEARCHED})
+    if left:  # (the plan still holds demands its solve's clock left unsearched)
+        stats["not_searched_demands"] = left
     solution = build_solution(arr, pairs, final_v, final_d, opts, status, coverage, bound, stats, clock, unmet,
                               _still_true(ws, up), warnings=new.warnings)
     seconds = round(time.perf_counter() - t0, 4)  # (the report counts too)
@@ -216,8 +220,9 @@ def _reasons(ws: Workspace, up: ArraysUpdate, pairs: Pairs, final_d: I64) -> tup
     A demand's reasons depend on its record, its seats filled, its candidates,
     and the skills, insurance, team, place and reach of the volunteers. Changes
     alter volunteers' availability only, so the reasons of a demand whose record,
-    filled seats and number of candidates are all as before are still right;
-    but ``not_searched`` is never kept: the workspace has every candidate pair.
+    filled seats and number of candidates are all as before are still right. That holds for ``not_searched``
+    too: the plan never looked at such a demand (its solve's clock ended the candidate search first), and a
+    repair's region does not reach it unless a change does.
     """
     arr = up.arr
     old_filled = np.bincount(ws.d, minlength=ws.arr.nd)
@@ -236,9 +241,6 @@ def _reasons(ws: Workspace, up: ArraysUpdate, pairs: Pairs, final_d: I64) -> tup
     didx = arr.demand_index
     old = ws.solution.unmet
     rows = np.fromiter((didx.get(u.demand_id, -1) for u in old), dtype=np.int64, count=len(old))
-    # a demand the solve's clock left unreached has its candidates now (the workspace has every pair)
-    not_searched = np.fromiter((u.reason is UnmetReason.NOT_SEARCHED for u in old), dtype=bool, count=len(old))
-    same[rows[not_searched & (rows >= 0)]] = False
     fresh = unmet_reasons(arr, pairs, filled, among=np.flatnonzero(~same))
     kept = np.flatnonzero(rows >= 0)
     kept = kept[same[rows[kept]]]

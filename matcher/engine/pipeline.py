@@ -142,6 +142,9 @@ def solve_keeping(problem: Problem, options: SolveOptions | None = None, *, dead
     flow_estimate_s = FLOW_SECONDS_PER_ARC * (len(ctx.rp) + 3 * arr.nv + 2 * arr.nd)
     if len(not_searched):
         stats["not_searched_demands"] = len(not_searched)
+        warnings.append(f"the time limit ended the candidate search before it reached {len(not_searched)} of "
+                        f"{arr.nd} demands (the least valuable): their seats are unmet as not_searched, and the "
+                        "bound counts them all; a longer time limit searches them")
     rushed = clock.stopped() or clock.left() < flow_estimate_s
     if rushed or len(not_searched):
         if clock.stopped():
@@ -156,8 +159,8 @@ def solve_keeping(problem: Problem, options: SolveOptions | None = None, *, dead
         bound += int((ctx.dem_weight[not_searched] * ctx.res.seats[not_searched]).sum())  # every seat not searched
         if rushed:
             stats["flow_estimate_s"] = round(flow_estimate_s, 3)
-        engine = "greedy (time limit too short for the flow)" if rushed else \
-            "greedy (the clock ended the candidate search)"
+        engine = "greedy (the clock ended the candidate search)" if len(not_searched) else \
+            "greedy (time limit too short for the flow)"
         secondary_optimal = False
         clock.done("greedy")
     else:
@@ -253,9 +256,9 @@ def _report(ctx: SolveContext, pairs: Pairs, chosen: B, bound: int, engine: str,
     lp_error, lp_solved = (stats["lp"].get("error"), stats["lp"].get("solved", True)) if "lp" in stats else (None, True)
     stats["cancelled"] = clock.stopped()
     why = [reason for reason, cut in (
-        (f"the clock ended the candidate search before {stats.get('not_searched_demands')} demands",
-         "not_searched_demands" in stats),
-        ("the time limit left no time for the flow: the greedy answer", rushed),
+        (f"the clock ended the candidate search with {stats.get('not_searched_demands')} of {arr.nd} demands not "
+         "searched: the greedy answer", "not_searched_demands" in stats),
+        ("the time limit left no time for the flow: the greedy answer", rushed and "not_searched_demands" not in stats),
         (f"the LP failed ({lp_error}); the flow answered", lp_error is not None),
         ("the clock stopped the LP before it converged", lp_error is None and not lp_solved),
         ("the clock ended the region MIPs (more time would have run more)", wall_cut),
