@@ -16,6 +16,7 @@ from instances import tight_problem, v2_problem
 from oracle import coverage, mip_max_coverage, violations
 
 from matcher import DemandChanged, Dispatcher, SolveOptions, Status, VolunteerUnavailable, solve
+from matcher.dispatch import explain_demand
 from matcher.dispatch.workspace import Workspace
 from matcher.engine import candidates, pipeline
 from matcher.engine.arrays import build_arrays
@@ -140,6 +141,8 @@ def test_a_solve_the_clock_cuts_is_valid_and_its_bound_holds(seed: int, monkeypa
     assert len(lost) == not_searched and not lost.keys() & by_demand
     head = {d.id: d.headcount for d in p.demands}
     assert all(u.missing == head[u.demand_id] for u in lost.values())
+    one = explain_demand(p, s, sorted(lost)[0]).text()  # a dispatcher asking about one is told the plan never tried
+    assert "not_searched" in one and "never tried" in one
     # the search went by priority: no demand searched has a lower priority than one left out
     prio = {d.id: d.priority for d in p.demands}
     searched = set(head) - lost.keys()
