@@ -52,10 +52,13 @@ def load_problem(path: str | Path) -> Problem:
     Raises
     ------
     ProblemError
-        Naming the file, record and field of every problem found.
+        Naming the file, record and field of every problem found (a folder is named as one).
 
     """
     path = Path(path)
+    if path.is_dir():
+        raise ProblemError([f"{path}: is a folder; load_problem reads a SPEC JSON file (a folder of tables: "
+                            "matcher.read_tables)"])
     data = read_json(path)
     if isinstance(data, dict) and isinstance(data.get("taxonomy"), str) and data["taxonomy"] != "builtin":
         data = dict(data)

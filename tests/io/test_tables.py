@@ -157,3 +157,10 @@ def test_cli_unwritable_out_is_a_clear_error(tiny_tables: Path, tmp_path: Path,
     assert main(["solve", str(tiny_tables), "--out", str(blocker / "solution.json"), "-q"]) == 2
     err = capsys.readouterr().err
     assert "cannot write" in err and "Traceback" not in err
+
+
+def test_load_problem_names_a_folder_and_what_reads_one() -> None:
+    with pytest.raises(ProblemError) as err:
+        load_problem(DATA / "tiny_tables")
+    assert "is a folder" in str(err.value) and "read_tables" in str(err.value)
+    assert str(DATA / "tiny_tables") in str(err.value)
