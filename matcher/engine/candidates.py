@@ -158,9 +158,10 @@ def search_until(arr: ProblemArrays, order: I64, first: int, deadline: float, af
     if len(done) == len(found):
         return Searched(_merge(arr, done), np.zeros(0, dtype=np.int64))
     # the jobs start in order, part by part, and each one started ends: the parts whose every job ran are a prefix
-    whole = len(done) // (len(found) // len(parts))
+    per_part = len(found) // len(parts)  # (a job per radius bucket)
+    whole = len(done) // per_part
     searched = np.concatenate(parts[:whole])  # (the first part always runs)
-    return Searched(_merge(arr, done[: whole * (len(found) // len(parts))]), np.setdiff1d(order, searched))
+    return Searched(_merge(arr, done[: whole * per_part]), np.setdiff1d(order, searched))
 
 
 def complete_pairs(arr: ProblemArrays, searched: Searched) -> Pairs:
@@ -229,8 +230,10 @@ def _search(arr: ProblemArrays, parts: list[I64], over: I64, check_time: bool, i
         while True:
             with lock:
                 j = taken[0]
-                p, b = jobs[j] if j < len(jobs) else (0, 0)
-                if j >= len(jobs) or (until is not None and not until.may_start(p, b, len(parts[p]))):
+                if j >= len(jobs):
+                    return
+                p, b = jobs[j]
+                if until is not None and not until.may_start(p, b, len(parts[p])):
                     taken[0] = len(jobs)  # (once a job is refused, no later one starts)
                     return
                 taken[0] += 1

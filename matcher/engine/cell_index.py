@@ -13,7 +13,7 @@ is done in chunks of demands so memory stays bounded.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -50,9 +50,8 @@ class CellIndex:
     ids: I64
     """Each entry's window row (with time) or volunteer row (without), in the order of ``keys``; int64."""
     starts: I64 | None
-    """Where each key's run starts in ``keys``, shape ``(key_space + 1,)``, int64; ``None``: binary search."""
-    key_space: int
-    """Every key looked up is below it."""
+    """Where each key's run starts in ``keys``, shape ``(s + 1,)``, int64, where every key looked up is below ``s``;
+    ``None``: binary search."""
     lat0: float
     lon0: float
     """The corner the cells count from (degrees)."""
@@ -104,8 +103,7 @@ def build_index(arr: ProblemArrays, vols: I64, radius_km: float, check_time: boo
         slot_us, t0, n_slots = 1, 0, 1
         ent_id = ent_v = vols
         ent_slot = np.zeros(len(vols), dtype=np.int64)
-    ix = CellIndex(np.zeros(0, dtype=np.int64), ent_id, None, 0, lat0, lon0, cell_lat, cell_lon, ny, n_slots, slot_us,
-                t0)
+    ix = CellIndex(np.zeros(0, dtype=np.int64), ent_id, None, lat0, lon0, cell_lat, cell_lon, ny, n_slots, slot_us, t0)
     ent_key = ix.cell(arr.v_lat[ent_v], arr.v_lon[ent_v]) * n_slots + ent_slot
     order = stable_order(ent_key)
     keys = ent_key[order]
@@ -115,7 +113,7 @@ def build_index(arr: ProblemArrays, vols: I64, radius_km: float, check_time: boo
     if key_space <= dense_keys:
         starts = np.zeros(key_space + 1, dtype=np.int64)
         np.cumsum(np.bincount(keys, minlength=key_space), out=starts[1:])
-    return CellIndex(keys, ent_id[order], starts, key_space, lat0, lon0, cell_lat, cell_lon, ny, n_slots, slot_us, t0)
+    return replace(ix, keys=keys, ids=ent_id[order], starts=starts)  # (ix's cells placed the entries)
 
 
 def query(arr: ProblemArrays, ix: CellIndex, dem: I64, check_time: bool, inner_only: bool) -> tuple[I64, I64, F64]:
